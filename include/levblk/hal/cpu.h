@@ -1,0 +1,61 @@
+/*
+ * CPU-local interrupt masking. levblk runs its kernel on CPU 0 only (other
+ * CPUs given with -smp stay parked in PSCI), so masking IRQs is what makes
+ * a spinlock section atomic against the interrupt handler.
+ */
+#ifndef LEVBLK_HAL_CPU_H
+#define LEVBLK_HAL_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef uint64_t irqflags_t;
+
+#ifdef LEVBLK_HOST
+irqflags_t irq_save(void);
+void irq_restore(irqflags_t flags);
+bool irqs_disabled(void);
+void cpu_relax(void);
+#else
+/* Masks IRQ (DAIF.I) and returns the previous DAIF for irq_restore(). */
+static inline irqflags_t irq_save(void)
+{
+	irqflags_t f;
+	__asm__ volatile("mrs %0, daif\n\tmsr daifset, #2" : "=r"(f) : : "memory");
+	return f;
+}
+
+static inline void irq_restore(irqflags_t flags)
+{
+	__asm__ volatile("msr daif, %0" : : "r"(flags) : "memory");
+}
+
+static inline bool irqs_disabled(void)
+{
+	irqflags_t f;
+	__asm__ volatile("mrs %0, daif" : "=r"(f));
+	return (f & (1u << 7)) != 0;
+}
+
+static inline void irq_enable_local(void)
+{
+	__asm__ volatile("msr daifclr, #2" ::: "memory");
+}
+
+static inline void irq_disable_local(void)
+{
+	__asm__ volatile("msr daifset, #2" ::: "memory");
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("yield" ::: "memory");
+}
+
+static inline void cpu_wfi(void)
+{
+	__asm__ volatile("dsb sy\n\twfi" ::: "memory");
+}
+#endif
+
+#endif

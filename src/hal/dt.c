@@ -1,0 +1,99 @@
+/*
+ * Device tree: turns the blob QEMU passes into struct dt_info.
+ * dt_parse() is pure (host-tested against a blob dumped from QEMU); dt_init()
+ * finds the blob in RAM.
+ */
+#include <levblk/errno.h>
+#include <levblk/hal/dt.h>
+#include <levblk/lib/string.h>
+
+#define DT_BLOB_ADDR 0x40000000ul
+#define DT_BLOB_MAX  (1ul << 20) /* QEMU's virt blob is 1 MiB; the kernel starts right after */
+
+/* Indices of the ARMv8 timer's interrupts (arm,armv8-timer binding). */
+#define DT_TIMER_SEC_PHYS 0
+#define DT_TIMER_PHYS     1
+#define DT_TIMER_VIRT     2
+
+static struct fdt dt_blob;
+static struct dt_info dt;
+
+static void parse_gic(const struct fdt *f, struct dt_gic *g)
+{
+	int node = fdt_find_compatible(f, -1, "arm,gic-v3");
+	uint64_t size;
+
+	g->version = 3;
+	if (node < 0) {
+		g->version = 2;
+		node = fdt_find_compatible(f, -1, "arm,cortex-a15-gic");
+		if (node < 0)
+			node = fdt_find_compatible(f, -1, "arm,gic-400");
+	}
+	if (node < 0 || fdt_reg(f, node, 0, &g->dist_base, &size) < 0 ||
+	    fdt_reg(f, node, 1, &g->cpu_base, &g->cpu_size) < 0)
+		g->version = 0;
+}
+
+int dt_parse(const struct fdt *f, struct dt_info *out)
+{
+	uint32_t len;
+	uint64_t size;
+	int node;
+
+	memset(out, 0, sizeof(*out));
+	out->bootargs = "";
+	node = fdt_path_offset(f, "/memory");
+	if (node < 0 || fdt_reg(f, node, 0, &out->mem_base, &out->mem_size) < 0)
+		return -EINVAL;
+	node = fdt_path_offset(f, "/chosen");
+	if (node >= 0) {
+		const char *args = fdt_getprop(f, node, "bootargs", &len);
+		if (args && len > 0 && memchr(args, '\0', len))
+			out->bootargs = args;
+	}
+	parse_gic(f, &out->gic);
+	node = fdt_find_compatible(f, -1, "arm,armv8-timer");
+	if (node >= 0) {
+		fdt_gic_intid(f, node, DT_TIMER_VIRT, &out->timer_intid_virt);
+		fdt_gic_intid(f, node, DT_TIMER_PHYS, &out->timer_intid_phys);
+	}
+	out->psci_smc = -1;
+	node = fdt_path_offset(f, "/psci");
+	if (node >= 0) {
+		const char *m = fdt_getprop(f, node, "method", &len);
+		if (m && len >= 4 && memchr(m, '\0', len))
+			out->psci_smc = strcmp(m, "smc") == 0;
+	}
+	for (node = fdt_find_compatible(f, -1, "virtio,mmio");
+	     node >= 0 && out->n_virtio < DT_MAX_VIRTIO_MMIO;
+	     node = fdt_find_compatible(f, node, "virtio,mmio")) {
+		struct dt_virtio_mmio *v = &out->virtio[out->n_virtio];
+		if (fdt_reg(f, node, 0, &v->base, &size) < 0 || fdt_gic_intid(f, node, 0, &v->intid) < 0)
+			continue;
+		v->size = size;
+		out->n_virtio++;
+	}
+	return 0;
+}
+
+#ifndef LEVBLK_HOST
+int dt_init(void)
+{
+	int err = fdt_init(&dt_blob, (const void *)DT_BLOB_ADDR, DT_BLOB_MAX);
+
+	if (err)
+		return err;
+	return dt_parse(&dt_blob, &dt);
+}
+#endif
+
+const struct dt_info *dt_info(void)
+{
+	return &dt;
+}
+
+const struct fdt *dt_fdt(void)
+{
+	return &dt_blob;
+}

@@ -1,0 +1,78 @@
+/*
+ * Entry from QEMU's ELF loader: CPU 0 only, MMU and caches off, DAIF masked,
+ * at EL1 (default virt) or EL2 (virt,virtualization=on). x0 holds nothing
+ * useful: the device tree is found at the start of RAM instead.
+ *
+ * Order: exception vectors first (VBAR_EL1 resets to 0, i.e. into flash,
+ * where any early fault would loop silently), then the stack, then BSS, then C.
+ */
+#include "sysregs.h"
+
+	.section .text.boot, "ax"
+	.globl _start
+_start:
+	mrs	x9, CurrentEL
+	lsr	x9, x9, #2
+	cmp	x9, #2
+	b.eq	from_el2
+	cmp	x9, #1
+	b.eq	at_el1
+	/* EL3 (virt,secure=on) is not supported: park the CPU. */
+1:	wfe
+	b	1b
+
+from_el2:
+	/* EL1 runs AArch64; EL1 may use both counters and timers. */
+	mov	x9, #HCR_EL2_RW
+	msr	hcr_el2, x9
+	mov	x9, #(CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN)
+	msr	cnthctl_el2, x9
+	msr	cntvoff_el2, xzr
+	/* No traps of EL1 FP/SIMD to EL2 (our own FP policy is decided at EL1). */
+	mov	x9, #CPTR_EL2_RES1
+	msr	cptr_el2, x9
+	/* Stage 2 off, EL1 sees its own MIDR/MPIDR. */
+	mrs	x9, midr_el1
+	msr	vpidr_el2, x9
+	mrs	x9, mpidr_el1
+	msr	vmpidr_el2, x9
+	ldr	x9, =SCTLR_EL1_RESET
+	msr	sctlr_el1, x9
+	mov	x9, #SPSR_EL1H_DAIF_MASKED
+	msr	spsr_el2, x9
+	adr	x9, at_el1
+	msr	elr_el2, x9
+	mov	x9, #1
+	adrp	x10, hal_booted_at_el2
+	str	w9, [x10, :lo12:hal_booted_at_el2]
+	eret
+
+at_el1:
+	adrp	x9, exception_vectors
+	add	x9, x9, :lo12:exception_vectors
+	msr	vbar_el1, x9
+	isb
+	adrp	x9, __boot_stack_top
+	add	x9, x9, :lo12:__boot_stack_top
+	mov	sp, x9
+	/* Zero BSS (16-byte aligned at both ends, see link.ld). */
+	adrp	x9, __bss_start
+	add	x9, x9, :lo12:__bss_start
+	adrp	x10, __bss_end
+	add	x10, x10, :lo12:__bss_end
+2:	cmp	x9, x10
+	b.hs	3f
+	stp	xzr, xzr, [x9], #16
+	b	2b
+3:	mov	x29, xzr
+	mov	x30, xzr
+	bl	kmain
+4:	wfe
+	b	4b
+
+	/* Written before BSS is zeroed, so it lives in .data. */
+	.section .data
+	.globl hal_booted_at_el2
+	.balign 4
+hal_booted_at_el2:
+	.word 0

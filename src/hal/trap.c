@@ -1,0 +1,121 @@
+/*
+ * Exceptions other than IRQ: everything is fatal except the one trap we
+ * expect (a semihosting HLT when semihosting is off). panic() prints the
+ * reason and, for a trap, the exception class, ESR, FAR, ELR and all
+ * registers, then exits with status 3.
+ */
+#include <stdint.h>
+#include <levblk/hal/console.h>
+#include <levblk/hal/cpu.h>
+#include <levblk/hal/exit.h>
+#include "semihost.h"
+#include "sysregs.h"
+#include "trap.h"
+
+#define EC_UNKNOWN 0x00
+
+void (*hal_irq_handler)(struct trap_frame *tf);
+
+static const char *ec_name(uint32_t ec)
+{
+	switch (ec) {
+	case 0x00: return "unknown/undefined instruction";
+	case 0x01: return "WFI/WFE trapped";
+	case 0x07: return "FP/SIMD access (the kernel is integer-only)";
+	case 0x0e: return "illegal execution state";
+	case 0x15: return "SVC";
+	case 0x16: return "HVC";
+	case 0x17: return "SMC";
+	case 0x18: return "system register access";
+	case 0x20: return "instruction abort, lower EL";
+	case 0x21: return "instruction abort";
+	case 0x22: return "PC alignment fault";
+	case 0x24: return "data abort, lower EL";
+	case 0x25: return "data abort";
+	case 0x26: return "SP alignment fault";
+	case 0x2f: return "SError";
+	case 0x3c: return "BRK";
+	default: return "other";
+	}
+}
+
+static const char *const kind_name[16] = {
+	"sync (SP_EL0)", "IRQ (SP_EL0)", "FIQ (SP_EL0)", "SError (SP_EL0)",
+	"sync", "IRQ", "FIQ", "SError",
+	"sync (lower EL)", "IRQ (lower EL)", "FIQ (lower EL)", "SError (lower EL)",
+	"sync (AArch32)", "IRQ (AArch32)", "FIQ (AArch32)", "SError (AArch32)",
+};
+
+static _Noreturn void trap_panic(struct trap_frame *tf, int kind)
+{
+	uint64_t esr, far;
+
+	__asm__ volatile("mrs %0, esr_el1" : "=r"(esr));
+	__asm__ volatile("mrs %0, far_el1" : "=r"(far));
+	uint32_t ec = (uint32_t)(esr >> ESR_EC_SHIFT) & ESR_EC_MASK;
+	kprintf("PANIC: unexpected %s exception: EC 0x%02x (%s)\n", kind_name[kind & 15], ec,
+		ec_name(ec));
+	kprintf("  ESR 0x%016lx  FAR 0x%016lx\n  ELR 0x%016lx  SPSR 0x%016lx  SP 0x%016lx\n",
+		(unsigned long)esr, (unsigned long)far, (unsigned long)tf->elr,
+		(unsigned long)tf->spsr, (unsigned long)tf->sp);
+	for (int i = 0; i < 31; i += 2) {
+		if (i == 30)
+			kprintf("  x30 0x%016lx\n", (unsigned long)tf->x[30]);
+		else
+			kprintf("  x%-2d 0x%016lx  x%-2d 0x%016lx\n", i, (unsigned long)tf->x[i],
+				i + 1, (unsigned long)tf->x[i + 1]);
+	}
+	kprintf("RESULT FAIL panic\n");
+	hal_exit(EXIT_PANIC);
+}
+
+void trap_sync(struct trap_frame *tf, int kind)
+{
+	uint64_t esr;
+
+	__asm__ volatile("mrs %0, esr_el1" : "=r"(esr));
+	uint32_t ec = (uint32_t)(esr >> ESR_EC_SHIFT) & ESR_EC_MASK;
+	if (ec == EC_UNKNOWN && tf->elr == (uint64_t)semihost_hlt_insn) {
+		/* Semihosting is off: fall back to PSCI (exit.c). */
+		hal_semihost_missing = 1;
+		tf->elr += 4;
+		return;
+	}
+	trap_panic(tf, kind);
+}
+
+void trap_irq(struct trap_frame *tf, int kind)
+{
+	if (hal_irq_handler)
+		hal_irq_handler(tf);
+	else
+		trap_panic(tf, kind);
+}
+
+void trap_fiq(struct trap_frame *tf, int kind)
+{
+	trap_panic(tf, kind);
+}
+
+void trap_serror(struct trap_frame *tf, int kind)
+{
+	trap_panic(tf, kind);
+}
+
+void trap_bad(struct trap_frame *tf, int kind)
+{
+	trap_panic(tf, kind);
+}
+
+_Noreturn void panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	irq_save();
+	kprintf("PANIC: ");
+	va_start(ap, fmt);
+	kvprintf(fmt, ap);
+	va_end(ap);
+	kprintf("\nRESULT FAIL panic\n");
+	hal_exit(EXIT_PANIC);
+}

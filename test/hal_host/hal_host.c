@@ -1,0 +1,136 @@
+/*
+ * The host HAL: what src/hal gives the kernel, for host unit tests.
+ * Interrupt masking is a flag (tests check lock/IRQ rules against it), the
+ * clock is set by the test, DMA memory comes from the C heap and its "bus
+ * address" is its host address (the simulated device dereferences it).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <levblk/errno.h>
+#include <levblk/hal/console.h>
+#include <levblk/hal/cpu.h>
+#include <levblk/hal/dma.h>
+#include <levblk/hal/exit.h>
+#include <levblk/hal/spinlock.h>
+#include "hal_host/hal_host.h"
+
+static bool host_irqs_masked;
+uint64_t hal_host_now_ns;
+bool hal_host_quiet;
+
+irqflags_t irq_save(void)
+{
+	irqflags_t f = host_irqs_masked;
+	host_irqs_masked = true;
+	return f;
+}
+
+void irq_restore(irqflags_t flags)
+{
+	host_irqs_masked = flags != 0;
+}
+
+bool irqs_disabled(void)
+{
+	return host_irqs_masked;
+}
+
+void cpu_relax(void)
+{
+}
+
+irqflags_t spin_lock_irqsave(spinlock_t *l)
+{
+	irqflags_t f = irq_save();
+
+	if (l->locked)
+		panic("spinlock %s: taken twice (self-deadlock)", l->name ? l->name : "?");
+	l->locked = 1;
+	return f;
+}
+
+void spin_unlock_irqrestore(spinlock_t *l, irqflags_t flags)
+{
+	if (!l->locked)
+		panic("spinlock %s: released while not held", l->name ? l->name : "?");
+	l->locked = 0;
+	irq_restore(flags);
+}
+
+int kvprintf(const char *fmt, va_list ap)
+{
+	if (hal_host_quiet)
+		return 0;
+	return vprintf(fmt, ap);
+}
+
+int kprintf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = kvprintf(fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+void console_putc(char c)
+{
+	if (!hal_host_quiet)
+		putchar(c);
+}
+
+void console_write(const char *s, size_t n)
+{
+	if (!hal_host_quiet)
+		fwrite(s, 1, n, stdout);
+}
+
+int dma_alloc(size_t size, size_t align, struct dma_buf *out)
+{
+	if (align < 4096)
+		align = 4096;
+	if ((align & (align - 1)) || size == 0)
+		return -EINVAL;
+	size = (size + 4095) & ~(size_t)4095;
+	void *p = aligned_alloc(align, size);
+	if (!p)
+		return -ENOMEM;
+	memset(p, 0, size);
+	out->va = p;
+	out->bus = (uint64_t)(uintptr_t)p;
+	out->size = size;
+	return 0;
+}
+
+void dma_free(struct dma_buf *buf)
+{
+	free(buf->va);
+	buf->va = NULL;
+	buf->size = 0;
+}
+
+uint64_t hal_virt_to_bus(const void *va)
+{
+	return (uint64_t)(uintptr_t)va;
+}
+
+_Noreturn void hal_exit(int status)
+{
+	fflush(stdout);
+	exit(status);
+}
+
+_Noreturn void panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "PANIC: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	abort();
+}

@@ -1,0 +1,16 @@
+/* Controls of the host HAL for tests (test/hal_host/hal_host.c). */
+#ifndef LEVBLK_TEST_HAL_HOST_H
+#define LEVBLK_TEST_HAL_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What clock_ns() returns when a test supplies the clock through hal_host_clock.c. */
+extern uint64_t hal_host_now_ns;
+/* Silences kprintf (tests that provoke many error messages). */
+extern bool hal_host_quiet;
+
+/* Moves the host clock forward by ns, firing due one-shot timers on the way. */
+void hal_host_advance(uint64_t ns);
+
+#endif
