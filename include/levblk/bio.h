@@ -1,0 +1,164 @@
+/*
+ * The bio: the unit of block I/O that users submit.
+ *
+ * A bio names a device, a starting sector (always 512-byte units, whatever
+ * the device's logical block size), an operation, flags, and the caller's
+ * memory as an array of segments of any count and any (non-zero) lengths.
+ * The block layer owns nothing: the caller keeps the bio, its segment array
+ * and the buffers alive and untouched until end_io has run.
+ *
+ * Life of a bio:
+ *   bio_init_rw(&b, dev, BIO_OP_WRITE, sector, segs, nsegs, my_end_io, my_ctx);
+ *   submit_bio(&b);        never blocks, never refuses for lack of ring space
+ *   ... my_end_io(&b) runs exactly once, b.bio_status is 0 or a negated errno
+ *
+ * Where end_io runs (read this before writing one):
+ *   - usually in interrupt context, from the device's completion interrupt,
+ *     with IRQs masked and no block-layer lock held;
+ *   - for a bio that fails the checks below, or a flush on a device without
+ *     a volatile cache, directly from submit_bio() in the submitter's context;
+ *   - for a bio held in a plug, possibly from the plug's timer interrupt.
+ * So end_io must not sleep, yield, wait for a completion or allocate; it may
+ * call complete(), wake threads, and submit_bio() (resubmitting is safe: no
+ * lock is held when it runs). It must be short: other completions wait.
+ *
+ * Errors, through bio_status (CONTRACT.md "Errors seen by bio users"):
+ *   -EINVAL      empty (no segments, a zero-length segment, no sectors),
+ *                not a whole number of logical blocks, start not aligned to
+ *                the logical block, past the end of the disk, or a bio that
+ *                cannot be split into requests the device accepts
+ *   -EROFS       write, discard or write-zeroes on a read-only disk
+ *   -EOPNOTSUPP  an op the device does not offer (or an unknown op)
+ *   -EIO         the device reported an error (after blk.retries attempts)
+ *   -ENODEV      no device, or the device was declared broken
+ */
+#ifndef LEVBLK_BIO_H
+#define LEVBLK_BIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <levblk/hal/clock.h>
+
+struct blkdev;
+
+#define SECTOR_SHIFT 9u
+#define SECTOR_SIZE  (1u << SECTOR_SHIFT) /* bytes in the unit of bio_sector */
+
+/* Bytes of a device identification string (BIO_OP_GET_ID); not NUL-terminated when full. */
+#define BIO_ID_BYTES 20u
+
+enum bio_op {
+	BIO_OP_READ = 0,
+	BIO_OP_WRITE = 1,
+	BIO_OP_FLUSH = 2,        /* no data: makes completed writes durable */
+	BIO_OP_DISCARD = 3,      /* no data: bio_nsectors from bio_sector */
+	BIO_OP_WRITE_ZEROES = 4, /* no data: bio_nsectors from bio_sector */
+	BIO_OP_GET_ID = 5,       /* reads BIO_ID_BYTES of identification into the segments */
+	BIO_OP_COUNT
+};
+
+/* bio_flags */
+#define BIO_FUA      (1u << 0) /* write: durable when end_io runs (a write then a flush) */
+#define BIO_PREFLUSH (1u << 1) /* write: earlier completed writes are made durable first */
+#define BIO_SYNC     (1u << 2) /* someone waits for this one: never held in a plug */
+
+struct bio_seg {
+	void *va;     /* kernel virtual address of the caller's buffer */
+	uint32_t len; /* bytes, > 0; any alignment */
+};
+
+struct bio;
+typedef void (*bio_end_io_t)(struct bio *bio);
+
+struct bio {
+	/* Set by the caller (bio_init_* does it). */
+	struct blkdev *bio_dev;
+	uint64_t bio_sector;      /* first sector, 512-byte units */
+	uint32_t bio_nsectors;    /* DISCARD / WRITE_ZEROES only: length, 512-byte units */
+	uint8_t bio_op;           /* enum bio_op */
+	uint32_t bio_flags;       /* BIO_FUA | BIO_PREFLUSH | BIO_SYNC */
+	const struct bio_seg *bio_segs;
+	uint32_t bio_nsegs;
+	bio_end_io_t bio_end_io;  /* must not be NULL; see "Where end_io runs" */
+	void *bio_private;        /* for end_io */
+	int bio_status;           /* 0 or a negated errno, valid when end_io runs */
+
+	/* Private to the block layer (src/blk): do not touch while submitted. */
+	struct bio *bio_next;     /* plug list, pending list, completion list */
+	uint32_t bio_refs;        /* fragments and flushes still outstanding, +1 while placing */
+	uint32_t bio_cur_seg;     /* placement cursor: segment index ... */
+	uint32_t bio_cur_off;     /* ... and byte offset in it */
+	uint64_t bio_cur_bytes;   /* bytes placed into requests so far */
+	uint64_t bio_bytes;       /* total data bytes (after checks) */
+	uint8_t bio_stage;        /* where in preflush -> data -> postflush it is */
+};
+
+/* Fills a data bio (READ or WRITE) without allocating. */
+static inline void bio_init_rw(struct bio *b, struct blkdev *dev, enum bio_op op, uint64_t sector,
+			       const struct bio_seg *segs, uint32_t nsegs, bio_end_io_t end_io,
+			       void *priv)
+{
+	*b = (struct bio){.bio_dev = dev,
+			  .bio_sector = sector,
+			  .bio_op = (uint8_t)op,
+			  .bio_segs = segs,
+			  .bio_nsegs = nsegs,
+			  .bio_end_io = end_io,
+			  .bio_private = priv};
+}
+
+/* Fills a bio without data: FLUSH, or DISCARD / WRITE_ZEROES of nsectors from sector. */
+static inline void bio_init_nodata(struct bio *b, struct blkdev *dev, enum bio_op op,
+				   uint64_t sector, uint32_t nsectors, bio_end_io_t end_io,
+				   void *priv)
+{
+	*b = (struct bio){.bio_dev = dev,
+			  .bio_sector = sector,
+			  .bio_nsectors = nsectors,
+			  .bio_op = (uint8_t)op,
+			  .bio_end_io = end_io,
+			  .bio_private = priv};
+}
+
+/*
+ * Submits a bio. Asynchronous: never sleeps, never refuses (a full ring
+ * only makes the bio wait in the queue). Any context, including end_io and
+ * other interrupt handlers. Errors in the bio arrive through end_io.
+ */
+void submit_bio(struct bio *bio);
+
+/*
+ * Submits a bio and sleeps until it has ended; returns its status.
+ * Thread context only. It uses bio_end_io and bio_private itself (whatever
+ * the caller put there is overwritten).
+ */
+int submit_bio_wait(struct bio *bio);
+
+/*
+ * Plugging: bios a thread submits between blk_start_plug() and
+ * blk_finish_plug() are held back and handed to their devices together, so
+ * adjacent ones merge into few requests and the device is kicked once.
+ * A plug never holds I/O for long: it is flushed by itself after
+ * BLK_PLUG_TIMEOUT_NS or when it holds BLK_PLUG_MAX_BIOS bios, so a
+ * forgotten blk_finish_plug() cannot stall anything.
+ *
+ * The plug lives on the caller's stack; thread context only; one plug per
+ * thread at a time (a nested blk_start_plug() is ignored, like Linux).
+ */
+#define BLK_PLUG_TIMEOUT_NS (100u * 1000u) /* 100 µs */
+#define BLK_PLUG_MAX_BIOS   64u
+
+struct blk_plug {
+	/* Private to the block layer. */
+	struct bio *head, *tail; /* held bios in submission order */
+	uint32_t count;
+	bool active;             /* registered for its thread */
+	const void *owner;       /* the thread that started it */
+	struct ktimer timer;     /* the auto-unplug bound */
+};
+
+void blk_start_plug(struct blk_plug *plug);
+void blk_finish_plug(struct blk_plug *plug);
+
+#endif

@@ -1,0 +1,644 @@
+/*
+ * The request queue: bios in, requests to the driver out, completions back.
+ *
+ * A bio's way (bio_stage):
+ *   PREFLUSH   (WRITE with BIO_PREFLUSH on a volatile cache) waits on a
+ *              flush request; when the flush ends well it moves on to DATA.
+ *   DATA       its bytes are placed into requests from a cursor: merged at
+ *              the back or front of a queued request of the same op and
+ *              epoch when the limits allow, else into a new request, split
+ *              at logical-block boundaries as the limits demand. With no
+ *              free request it waits on the pending list (FIFO), cursor kept.
+ *   POSTFLUSH  (FUA, or a FLUSH bio itself) waits on a flush request issued
+ *              after its data completed: virtio has no FUA.
+ *   ENDED      on a blk_done list; end_io runs once no lock is held.
+ * bio_refs counts the requests (parts) and flushes it waits on, plus one
+ * while DATA placement is unfinished; the stage ends when it drops to 0.
+ *
+ * Flush ordering: a flush request is a barrier. New requests get the epoch
+ * epoch_tail; a flush takes epoch_tail and bumps it. Requests of epochs
+ * after epoch_head wait on the held list; the flush at the head of the
+ * barrier list is dispatched only when nothing of its epoch is queued or in
+ * flight; when it completes epoch_head moves on and the held requests of
+ * the new epoch enter the elevator. So no write crosses a flush either way,
+ * and merges only join requests of the newest epoch.
+ *
+ * Errors: a request that fails with -EIO is retried. If it holds more than
+ * one part it is first retried part by part (rq_isolate), so only the bios
+ * that touch the failing sectors fail; each try is retried up to
+ * blk.retries times before its bios end with the error.
+ *
+ * Everything here runs under the device's queue lock except blk_submit_list
+ * (which takes it) and blk_end_done (which must run without it).
+ */
+#include <levblk/bio.h>
+#include <levblk/errno.h>
+#include <levblk/hal/clock.h>
+#include <levblk/hal/exit.h>
+#include <levblk/lib/string.h>
+#include "blk/blk_queue.h"
+#include "blk/blk_rq.h"
+
+static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
+static void bio_put_locked(struct blkdev *dev, struct bio *bio, int status, struct blk_done *done);
+static bool place_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
+static void place_or_park_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
+
+static inline void assert_locked(const struct blkdev *dev)
+{
+	if (!spin_is_locked(&dev->lock))
+		panic("blk %s: queue lock not held", dev->info.name);
+}
+
+/* --- request pool ----------------------------------------------------------- */
+
+static struct request *rq_alloc(struct blkdev *dev, uint8_t op)
+{
+	if (blk_list_empty(&dev->free))
+		return NULL;
+	struct request *rq = blk_list_entry(dev->free.next, struct request, rq_sort);
+	blk_list_del(&rq->rq_sort);
+	rq->rq_op = op;
+	rq->rq_isolate = false;
+	rq->rq_attempts = 0;
+	rq->rq_epoch = dev->epoch_tail;
+	rq->rq_sector = 0;
+	rq->rq_sectors = 0;
+	rq->rq_nsegs = 0;
+	rq->rq_nparts = 0;
+	rq->rq_view = 0;
+	rq->rq_fifo_deadline_ns =
+		clock_ns() + (elv_dir(op) == ELV_READ ? dev->elv.read_expire_ns : dev->elv.write_expire_ns);
+	rq->rq_deadline_ns = 0;
+	return rq;
+}
+
+static void rq_free(struct blkdev *dev, struct request *rq)
+{
+	rq->rq_state = RQ_FREE;
+	blk_list_add_tail(&dev->free, &rq->rq_sort);
+}
+
+/* A new data request enters the elevator, or waits for its epoch. */
+static void rq_queue_new(struct blkdev *dev, struct request *rq)
+{
+	if (rq->rq_epoch == dev->epoch_head) {
+		elv_add(&dev->elv, rq);
+	} else {
+		rq->rq_state = RQ_HELD;
+		blk_list_add_tail(&dev->held, &rq->rq_sort);
+	}
+}
+
+static void rq_requeue(struct blkdev *dev, struct request *rq)
+{
+	rq->rq_state = RQ_REQUEUE;
+	blk_list_add_tail(&dev->requeue, &rq->rq_sort);
+}
+
+/* The flush at the head of the barrier list completed: the next epoch may go. */
+static void epoch_advance(struct blkdev *dev)
+{
+	struct blk_list *n = dev->held.next;
+
+	dev->epoch_head++;
+	while (n != &dev->held) {
+		struct request *rq = blk_list_entry(n, struct request, rq_sort);
+		n = n->next;
+		if (rq->rq_epoch != dev->epoch_head)
+			break; /* held is in creation order, so epochs ascend */
+		blk_list_del(&rq->rq_sort);
+		elv_add(&dev->elv, rq);
+	}
+}
+
+/* --- placing bios into requests -------------------------------------------- */
+
+static uint64_t max_rq_bytes(const struct blkdev *dev)
+{
+	return (uint64_t)dev->info.limits.max_sectors << SECTOR_SHIFT;
+}
+
+/* Appends (or with front=true prepends) a part made from the bio's cursor. */
+static void rq_add_part(struct request *rq, struct bio *bio, uint64_t bytes, uint32_t nsegs,
+			bool front)
+{
+	struct blk_part p = {
+		.bio = bio,
+		.sector = bio->bio_sector + (bio->bio_cur_bytes >> SECTOR_SHIFT),
+		.bytes = (uint32_t)bytes,
+		.seg = bio->bio_cur_seg,
+		.off = bio->bio_cur_off,
+		.nsegs = nsegs,
+	};
+
+	if (front) {
+		memmove(&rq->rq_parts[1], &rq->rq_parts[0], rq->rq_nparts * sizeof(rq->rq_parts[0]));
+		rq->rq_parts[0] = p;
+		rq->rq_sector = p.sector;
+	} else {
+		rq->rq_parts[rq->rq_nparts] = p;
+		if (rq->rq_nparts == 0)
+			rq->rq_sector = p.sector;
+	}
+	rq->rq_nparts++;
+	rq->rq_nsegs += nsegs;
+	if (rq->rq_op != BIO_OP_GET_ID)
+		rq->rq_sectors += (uint32_t)(bytes >> SECTOR_SHIFT);
+	if (bio->bio_op == BIO_OP_READ || bio->bio_op == BIO_OP_WRITE || bio->bio_op == BIO_OP_GET_ID)
+		blk_advance_cursor(bio, &bio->bio_cur_seg, &bio->bio_cur_off, bytes);
+	bio->bio_cur_bytes += bytes;
+	bio->bio_refs++;
+}
+
+static bool rq_mergeable(const struct blkdev *dev, const struct request *rq, uint8_t op)
+{
+	return rq->rq_op == op && rq->rq_epoch == dev->epoch_tail && !rq->rq_isolate &&
+	       (rq->rq_state == RQ_QUEUED || rq->rq_state == RQ_HELD);
+}
+
+/*
+ * Tries to put the next piece of bio into a queued request: at the back of
+ * one that ends where the piece starts, or (the whole remainder only) at
+ * the front of one that starts where the bio ends.
+ */
+static bool try_merge(struct blkdev *dev, struct bio *bio)
+{
+	const struct blk_limits *lim = &dev->info.limits;
+	uint64_t start = bio->bio_sector + (bio->bio_cur_bytes >> SECTOR_SHIFT);
+	uint64_t end = bio->bio_sector + (bio->bio_bytes >> SECTOR_SHIFT);
+	struct blk_list *head, *n;
+
+	if (!blk_param_merge || (bio->bio_op != BIO_OP_READ && bio->bio_op != BIO_OP_WRITE))
+		return false;
+	head = dev->epoch_tail == dev->epoch_head ? &dev->elv.sorted[elv_dir(bio->bio_op)] : &dev->held;
+	blk_list_for_each(n, head) {
+		struct request *rq = blk_list_entry(n, struct request, rq_sort);
+		uint32_t nsegs;
+		uint64_t bytes;
+
+		if (!rq_mergeable(dev, rq, bio->bio_op) || rq->rq_nsegs >= lim->max_segs)
+			continue;
+		uint64_t room = max_rq_bytes(dev) - ((uint64_t)rq->rq_sectors << SECTOR_SHIFT);
+		if (rq->rq_sector + rq->rq_sectors == start) {
+			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room, dev->info.lbs,
+					      lim->max_seg_bytes, &nsegs);
+			if (bytes == 0)
+				continue;
+			rq_add_part(rq, bio, bytes, nsegs, false);
+			dev->ctr.merges++;
+			return true;
+		}
+		if (rq->rq_sector == end) {
+			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room, dev->info.lbs,
+					      lim->max_seg_bytes, &nsegs);
+			if (bytes != bio->bio_bytes - bio->bio_cur_bytes)
+				continue;
+			rq_add_part(rq, bio, bytes, nsegs, true);
+			if (rq->rq_state == RQ_QUEUED)
+				elv_resort(&dev->elv, rq);
+			dev->ctr.merges++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Fills a fresh request with the next piece of bio; false if nothing fits. */
+static bool rq_first_part(struct blkdev *dev, struct request *rq, struct bio *bio)
+{
+	const struct blk_limits *lim = &dev->info.limits;
+	uint64_t left = bio->bio_bytes - bio->bio_cur_bytes;
+	uint32_t nsegs = 0;
+	uint64_t bytes;
+
+	switch (bio->bio_op) {
+	case BIO_OP_DISCARD:
+	case BIO_OP_WRITE_ZEROES: {
+		uint64_t max = (uint64_t)(bio->bio_op == BIO_OP_DISCARD ? lim->max_discard_sectors
+								     : lim->max_write_zeroes_sectors)
+			       << SECTOR_SHIFT;
+		bytes = left < max ? left : max;
+		bytes -= bytes % dev->info.lbs;
+		break;
+	}
+	case BIO_OP_GET_ID:
+		bytes = left;
+		nsegs = blk_count_segs(bio, 0, 0, bytes, lim->max_seg_bytes);
+		if (nsegs > lim->max_segs)
+			bytes = 0;
+		break;
+	default:
+		bytes = blk_fit_bytes(bio, lim->max_segs, max_rq_bytes(dev), dev->info.lbs,
+				      lim->max_seg_bytes, &nsegs);
+		break;
+	}
+	if (bytes == 0)
+		return false;
+	rq_add_part(rq, bio, bytes, nsegs, false);
+	return true;
+}
+
+/* DATA stage: place what is left of the bio. False: out of requests, parked. */
+static bool place_data_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
+{
+	while (bio->bio_cur_bytes < bio->bio_bytes) {
+		if (try_merge(dev, bio))
+			continue;
+		struct request *rq = rq_alloc(dev, bio->bio_op);
+		if (!rq)
+			return false;
+		bool split = bio->bio_cur_bytes != 0;
+		if (!rq_first_part(dev, rq, bio)) {
+			/* Not one logical block fits the limits: cannot be split into requests. */
+			rq_free(dev, rq);
+			if (!bio->bio_status)
+				bio->bio_status = -EINVAL;
+			bio->bio_cur_bytes = bio->bio_bytes;
+			break;
+		}
+		dev->ctr.splits += split;
+		rq_queue_new(dev, rq);
+	}
+	bio_put_locked(dev, bio, 0, done); /* the placement reference */
+	return true;
+}
+
+/* Makes bio wait on a flush barrier; false if no request is free for one. */
+static bool attach_flush(struct blkdev *dev, struct bio *bio)
+{
+	if (!blk_list_empty(&dev->barriers)) {
+		/* A flush not yet sent covers this bio's needs too: join it. */
+		struct request *f = blk_list_entry(dev->barriers.prev, struct request, rq_sort);
+		if (f->rq_nparts < BLK_MAX_SEGS) {
+			f->rq_parts[f->rq_nparts++] = (struct blk_part){.bio = bio, .sector = 0};
+			bio->bio_refs++;
+			dev->ctr.merges++;
+			return true;
+		}
+	}
+	struct request *rq = rq_alloc(dev, BIO_OP_FLUSH);
+	if (!rq)
+		return false;
+	rq->rq_epoch = dev->epoch_tail++;
+	rq->rq_parts[0] = (struct blk_part){.bio = bio, .sector = 0};
+	rq->rq_nparts = 1;
+	bio->bio_refs++;
+	rq->rq_state = RQ_BARRIER;
+	blk_list_add_tail(&dev->barriers, &rq->rq_sort);
+	return true;
+}
+
+static bool place_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
+{
+	switch (bio->bio_stage) {
+	case BIO_STAGE_PREFLUSH:
+	case BIO_STAGE_POSTFLUSH:
+		return attach_flush(dev, bio);
+	case BIO_STAGE_DATA:
+		return place_data_locked(dev, bio, done);
+	default:
+		panic("blk %s: placing an ended bio", dev->info.name);
+	}
+}
+
+static void park(struct blkdev *dev, struct bio *bio)
+{
+	bio->bio_next = NULL;
+	if (dev->pending_tail)
+		dev->pending_tail->bio_next = bio;
+	else
+		dev->pending_head = bio;
+	dev->pending_tail = bio;
+}
+
+/* Bios wait their turn: nothing overtakes a parked bio. */
+static void place_or_park_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
+{
+	if (dev->pending_head || !place_locked(dev, bio, done))
+		park(dev, bio);
+}
+
+static void drain_pending_locked(struct blkdev *dev, struct blk_done *done)
+{
+	while (dev->pending_head) {
+		struct bio *bio = dev->pending_head;
+		if (!place_locked(dev, bio, done))
+			return;
+		dev->pending_head = bio->bio_next;
+		if (!dev->pending_head)
+			dev->pending_tail = NULL;
+		bio->bio_next = NULL;
+	}
+}
+
+static void start_data(struct bio *bio)
+{
+	bio->bio_stage = BIO_STAGE_DATA;
+	bio->bio_refs = 1;
+	bio->bio_cur_seg = 0;
+	bio->bio_cur_off = 0;
+	bio->bio_cur_bytes = 0;
+}
+
+/* A checked bio enters the queue. */
+static void start_bio_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
+{
+	bool cache = dev->info.volatile_cache;
+
+	dev->ctr.queued++;
+	bio->bio_status = 0;
+	bio->bio_refs = 0;
+	bio->bio_next = NULL;
+	if (dev->broken) {
+		bio->bio_status = -ENODEV;
+		bio_end_locked(dev, bio, done);
+		return;
+	}
+	if (bio->bio_op == BIO_OP_DISCARD || bio->bio_op == BIO_OP_WRITE_ZEROES)
+		bio->bio_bytes = (uint64_t)bio->bio_nsectors << SECTOR_SHIFT;
+	if (bio->bio_op == BIO_OP_FLUSH) {
+		if (!cache) { /* nothing volatile to make durable */
+			bio_end_locked(dev, bio, done);
+			return;
+		}
+		bio->bio_stage = BIO_STAGE_POSTFLUSH;
+	} else if (bio->bio_op == BIO_OP_WRITE && (bio->bio_flags & BIO_PREFLUSH) && cache) {
+		bio->bio_stage = BIO_STAGE_PREFLUSH;
+	} else {
+		start_data(bio);
+	}
+	place_or_park_locked(dev, bio, done);
+}
+
+/* --- ending ------------------------------------------------------------------ */
+
+static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
+{
+	bio->bio_stage = BIO_STAGE_ENDED;
+	dev->ctr.queued--;
+	if (bio->bio_status)
+		dev->ctr.errors++;
+	bio->bio_next = NULL;
+	if (done->tail)
+		done->tail->bio_next = bio;
+	else
+		done->head = bio;
+	done->tail = bio;
+}
+
+/* One thing the bio waited on is done; move it to its next stage when all are. */
+static void bio_put_locked(struct blkdev *dev, struct bio *bio, int status, struct blk_done *done)
+{
+	if (status && !bio->bio_status)
+		bio->bio_status = status;
+	if (--bio->bio_refs)
+		return;
+	switch (bio->bio_stage) {
+	case BIO_STAGE_PREFLUSH:
+		if (bio->bio_status) /* the flush failed: writing now would claim too much */
+			break;
+		start_data(bio);
+		place_or_park_locked(dev, bio, done);
+		return;
+	case BIO_STAGE_DATA:
+		if ((bio->bio_flags & BIO_FUA) && bio->bio_op == BIO_OP_WRITE &&
+		    dev->info.volatile_cache && !bio->bio_status) {
+			bio->bio_stage = BIO_STAGE_POSTFLUSH;
+			place_or_park_locked(dev, bio, done);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	bio_end_locked(dev, bio, done);
+}
+
+static void end_parts(struct blkdev *dev, struct request *rq, uint32_t from, uint32_t to,
+		      int status, struct blk_done *done)
+{
+	for (uint32_t i = from; i < to; i++)
+		bio_put_locked(dev, rq->rq_parts[i].bio, status, done);
+}
+
+/* rq came back from the driver (or could not be given to it) with status. */
+static void finish_rq(struct blkdev *dev, struct request *rq, int status, struct blk_done *done)
+{
+	if (status == -EIO && !dev->broken) {
+		if (!rq->rq_isolate && rq->rq_nparts > 1 && rq->rq_op != BIO_OP_FLUSH) {
+			rq->rq_isolate = true; /* find out which bios the error belongs to */
+			rq->rq_view = 0;
+			rq->rq_attempts = 0;
+			dev->ctr.retries++;
+			rq_requeue(dev, rq);
+			return;
+		}
+		if (rq->rq_attempts < blk_param_retries) {
+			rq->rq_attempts++;
+			dev->ctr.retries++;
+			rq_requeue(dev, rq);
+			return;
+		}
+	}
+	if (rq->rq_isolate) {
+		end_parts(dev, rq, rq->rq_view, rq->rq_view + 1, status, done);
+		rq->rq_view++;
+		rq->rq_attempts = 0;
+		if (rq->rq_view < rq->rq_nparts) {
+			if (status != -ENODEV && !dev->broken) {
+				rq_requeue(dev, rq);
+				return;
+			}
+			end_parts(dev, rq, rq->rq_view, rq->rq_nparts, status ? status : -ENODEV, done);
+		}
+	} else {
+		if (rq->rq_op == BIO_OP_FLUSH)
+			epoch_advance(dev); /* before the bios move on: their data joins the new epoch */
+		end_parts(dev, rq, 0, rq->rq_nparts, status, done);
+	}
+	rq_free(dev, rq);
+}
+
+void blk_complete_locked(struct blkdev *dev, struct request *rq, int status, struct blk_done *done)
+{
+	assert_locked(dev);
+	if (rq->rq_state != RQ_INFLIGHT)
+		panic("blk %s: completion of request %u that is not in flight", dev->info.name,
+		      rq->rq_tag);
+	blk_list_del(&rq->rq_active);
+	dev->ctr.in_flight--;
+	finish_rq(dev, rq, status, done);
+}
+
+/* --- dispatch ---------------------------------------------------------------- */
+
+/*
+ * The next request to hand to the driver, left where it is (the driver may
+ * have no room); NULL if none may go now. take_rq() removes it.
+ */
+static struct request *peek_rq(struct blkdev *dev, struct elv_pick *pick)
+{
+	struct request *rq;
+
+	pick->rq = NULL;
+	if (!blk_list_empty(&dev->requeue))
+		return blk_list_entry(dev->requeue.next, struct request, rq_sort);
+	if (!elv_empty(&dev->elv))
+		return elv_peek(&dev->elv, clock_ns(), pick);
+	if (!blk_list_empty(&dev->barriers) && dev->ctr.in_flight == 0) {
+		rq = blk_list_entry(dev->barriers.next, struct request, rq_sort);
+		if (rq->rq_epoch == dev->epoch_head)
+			return rq;
+	}
+	return NULL;
+}
+
+static void take_rq(struct blkdev *dev, struct request *rq, const struct elv_pick *pick)
+{
+	if (pick->rq == rq)
+		elv_take(&dev->elv, pick);
+	else
+		blk_list_del(&rq->rq_sort); /* requeue or barrier list */
+}
+
+bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
+{
+	bool queued = false;
+	struct elv_pick pick;
+
+	assert_locked(dev);
+	drain_pending_locked(dev, done);
+	while (!dev->broken) {
+		struct request *rq = peek_rq(dev, &pick);
+		if (!rq)
+			break;
+		rq->rq_deadline_ns = clock_ns() + blk_param_timeout_ms * NSEC_PER_MSEC;
+		int err = dev->ops->queue_rq(dev->drv, rq);
+		if (err == -ENOSPC)
+			break; /* ring full: rq stays first in line; a completion dispatches it */
+		take_rq(dev, rq, &pick);
+		if (err) {
+			finish_rq(dev, rq, err, done);
+			drain_pending_locked(dev, done);
+			continue;
+		}
+		rq->rq_state = RQ_INFLIGHT;
+		blk_list_add_tail(&dev->active, &rq->rq_active);
+		dev->ctr.in_flight++;
+		dev->ctr.requests++;
+		dev->ctr.flushes += rq->rq_op == BIO_OP_FLUSH;
+		queued = true;
+	}
+	return queued && dev->ops->kick_prepare(dev->drv);
+}
+
+void blk_notify(struct blkdev *dev)
+{
+	irqflags_t f = blk_lock(dev);
+	dev->ctr.kicks++;
+	blk_unlock(dev, f);
+	dev->ops->notify(dev->drv);
+}
+
+void blk_end_done(struct blk_done *done)
+{
+	struct bio *bio = done->head;
+
+	done->head = done->tail = NULL;
+	while (bio) {
+		struct bio *next = bio->bio_next; /* end_io may resubmit bio */
+		bio->bio_next = NULL;
+		if (bio->bio_end_io)
+			bio->bio_end_io(bio);
+		bio = next;
+	}
+}
+
+/* Every request and bio not owned by the driver ends -ENODEV. */
+void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done)
+{
+	struct blk_list *lists[] = {&dev->requeue, &dev->barriers, &dev->held};
+	struct request *rq;
+
+	assert_locked(dev);
+	dev->broken = true;
+	while ((rq = elv_next(&dev->elv, clock_ns())) != NULL)
+		finish_rq(dev, rq, -ENODEV, done);
+	for (unsigned int i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		while (!blk_list_empty(lists[i])) {
+			rq = blk_list_entry(lists[i]->next, struct request, rq_sort);
+			blk_list_del(&rq->rq_sort);
+			finish_rq(dev, rq, -ENODEV, done);
+		}
+	}
+	while (dev->pending_head) {
+		struct bio *bio = dev->pending_head;
+		dev->pending_head = bio->bio_next;
+		bio->bio_status = -ENODEV;
+		if (bio->bio_stage == BIO_STAGE_DATA) {
+			bio->bio_cur_bytes = bio->bio_bytes;
+			bio_put_locked(dev, bio, -ENODEV, done);
+		} else {
+			bio_end_locked(dev, bio, done);
+		}
+	}
+	dev->pending_tail = NULL;
+}
+
+/* --- submission ------------------------------------------------------------- */
+
+/* Queues a list of checked bios (linked by bio_next), one lock hold per device run. */
+void blk_submit_list(struct bio *head)
+{
+	struct blk_done done = BLK_DONE_INIT;
+	struct blkdev *cur = NULL;
+	irqflags_t f = 0;
+
+	while (head) {
+		struct bio *bio = head;
+		head = bio->bio_next;
+		if (bio->bio_dev != cur) {
+			if (cur) {
+				bool kick = blk_dispatch_locked(cur, &done);
+				blk_unlock(cur, f);
+				if (kick)
+					blk_notify(cur);
+			}
+			cur = bio->bio_dev;
+			f = blk_lock(cur);
+		}
+		start_bio_locked(cur, bio, &done);
+	}
+	if (cur) {
+		bool kick = blk_dispatch_locked(cur, &done);
+		blk_unlock(cur, f);
+		if (kick)
+			blk_notify(cur);
+	}
+	blk_end_done(&done);
+}
+
+void submit_bio(struct bio *bio)
+{
+	struct blkdev *dev = bio->bio_dev;
+	int err = dev ? blk_bio_check(dev, bio) : -ENODEV;
+
+	if (dev) {
+		irqflags_t f = blk_lock(dev);
+		dev->ctr.bios++;
+		dev->ctr.errors += err != 0;
+		blk_unlock(dev, f);
+	}
+	if (err) {
+		bio->bio_status = err;
+		bio->bio_stage = BIO_STAGE_ENDED;
+		if (bio->bio_end_io)
+			bio->bio_end_io(bio);
+		return;
+	}
+	if (!(bio->bio_flags & BIO_SYNC) && blk_plug_add(bio))
+		return;
+	bio->bio_next = NULL;
+	blk_submit_list(bio);
+}

@@ -1,0 +1,157 @@
+/*
+ * The device registry (names vda, vdb, ... in registration order), the
+ * layer's command-line settings, per-device preallocation, the queue lock
+ * and the counters.
+ */
+#include <levblk/blkdev.h>
+#include <levblk/errno.h>
+#include <levblk/hal/dma.h>
+#include <levblk/kern/init.h>
+#include <levblk/lib/string.h>
+#include "blk/blk_queue.h"
+
+uint64_t blk_param_merge = 1;
+uint64_t blk_param_retries = 3;
+uint64_t blk_param_timeout_ms = 30000;
+PARAM_U64("blk.merge", blk_param_merge, 0, 1, "merge adjacent bios into one request (0: off)");
+PARAM_U64("blk.retries", blk_param_retries, 0, 100, "attempts after an error before bios fail");
+PARAM_U64("blk.timeout_ms", blk_param_timeout_ms, 1, 3600000, "a request's deadline, ms");
+
+/* Devices live here for good: registration happens once, at boot. */
+static struct blkdev blk_devs[BLKDEV_MAX];
+static unsigned int blk_ndevs;
+
+#define DEFAULT_MAX_SEG_BYTES (64u * 1024u) /* when the device states no size_max */
+
+static uint32_t clamp_u32(uint32_t v, uint32_t lo, uint32_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+struct blkdev *blk_dev_register(struct blkdev_info *info, const struct blk_driver_ops *ops,
+				void *drv)
+{
+	struct blk_limits *lim = &info->limits;
+	struct dma_buf rq_mem, part_mem;
+
+	if (blk_ndevs >= BLKDEV_MAX || info->lbs < SECTOR_SIZE || (info->lbs & (info->lbs - 1)))
+		return NULL;
+	lim->max_segs = clamp_u32(lim->max_segs, 1, BLK_MAX_SEGS);
+	if (!lim->max_seg_bytes)
+		lim->max_seg_bytes = DEFAULT_MAX_SEG_BYTES;
+	lim->max_sectors = clamp_u32(lim->max_sectors, info->lbs >> SECTOR_SHIFT, UINT32_MAX >> SECTOR_SHIFT);
+	lim->nr_requests = clamp_u32(lim->nr_requests, 1, BLK_MAX_REQUESTS);
+
+	if (dma_alloc(lim->nr_requests * sizeof(struct request), 4096, &rq_mem))
+		return NULL;
+	if (dma_alloc((size_t)lim->nr_requests * BLK_MAX_SEGS * sizeof(struct blk_part), 4096,
+		      &part_mem)) {
+		dma_free(&rq_mem);
+		return NULL;
+	}
+
+	struct blkdev *dev = &blk_devs[blk_ndevs];
+	memset(dev, 0, sizeof(*dev));
+	unsigned int idx = blk_ndevs;
+	info->name[0] = 'v';
+	info->name[1] = 'd';
+	info->name[2] = (char)('a' + idx);
+	info->name[3] = '\0';
+	dev->info = *info;
+	spin_init(&dev->lock, "blk queue");
+	dev->ops = ops;
+	dev->drv = drv;
+	dev->rqs = rq_mem.va;
+	dev->rq_mem = rq_mem;
+	dev->part_mem = part_mem;
+	blk_list_init(&dev->free);
+	blk_list_init(&dev->held);
+	blk_list_init(&dev->barriers);
+	blk_list_init(&dev->requeue);
+	blk_list_init(&dev->active);
+	elv_init(&dev->elv);
+	for (uint32_t i = 0; i < lim->nr_requests; i++) {
+		struct request *rq = &dev->rqs[i];
+		rq->rq_dev = dev;
+		rq->rq_tag = i;
+		rq->rq_parts = (struct blk_part *)part_mem.va + (size_t)i * BLK_MAX_SEGS;
+		blk_list_init(&rq->rq_fifo);
+		blk_list_init(&rq->rq_active);
+		blk_list_init(&rq->rq_sort);
+		rq->rq_state = RQ_FREE;
+		blk_list_add_tail(&dev->free, &rq->rq_sort);
+	}
+	blk_ndevs++;
+	return dev;
+}
+
+unsigned int blkdev_count(void)
+{
+	return blk_ndevs;
+}
+
+struct blkdev *blkdev_get(unsigned int i)
+{
+	return i < blk_ndevs ? &blk_devs[i] : NULL;
+}
+
+struct blkdev *blkdev_find(const char *name)
+{
+	for (unsigned int i = 0; i < blk_ndevs; i++) {
+		if (strcmp(blk_devs[i].info.name, name) == 0)
+			return &blk_devs[i];
+	}
+	return NULL;
+}
+
+const struct blkdev_info *blkdev_info(const struct blkdev *dev)
+{
+	return &dev->info;
+}
+
+bool blkdev_broken(const struct blkdev *dev)
+{
+	return dev->broken;
+}
+
+void blkdev_counters(const struct blkdev *dev, struct blk_counters *out)
+{
+	struct blkdev *d = (struct blkdev *)dev; /* the lock is not part of the device's value */
+	irqflags_t f = blk_lock(d);
+
+	*out = dev->ctr;
+	blk_unlock(d, f);
+}
+
+irqflags_t blk_lock(struct blkdev *dev)
+{
+	return spin_lock_irqsave(&dev->lock);
+}
+
+void blk_unlock(struct blkdev *dev, irqflags_t flags)
+{
+	spin_unlock_irqrestore(&dev->lock, flags);
+}
+
+bool blk_locked(const struct blkdev *dev)
+{
+	return spin_is_locked(&dev->lock);
+}
+
+void blk_count_irq_locked(struct blkdev *dev)
+{
+	dev->ctr.irqs++;
+}
+
+#ifdef LEVBLK_HOST
+/* Host tests only: forget every device, so each test starts from vda. */
+void blk_dev_host_reset(void);
+void blk_dev_host_reset(void)
+{
+	for (unsigned int i = 0; i < blk_ndevs; i++) {
+		dma_free(&blk_devs[i].rq_mem);
+		dma_free(&blk_devs[i].part_mem);
+	}
+	blk_ndevs = 0;
+}
+#endif

@@ -1,0 +1,116 @@
+/*
+ * The interface between the block core (bio checks, request queue,
+ * elevator; blk_core.c, elevator.c) and a block device driver
+ * (virtio_blk.c, or the fake driver of the host tests).
+ *
+ * The core turns bios into requests and hands them to the driver one at a
+ * time with queue_rq(); the driver turns each into whatever the device wants
+ * (for virtio-blk: one descriptor chain) and reports each completion back
+ * with blk_complete_locked(). The core knows nothing of virtio; the driver
+ * knows nothing of merging, sorting, retries or plugging.
+ *
+ * Locking. Each device has one lock, its queue lock, taken with IRQs masked
+ * (blk_lock / blk_unlock). It protects the request pool, the elevator, the
+ * pending-bio list, the counters, and (by convention) the driver's ring: the
+ * driver calls its virtqueue only with this lock held, except for the
+ * doorbell write in notify(). Taken from threads (submit), the plug timer
+ * and the device's interrupt handler.
+ *
+ * Driver shape (STYLE.md 7 and 8):
+ *   submit:     core: lock, place bios, queue_rq()* until -ENOSPC,
+ *               kick_prepare(), unlock, notify() if it said so
+ *   interrupt:  driver: ack transport; blk_lock; drain the ring calling
+ *               blk_complete_locked() per request; blk_dispatch_locked();
+ *               blk_unlock; blk_notify() if needed; blk_end_done()
+ */
+#ifndef LEVBLK_BLK_DRIVER_H
+#define LEVBLK_BLK_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <levblk/bio.h>
+#include <levblk/blkdev.h>
+#include <levblk/hal/cpu.h>
+
+struct request;
+
+struct blk_driver_ops {
+	/*
+	 * Puts rq on the device. Queue lock held. Returns 0 (the driver owns rq
+	 * until it calls blk_complete_locked), -ENOSPC (no room now: the core
+	 * keeps rq first in line and calls again after a completion), or another
+	 * negated errno (-ENODEV, -EIO: the core ends rq with it).
+	 */
+	int (*queue_rq)(void *drv, struct request *rq);
+	/* After a batch of queue_rq: queue lock held; true if notify() is needed. */
+	bool (*kick_prepare)(void *drv);
+	/* The doorbell. Queue lock NOT held (an MMIO write can be slow). */
+	void (*notify)(void *drv);
+};
+
+/* Bios ended under the lock, waiting for their end_io outside it. */
+struct blk_done {
+	struct bio *head, *tail;
+};
+#define BLK_DONE_INIT {NULL, NULL}
+
+/*
+ * Registers a device: fills info->name (vda, vdb, ... in call order),
+ * preallocates info->limits.nr_requests requests with their bookkeeping, and
+ * makes it visible to blkdev_find(). Thread context, initialisation only.
+ * Returns NULL when out of memory or device slots.
+ * The limits are clamped to what the core supports (BLK_MAX_SEGS ...).
+ */
+struct blkdev *blk_dev_register(struct blkdev_info *info, const struct blk_driver_ops *ops,
+				void *drv);
+
+#define BLK_MAX_SEGS     128u /* data segments per request the core will build */
+#define BLK_MAX_REQUESTS 128u /* requests per device */
+
+irqflags_t blk_lock(struct blkdev *dev);
+void blk_unlock(struct blkdev *dev, irqflags_t flags);
+bool blk_locked(const struct blkdev *dev);
+
+/*
+ * The driver is done with rq: status 0, -EIO (the device said so; the core
+ * retries), -EOPNOTSUPP (the device refused the op), -ENODEV (broken).
+ * Queue lock held. Bios that end are added to *done: call blk_end_done()
+ * after unlocking.
+ */
+void blk_complete_locked(struct blkdev *dev, struct request *rq, int status, struct blk_done *done);
+/* Hands queued requests to the driver. Queue lock held. True: call blk_notify() after unlocking. */
+bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done);
+/* Rings the doorbell and counts a kick. Queue lock NOT held. */
+void blk_notify(struct blkdev *dev);
+/* Runs end_io for every bio in *done. No lock held. */
+void blk_end_done(struct blk_done *done);
+/* Counts an interrupt taken for the device. Queue lock held. */
+void blk_count_irq_locked(struct blkdev *dev);
+/* Declares the device broken: queued and future bios end -ENODEV. Queue lock held. */
+void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done);
+
+/*
+ * What the driver reads of a request. "Wire" values describe what goes to
+ * the device on this dispatch: normally the whole request, but a failed
+ * merged request is retried one bio piece at a time, and then they describe
+ * only that piece.
+ */
+enum bio_op blk_rq_op(const struct request *rq);
+uint32_t blk_rq_tag(const struct request *rq);       /* 0 .. nr_requests-1, stable per request */
+uint64_t blk_rq_sector(const struct request *rq);    /* 512-byte sectors */
+uint32_t blk_rq_sectors(const struct request *rq);   /* 512-byte sectors (DISCARD/WZ: the range) */
+uint32_t blk_rq_nsegs(const struct request *rq);     /* data segments the iterator yields */
+uint32_t blk_rq_bytes(const struct request *rq);     /* data bytes the iterator yields */
+
+struct blk_seg_iter {
+	const struct request *rq;
+	uint32_t part, part_end; /* part index, and one past the last on the wire */
+	uint32_t seg, off;       /* position in the current part's bio */
+	uint32_t left;           /* bytes of the current part still to yield */
+	uint32_t max;            /* bytes per yielded segment */
+};
+void blk_rq_seg_iter_init(struct blk_seg_iter *it, const struct request *rq);
+/* Next data segment (at most max_seg_bytes); false when there are no more. */
+bool blk_rq_seg_next(struct blk_seg_iter *it, void **va, uint32_t *len);
+
+#endif

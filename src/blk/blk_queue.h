@@ -1,0 +1,133 @@
+/*
+ * Private to the block core (src/blk/blk_*.c, elevator.c): the request, the
+ * per-device queue, and the elevator's state. Drivers use blk_driver.h.
+ */
+#ifndef LEVBLK_BLK_QUEUE_H
+#define LEVBLK_BLK_QUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <levblk/bio.h>
+#include <levblk/blkdev.h>
+#include <levblk/hal/dma.h>
+#include <levblk/hal/spinlock.h>
+#include "blk/blk_driver.h"
+#include "blk/blk_list.h"
+
+/* Elevator directions. */
+enum { ELV_READ = 0, ELV_WRITE = 1, ELV_DIRS = 2 };
+
+/* bio_stage: a bio's way through the queue. */
+enum {
+	BIO_STAGE_PREFLUSH = 0, /* waits for a flush before its data is placed */
+	BIO_STAGE_DATA = 1,     /* data placed into requests (or waiting to be) */
+	BIO_STAGE_POSTFLUSH = 2,/* FUA: data done, waits for the flush after it */
+	BIO_STAGE_ENDED = 3,
+};
+
+/* One bio piece inside a request: a contiguous byte range of one bio. */
+struct blk_part {
+	struct bio *bio;
+	uint64_t sector;  /* 512-byte sector of the first byte */
+	uint32_t bytes;   /* data bytes (DISCARD/WZ: the range in bytes, no data) */
+	uint32_t seg;     /* first bio segment ... */
+	uint32_t off;     /* ... and byte offset in it */
+	uint32_t nsegs;   /* data segments it takes on the wire */
+};
+
+enum rq_state {
+	RQ_FREE = 0,
+	RQ_QUEUED,   /* in the elevator (current epoch) */
+	RQ_HELD,     /* created after a pending flush: waits for its epoch */
+	RQ_BARRIER,  /* a flush waiting for everything before it */
+	RQ_REQUEUE,  /* to be dispatched before anything else (ring full, retry) */
+	RQ_INFLIGHT, /* owned by the driver */
+};
+
+struct request {
+	struct blk_list rq_sort;   /* elevator sorted list / held / barrier / requeue / free */
+	struct blk_list rq_fifo;   /* elevator FIFO of its direction (QUEUED only) */
+	struct blk_list rq_active; /* in-flight list, dispatch order (INFLIGHT only) */
+	struct blkdev *rq_dev;
+	uint32_t rq_tag;
+	uint8_t rq_op;
+	uint8_t rq_state;
+	bool rq_isolate;           /* retrying a failed merge one part at a time */
+	uint8_t rq_attempts;       /* dispatches after an error of the part(s) on the wire */
+	uint64_t rq_epoch;         /* flush epoch it belongs to */
+	uint64_t rq_sector;        /* whole request: first 512-byte sector ... */
+	uint32_t rq_sectors;       /* ... and length in 512-byte sectors */
+	uint32_t rq_nsegs;         /* whole request: data segments */
+	uint32_t rq_nparts;
+	uint32_t rq_view;          /* rq_isolate: the part on the wire */
+	uint64_t rq_fifo_deadline_ns; /* elevator expiry */
+	uint64_t rq_deadline_ns;      /* completion deadline (blk.timeout_ms; issue 5) */
+	struct blk_part *rq_parts;    /* BLK_MAX_SEGS entries, preallocated */
+};
+
+/* Deadline elevator state; see elevator.c for its invariants. */
+struct blk_elv {
+	struct blk_list sorted[ELV_DIRS]; /* ascending rq_sector */
+	struct blk_list fifo[ELV_DIRS];   /* arrival order */
+	uint32_t count[ELV_DIRS];
+	uint64_t pos[ELV_DIRS];           /* sweep position: end of the last dispatched */
+	int batch_dir;                    /* direction of the current batch, -1 none */
+	uint32_t batch_count;             /* requests dispatched in this batch */
+	uint32_t starved;                 /* read batches chosen while writes waited */
+	uint64_t read_expire_ns, write_expire_ns;
+};
+
+#define ELV_READ_EXPIRE_NS  (500ull * 1000000ull)  /* 500 ms */
+#define ELV_WRITE_EXPIRE_NS (5000ull * 1000000ull) /* 5 s */
+#define ELV_FIFO_BATCH      16u /* requests per batch before directions are weighed again */
+#define ELV_WRITES_STARVED  2u  /* read batches allowed while writes wait */
+
+struct blkdev {
+	spinlock_t lock; /* the queue lock: see blk_driver.h */
+	struct blkdev_info info;
+	const struct blk_driver_ops *ops;
+	void *drv;
+	bool broken;
+
+	struct request *rqs;       /* nr_requests, preallocated */
+	struct dma_buf rq_mem, part_mem; /* where rqs and their part arrays live */
+	struct blk_list free;      /* RQ_FREE requests */
+	struct blk_list held;      /* RQ_HELD, creation order */
+	struct blk_list barriers;  /* RQ_BARRIER flushes, epoch order */
+	struct blk_list requeue;   /* RQ_REQUEUE, dispatch first */
+	struct blk_list active;    /* RQ_INFLIGHT, dispatch order */
+	struct blk_elv elv;
+	uint64_t epoch_head;       /* requests of this epoch may be dispatched */
+	uint64_t epoch_tail;       /* epoch given to new data requests */
+	struct bio *pending_head, *pending_tail; /* bios waiting for a free request */
+
+	struct blk_counters ctr;
+};
+
+/* elevator.c */
+void elv_init(struct blk_elv *e);
+void elv_add(struct blk_elv *e, struct request *rq);
+void elv_resort(struct blk_elv *e, struct request *rq);
+bool elv_empty(const struct blk_elv *e);
+struct elv_pick {
+	struct request *rq;
+	int dir;
+	bool new_batch;
+};
+struct request *elv_peek(struct blk_elv *e, uint64_t now_ns, struct elv_pick *pick);
+void elv_take(struct blk_elv *e, const struct elv_pick *pick);
+struct request *elv_next(struct blk_elv *e, uint64_t now_ns);
+int elv_dir(uint8_t op);
+
+/* bio_check.c */
+int blk_bio_check(const struct blkdev *dev, struct bio *bio);
+
+/* blk_core.c: used by plug.c and blk_submit */
+void blk_submit_list(struct bio *head);
+
+/* plug.c */
+/* Holds bio in the current thread's plug; false when there is none. */
+bool blk_plug_add(struct bio *bio);
+void blk_plug_flush_current(void);
+
+#endif

@@ -1,0 +1,16 @@
+/* Segment arithmetic of the block core (blk_rq.c). Private to src/blk. */
+#ifndef LEVBLK_BLK_RQ_H
+#define LEVBLK_BLK_RQ_H
+
+#include <stdint.h>
+#include <levblk/bio.h>
+
+/* Wire segments that `bytes` of bio's data from (seg, off) take. */
+uint32_t blk_count_segs(const struct bio *bio, uint32_t seg, uint32_t off, uint64_t bytes,
+			uint32_t max_seg_bytes);
+/* Moves (seg, off) forward by `bytes` of bio's data. */
+void blk_advance_cursor(const struct bio *bio, uint32_t *seg, uint32_t *off, uint64_t bytes);
+uint64_t blk_fit_bytes(const struct bio *bio, uint32_t max_segs, uint64_t max_bytes, uint32_t lbs,
+		       uint32_t max_seg_bytes, uint32_t *nsegs);
+
+#endif

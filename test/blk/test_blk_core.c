@@ -1,0 +1,692 @@
+/*
+ * Host tests of the block core (src/blk) with a fake driver: bio checks,
+ * merging at each limit, splitting, the elevator's sweep and expiry, flush
+ * ordering, backpressure, retries, plugging.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <levblk/bio.h>
+#include <levblk/blkdev.h>
+#include <levblk/errno.h>
+#include "blk/blk_driver.h"
+#include "blk/fake_drv.h"
+#include "hal_host/hal_host.h"
+
+void blk_dev_host_reset(void);
+
+#define MAX_TSEGS 64
+
+/* A bio with its own segments and a record of how it ended. */
+struct tbio {
+	struct bio bio;
+	struct bio_seg seg[MAX_TSEGS];
+	int ended;
+	int status;
+};
+
+static void tbio_end(struct bio *b)
+{
+	struct tbio *t = b->bio_private;
+	t->ended++;
+	t->status = b->bio_status;
+}
+
+/* One-segment data bio over buf. */
+static void tbio_rw(struct tbio *t, struct fake_drv *fd, enum bio_op op, uint64_t sector, void *buf,
+		    uint32_t len)
+{
+	memset(t, 0, sizeof(*t));
+	t->seg[0] = (struct bio_seg){buf, len};
+	bio_init_rw(&t->bio, fd->dev, op, sector, t->seg, 1, tbio_end, t);
+}
+
+static int setup(void **state)
+{
+	hal_host_quiet = true;
+	blk_param_merge = 1;
+	blk_param_retries = 3;
+	return 0;
+}
+
+static struct fake_drv *all_fds[16];
+static unsigned int n_fds;
+
+static int teardown(void **state)
+{
+	for (unsigned int i = 0; i < n_fds; i++) {
+		fake_destroy(all_fds[i]);
+		free(all_fds[i]);
+	}
+	n_fds = 0;
+	blk_dev_host_reset();
+	return 0;
+}
+
+static struct fake_drv *mkdev(uint64_t cap, uint32_t lbs, uint32_t max_segs, uint32_t msb,
+			      uint32_t max_sectors, uint32_t nr, uint32_t ring, bool cache, bool ro)
+{
+	struct fake_drv *fd = fake_create(cap, lbs, max_segs, msb, max_sectors, nr, ring, cache, ro);
+	all_fds[n_fds++] = fd;
+	return fd;
+}
+
+/* Devices are freed by teardown (also when an assertion jumped out of the test). */
+static void freedev(struct fake_drv *fd)
+{
+}
+
+static void fill_buf(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 9));
+}
+
+/* ---------------------------------------------------------------------------- */
+
+static void expect_bad(struct tbio *t, int code)
+{
+	t->ended = 0;
+	submit_bio(&t->bio);
+	assert_int_equal(t->ended, 1);
+	assert_int_equal(t->status, code);
+}
+
+static void test_bad_bios(void **state)
+{
+	struct fake_drv *fd = mkdev(1024, 4096, 16, 65536, 256, 8, 8, true, false);
+	static uint8_t buf[8192];
+	struct tbio t;
+
+	/* empty: no segments */
+	tbio_rw(&t, fd, BIO_OP_WRITE, 0, buf, 4096);
+	t.bio.bio_nsegs = 0;
+	expect_bad(&t, -EINVAL);
+	/* a zero-length segment */
+	tbio_rw(&t, fd, BIO_OP_WRITE, 0, buf, 4096);
+	t.seg[1] = (struct bio_seg){buf, 0};
+	t.bio.bio_nsegs = 2;
+	expect_bad(&t, -EINVAL);
+	/* length not a whole logical block (4 KiB disk) */
+	tbio_rw(&t, fd, BIO_OP_READ, 0, buf, 512);
+	expect_bad(&t, -EINVAL);
+	/* start not aligned to the logical block */
+	tbio_rw(&t, fd, BIO_OP_READ, 1, buf, 4096);
+	expect_bad(&t, -EINVAL);
+	/* past the end, by one block and by starting there */
+	tbio_rw(&t, fd, BIO_OP_READ, 1016, buf, 8192);
+	expect_bad(&t, -EINVAL);
+	tbio_rw(&t, fd, BIO_OP_READ, 1024, buf, 4096);
+	expect_bad(&t, -EINVAL);
+	/* wrapping the 64-bit sector space */
+	tbio_rw(&t, fd, BIO_OP_READ, UINT64_MAX - 7, buf, 4096);
+	expect_bad(&t, -EINVAL);
+	/* an op the device does not offer, and no op at all */
+	tbio_rw(&t, fd, BIO_OP_READ, 0, buf, 4096);
+	t.bio.bio_op = BIO_OP_WRITE_ZEROES;
+	t.bio.bio_nsectors = 8;
+	expect_bad(&t, -EOPNOTSUPP);
+	t.bio.bio_op = 77;
+	expect_bad(&t, -EOPNOTSUPP);
+	/* identification must be exactly BIO_ID_BYTES */
+	tbio_rw(&t, fd, BIO_OP_GET_ID, 0, buf, 10);
+	expect_bad(&t, -EINVAL);
+	/* discard of a misaligned range */
+	memset(&t, 0, sizeof(t));
+	bio_init_nodata(&t.bio, fd->dev, BIO_OP_DISCARD, 0, 4, tbio_end, &t);
+	expect_bad(&t, -EINVAL);
+	/* no device */
+	tbio_rw(&t, fd, BIO_OP_READ, 0, buf, 4096);
+	t.bio.bio_dev = NULL;
+	expect_bad(&t, -ENODEV);
+	/* the last block is fine: this one reaches the driver */
+	tbio_rw(&t, fd, BIO_OP_READ, 1016, buf, 4096);
+	submit_bio(&t.bio);
+	assert_int_equal(fd->nlog, 1);
+	fake_complete_all(fd);
+	assert_int_equal(t.ended, 1);
+	assert_int_equal(t.status, 0);
+
+	/* read-only disk: writes and discards refused, reads allowed */
+	struct fake_drv *ro = mkdev(1024, 512, 16, 65536, 256, 8, 8, true, true);
+	tbio_rw(&t, ro, BIO_OP_WRITE, 0, buf, 512);
+	expect_bad(&t, -EROFS);
+	memset(&t, 0, sizeof(t));
+	bio_init_nodata(&t.bio, ro->dev, BIO_OP_DISCARD, 0, 8, tbio_end, &t);
+	expect_bad(&t, -EROFS);
+	assert_int_equal(ro->nlog, 0);
+
+	/* a broken device ends everything -ENODEV */
+	struct blk_done done = BLK_DONE_INIT;
+	irqflags_t f = blk_lock(ro->dev);
+	blk_mark_broken_locked(ro->dev, &done);
+	blk_unlock(ro->dev, f);
+	tbio_rw(&t, ro, BIO_OP_READ, 0, buf, 512);
+	expect_bad(&t, -ENODEV);
+	assert_int_equal(ro->nlog, 0);
+
+	struct blk_counters c;
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(c.errors, 11); /* the bio without a device is nobody's */
+	assert_int_equal(c.in_flight, 0);
+	assert_int_equal(c.queued, 0);
+	freedev(fd);
+	freedev(ro);
+}
+
+/* Occupies the only ring slot so that later bios stay queued. */
+static void block_ring(struct fake_drv *fd, struct tbio *t, uint8_t *buf)
+{
+	tbio_rw(t, fd, BIO_OP_READ, 4000, buf, 512);
+	submit_bio(&t->bio);
+	assert_int_equal(fd->in_ring, 1);
+}
+
+static void test_back_and_front_merge(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 4096, 64, 8, 1, false, false);
+	static uint8_t blk[512], a[4096], b[4096], c[4096], back[12288];
+	struct tbio tb, ta, tb2, tc, tr;
+
+	fill_buf(a, sizeof(a), 1);
+	fill_buf(b, sizeof(b), 2);
+	fill_buf(c, sizeof(c), 3);
+	block_ring(fd, &tb, blk);
+	tbio_rw(&ta, fd, BIO_OP_WRITE, 100, a, 4096);
+	tbio_rw(&tb2, fd, BIO_OP_WRITE, 108, b, 4096); /* back merge */
+	tbio_rw(&tc, fd, BIO_OP_WRITE, 92, c, 4096);   /* front merge */
+	submit_bio(&ta.bio);
+	submit_bio(&tb2.bio);
+	submit_bio(&tc.bio);
+	struct blk_counters ctr;
+	blkdev_counters(fd->dev, &ctr);
+	assert_int_equal(ctr.merges, 2);
+	fake_complete(fd, fake_inflight_index(fd, 0), 0);
+	assert_int_equal(fd->nlog, 2);
+	assert_int_equal(fd->log[1].sector, 92);
+	assert_int_equal(fd->log[1].sectors, 24);
+	assert_int_equal(fd->log[1].nsegs, 3);
+	fake_complete_all(fd);
+	assert_int_equal(ta.status + tb2.status + tc.status, 0);
+	assert_int_equal(ta.ended + tb2.ended + tc.ended, 3);
+	assert_memory_equal(fd->disk + 92 * 512, c, 4096);
+	assert_memory_equal(fd->disk + 100 * 512, a, 4096);
+	assert_memory_equal(fd->disk + 108 * 512, b, 4096);
+
+	/* And back: one read of all three */
+	tbio_rw(&tr, fd, BIO_OP_READ, 92, back, sizeof(back));
+	submit_bio(&tr.bio);
+	fake_complete_all(fd);
+	assert_int_equal(tr.status, 0);
+	assert_memory_equal(back, c, 4096);
+	assert_memory_equal(back + 8192, b, 4096);
+	freedev(fd);
+}
+
+/* Submits n adjacent one-segment writes of `len` bytes from sector 0 behind a busy ring. */
+static uint32_t requests_for(struct fake_drv *fd, uint32_t n, uint32_t len, enum bio_op op2)
+{
+	static uint8_t blk[512], bufs[16][8192];
+	struct tbio tb, t[16];
+
+	block_ring(fd, &tb, blk);
+	uint32_t before = fd->nlog;
+	uint64_t sector = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		tbio_rw(&t[i], fd, (i == n - 1) ? op2 : BIO_OP_WRITE, sector, bufs[i], len);
+		sector += len / 512;
+		submit_bio(&t[i].bio);
+	}
+	fake_complete_all(fd);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_int_equal(t[i].ended, 1);
+		assert_int_equal(t[i].status, 0);
+	}
+	return fd->nlog - before;
+}
+
+static void test_merge_limits(void **state)
+{
+	struct fake_drv *fd;
+
+	/* seg_max 8: ten 512-byte bios -> 8 + 2 */
+	fd = mkdev(8192, 512, 8, 65536, 1024, 16, 1, false, false);
+	assert_int_equal(requests_for(fd, 10, 512, BIO_OP_WRITE), 2);
+	assert_int_equal(fd->max_nsegs_seen, 8);
+	freedev(fd);
+	/* max request size 16 sectors: three 8-sector bios -> 16 + 8 */
+	fd = mkdev(8192, 512, 8, 65536, 16, 16, 1, false, false);
+	assert_int_equal(requests_for(fd, 3, 4096, BIO_OP_WRITE), 2);
+	freedev(fd);
+	/* size_max 1 KiB: a 4 KiB buffer is 4 segments; seg_max 8 -> 2 bios per request */
+	fd = mkdev(8192, 512, 8, 1024, 1024, 16, 1, false, false);
+	assert_int_equal(requests_for(fd, 3, 4096, BIO_OP_WRITE), 2);
+	assert_int_equal(fd->max_nsegs_seen, 8);
+	freedev(fd);
+	/* a different op never merges */
+	fd = mkdev(8192, 512, 8, 65536, 1024, 16, 1, false, false);
+	assert_int_equal(requests_for(fd, 3, 512, BIO_OP_READ), 2);
+	freedev(fd);
+	/* blk.merge=0 */
+	blk_param_merge = 0;
+	fd = mkdev(8192, 512, 8, 65536, 1024, 16, 1, false, false);
+	assert_int_equal(requests_for(fd, 4, 512, BIO_OP_WRITE), 4);
+	freedev(fd);
+	blk_param_merge = 1;
+	/* nothing merges into a request the driver already has */
+	fd = mkdev(8192, 512, 8, 65536, 1024, 16, 16, false, false);
+	static uint8_t bufs[4][512];
+	struct tbio t[4];
+	for (int i = 0; i < 4; i++) {
+		tbio_rw(&t[i], fd, BIO_OP_WRITE, (uint64_t)i, bufs[i], 512);
+		submit_bio(&t[i].bio);
+	}
+	assert_int_equal(fd->nlog, 4);
+	fake_complete_all(fd);
+	freedev(fd);
+}
+
+static void test_split(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 4, 4096, 16, 16, 16, false, false);
+	/* Uneven segments in separate buffers: 10 KiB in 7 pieces. */
+	static const uint32_t lens[] = {700, 324, 1000, 3072, 24, 2000, 3120};
+	static uint8_t src[7][4096], dst[7][4096];
+	struct tbio w, r;
+	uint32_t total = 0;
+
+	memset(&w, 0, sizeof(w));
+	memset(&r, 0, sizeof(r));
+	for (int i = 0; i < 7; i++) {
+		fill_buf(src[i], lens[i], (uint32_t)i + 10);
+		w.seg[i] = (struct bio_seg){src[i], lens[i]};
+		r.seg[i] = (struct bio_seg){dst[i], lens[i]};
+		total += lens[i];
+	}
+	assert_int_equal(total, 10240);
+	bio_init_rw(&w.bio, fd->dev, BIO_OP_WRITE, 64, w.seg, 7, tbio_end, &w);
+	submit_bio(&w.bio);
+	/* 4 segments per request: 700+324+1000+3072 -> 9 sectors, the rest 11. */
+	assert_int_equal(fd->nlog, 2);
+	assert_int_equal(fd->log[0].sectors, 9);
+	assert_int_equal(fd->log[1].sector, 73);
+	assert_int_equal(fd->log[1].sectors, 11);
+	for (uint32_t i = 0; i < fd->nlog; i++)
+		assert_true(fd->log[i].nsegs <= 4);
+	assert_int_equal(w.ended, 0); /* not before every piece is done */
+	fake_complete_all(fd);
+	assert_int_equal(w.ended, 1);
+	assert_int_equal(w.status, 0);
+	bio_init_rw(&r.bio, fd->dev, BIO_OP_READ, 64, r.seg, 7, tbio_end, &r);
+	submit_bio(&r.bio);
+	fake_complete_all(fd);
+	assert_int_equal(r.status, 0);
+	for (int i = 0; i < 7; i++)
+		assert_memory_equal(src[i], dst[i], lens[i]);
+	/* One 64 KiB buffer, 16-sector requests: 8 pieces. */
+	static uint8_t one[65536], back[65536];
+	struct tbio o;
+	fill_buf(one, sizeof(one), 99);
+	tbio_rw(&o, fd, BIO_OP_WRITE, 1024, one, sizeof(one));
+	uint32_t before = fd->nlog;
+	submit_bio(&o.bio);
+	assert_int_equal(fd->nlog - before, 8);
+	fake_complete_all(fd);
+	assert_int_equal(o.status, 0);
+	tbio_rw(&o, fd, BIO_OP_READ, 1024, back, sizeof(back));
+	submit_bio(&o.bio);
+	fake_complete_all(fd);
+	assert_memory_equal(one, back, sizeof(one));
+	struct blk_counters c;
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(c.splits, 1 + 1 + 7 + 7);
+	freedev(fd);
+
+	/* A 4 KiB disk where not one logical block fits 4 segments of 1000 bytes. */
+	fd = mkdev(8192, 4096, 4, 1000, 64, 16, 16, false, false);
+	static uint8_t big[8192];
+	struct tbio u;
+	tbio_rw(&u, fd, BIO_OP_WRITE, 0, big, 4096);
+	submit_bio(&u.bio);
+	assert_int_equal(u.ended, 1);
+	assert_int_equal(u.status, -EINVAL);
+	assert_int_equal(fd->nlog, 0);
+	freedev(fd);
+}
+
+static void test_sorted_sweep(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 1, false, false);
+	static uint8_t bufs[5][512];
+	static const uint64_t order_in[] = {800, 100, 500, 300};
+	struct tbio t[5];
+
+	tbio_rw(&t[0], fd, BIO_OP_READ, 400, bufs[0], 512);
+	submit_bio(&t[0].bio);
+	for (int i = 0; i < 4; i++) {
+		tbio_rw(&t[i + 1], fd, BIO_OP_READ, order_in[i], bufs[i + 1], 512);
+		submit_bio(&t[i + 1].bio);
+	}
+	fake_complete_all(fd);
+	/* One-way sweep from 401 upwards, then wrap to the lowest: C-LOOK. */
+	static const uint64_t want[] = {400, 500, 800, 100, 300};
+	assert_int_equal(fd->nlog, 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(fd->log[i].sector, want[i]);
+	freedev(fd);
+}
+
+/*
+ * A stream of adjacent reads always ahead of the sweep, one completion per
+ * millisecond; a bio far behind it (sector 8) must still go out: a read
+ * only by FIFO expiry (so not before 500 ms, and not much after), a write
+ * through the writes-starved bound, long before its 5 s deadline.
+ */
+static uint64_t far_dispatch_ms(enum bio_op far_op)
+{
+	struct fake_drv *fd = mkdev(1 << 22, 512, 8, 65536, 8, 64, 1, false, false);
+	static uint8_t buf[512], fbuf[512];
+	static struct tbio stream[64];
+	struct tbio far;
+	uint64_t next = 100000, t0 = hal_host_now_ns, when = UINT64_MAX;
+
+	tbio_rw(&stream[0], fd, BIO_OP_READ, next++, buf, 512);
+	submit_bio(&stream[0].bio);
+	tbio_rw(&far, fd, far_op, 8, fbuf, 512);
+	submit_bio(&far.bio);
+	for (uint32_t step = 1; step < 20000 && when == UINT64_MAX; step++) {
+		struct tbio *s = &stream[step % 64];
+		tbio_rw(s, fd, BIO_OP_READ, next, buf, 512);
+		next += 8; /* adjacent requests, each a full 8-sector request */
+		s->bio.bio_sector = next - 8;
+		s->seg[0].len = 512;
+		submit_bio(&s->bio);
+		hal_host_advance(NSEC_PER_MSEC);
+		fake_complete(fd, fake_inflight_index(fd, 0), 0);
+		for (uint32_t i = 0; i < fd->nlog; i++) {
+			if (fd->log[i].sector == 8)
+				when = (hal_host_now_ns - t0) / NSEC_PER_MSEC;
+		}
+	}
+	fake_complete_all(fd);
+	assert_int_equal(far.ended, 1);
+	freedev(fd);
+	return when;
+}
+
+static void test_fifo_expiry_bounds_read_starvation(void **state)
+{
+	uint64_t ms = far_dispatch_ms(BIO_OP_READ);
+	assert_true(ms >= 500);
+	assert_true(ms <= 500 + 2 * 16);
+}
+
+static void test_far_write_not_starved(void **state)
+{
+	uint64_t ms = far_dispatch_ms(BIO_OP_WRITE);
+	assert_true(ms < 5000);
+}
+
+static void test_flush_ordering(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 8, true, false);
+	static uint8_t a[512], b[512], c[512], d[512];
+	struct tbio ta, tf, tb, tc, td;
+
+	tbio_rw(&ta, fd, BIO_OP_WRITE, 0, a, 512);
+	submit_bio(&ta.bio);
+	memset(&tf, 0, sizeof(tf));
+	bio_init_nodata(&tf.bio, fd->dev, BIO_OP_FLUSH, 0, 0, tbio_end, &tf);
+	submit_bio(&tf.bio);
+	tbio_rw(&tb, fd, BIO_OP_WRITE, 100, b, 512);
+	submit_bio(&tb.bio);
+	/* The flush waits for A; B waits for the flush. */
+	assert_int_equal(fd->nlog, 1);
+	fake_complete(fd, 0, 0);
+	assert_int_equal(fd->nlog, 2);
+	assert_int_equal(fd->log[1].op, BIO_OP_FLUSH);
+	assert_int_equal(tf.ended, 0);
+	fake_complete(fd, 1, 0);
+	assert_int_equal(tf.ended, 1);
+	assert_int_equal(fd->nlog, 3);
+	assert_int_equal(fd->log[2].sector, 100);
+	fake_complete(fd, 2, 0);
+
+	/* PREFLUSH: a flush first, then the write. */
+	tbio_rw(&tc, fd, BIO_OP_WRITE, 200, c, 512);
+	tc.bio.bio_flags = BIO_PREFLUSH;
+	submit_bio(&tc.bio);
+	assert_int_equal(fd->nlog, 4);
+	assert_int_equal(fd->log[3].op, BIO_OP_FLUSH);
+	fake_complete(fd, 3, 0);
+	assert_int_equal(fd->log[4].op, BIO_OP_WRITE);
+	assert_int_equal(tc.ended, 0);
+	fake_complete(fd, 4, 0);
+	assert_int_equal(tc.ended, 1);
+
+	/* FUA: the write, then a flush; end_io only after both. */
+	tbio_rw(&td, fd, BIO_OP_WRITE, 300, d, 512);
+	td.bio.bio_flags = BIO_FUA;
+	submit_bio(&td.bio);
+	fake_complete(fd, 5, 0);
+	assert_int_equal(td.ended, 0);
+	assert_int_equal(fd->log[6].op, BIO_OP_FLUSH);
+	fake_complete(fd, 6, 0);
+	assert_int_equal(td.ended, 1);
+	assert_int_equal(td.status, 0);
+
+	/* A failing flush fails the FUA write that depends on it. */
+	blk_param_retries = 0;
+	tbio_rw(&td, fd, BIO_OP_WRITE, 300, d, 512);
+	td.bio.bio_flags = BIO_FUA;
+	submit_bio(&td.bio);
+	fake_complete(fd, 7, 0);
+	fake_complete(fd, 8, -EIO);
+	assert_int_equal(td.ended, 1);
+	assert_int_equal(td.status, -EIO);
+	freedev(fd);
+
+	/* Without a volatile cache a flush ends at once and FUA adds nothing. */
+	fd = mkdev(8192, 512, 8, 65536, 64, 16, 8, false, false);
+	memset(&tf, 0, sizeof(tf));
+	bio_init_nodata(&tf.bio, fd->dev, BIO_OP_FLUSH, 0, 0, tbio_end, &tf);
+	submit_bio(&tf.bio);
+	assert_int_equal(tf.ended, 1);
+	assert_int_equal(tf.status, 0);
+	tbio_rw(&td, fd, BIO_OP_WRITE, 300, d, 512);
+	td.bio.bio_flags = BIO_FUA | BIO_PREFLUSH;
+	submit_bio(&td.bio);
+	assert_int_equal(fd->nlog, 1);
+	fake_complete(fd, 0, 0);
+	assert_int_equal(td.ended, 1);
+	assert_int_equal(fd->nlog, 1);
+	freedev(fd);
+}
+
+static void test_backpressure(void **state)
+{
+	/* 4 requests, a ring of 2, 64 scattered writes: all accepted, all done. */
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 4, 2, false, false);
+	static uint8_t bufs[64][512];
+	static struct tbio t[64];
+
+	for (int i = 0; i < 64; i++) {
+		fill_buf(bufs[i], 512, (uint32_t)i);
+		tbio_rw(&t[i], fd, BIO_OP_WRITE, (uint64_t)i * 16, bufs[i], 512);
+		submit_bio(&t[i].bio);
+		assert_true(fd->in_ring <= 2);
+	}
+	assert_int_equal(fd->in_ring, 2);
+	fake_complete_all(fd);
+	for (int i = 0; i < 64; i++) {
+		assert_int_equal(t[i].ended, 1);
+		assert_int_equal(t[i].status, 0);
+		assert_memory_equal(fd->disk + i * 16 * 512, bufs[i], 512);
+	}
+	struct blk_counters c;
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(c.in_flight, 0);
+	assert_int_equal(c.queued, 0);
+	assert_int_equal(c.requests, 64);
+	freedev(fd);
+
+	/* One kick for a batch: ten bios under a plug. */
+	fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
+	struct blk_plug plug;
+	blk_start_plug(&plug);
+	for (int i = 0; i < 10; i++) {
+		tbio_rw(&t[i], fd, BIO_OP_WRITE, (uint64_t)i * 16, bufs[i], 512);
+		submit_bio(&t[i].bio);
+	}
+	assert_int_equal(fd->nlog, 0);
+	blk_finish_plug(&plug);
+	assert_int_equal(fd->nlog, 10);
+	assert_int_equal(fd->notifies, 1);
+	fake_complete_all(fd);
+	freedev(fd);
+}
+
+static void test_retry_isolation(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 1, false, false);
+	static uint8_t blk[512], bufs[4][4096];
+	struct tbio tb, t[4];
+
+	block_ring(fd, &tb, blk);
+	for (int i = 0; i < 4; i++) {
+		fill_buf(bufs[i], 4096, (uint32_t)i + 40);
+		tbio_rw(&t[i], fd, BIO_OP_WRITE, (uint64_t)i * 8, bufs[i], 4096);
+		submit_bio(&t[i].bio);
+	}
+	fake_add_bad(fd, 17, -1); /* inside the third bio */
+	fake_complete_all(fd);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(t[i].ended, 1);
+		assert_int_equal(t[i].status, i == 2 ? -EIO : 0);
+		if (i != 2)
+			assert_memory_equal(fd->disk + i * 8 * 512, bufs[i], 4096);
+	}
+	struct blk_counters c;
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(c.errors, 1);
+	assert_int_equal(c.retries, 1 + 3); /* the split into parts, then 3 tries of the bad one */
+	assert_int_equal(c.in_flight, 0);
+	freedev(fd);
+
+	/* A transient error: retried, every bio succeeds. */
+	fd = mkdev(8192, 512, 8, 65536, 64, 16, 1, false, false);
+	block_ring(fd, &tb, blk);
+	for (int i = 0; i < 4; i++) {
+		tbio_rw(&t[i], fd, BIO_OP_WRITE, (uint64_t)i * 8, bufs[i], 4096);
+		submit_bio(&t[i].bio);
+	}
+	fake_add_bad(fd, 9, 1);
+	fake_complete_all(fd);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(t[i].status, 0);
+		assert_memory_equal(fd->disk + i * 8 * 512, bufs[i], 4096);
+	}
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(c.errors, 0);
+	assert_true(c.retries >= 1);
+	freedev(fd);
+}
+
+/* The deterministic merge test of issue 4: counters, not time. */
+static void test_plug_merges_256_writes(void **state)
+{
+	struct fake_drv *fd = mkdev(1 << 20, 512, 126, 65536, 2048, 64, 64, false, false);
+	static uint8_t bufs[256][4096];
+	static struct tbio t[256];
+	struct blk_plug plug;
+
+	blk_start_plug(&plug);
+	for (int i = 0; i < 256; i++) {
+		fill_buf(bufs[i], 4096, (uint32_t)i);
+		tbio_rw(&t[i], fd, BIO_OP_WRITE, (uint64_t)i * 8, bufs[i], 4096);
+		submit_bio(&t[i].bio);
+	}
+	blk_finish_plug(&plug);
+	fake_complete_all(fd);
+	struct blk_counters c;
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(c.bios, 256);
+	assert_true(c.requests <= 8);
+	assert_int_equal(c.merges, 256 - c.requests);
+	for (int i = 0; i < 256; i++) {
+		assert_int_equal(t[i].status, 0);
+		assert_memory_equal(fd->disk + i * 4096, bufs[i], 4096);
+	}
+	freedev(fd);
+}
+
+static void test_plug_times_out(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
+	static uint8_t bufs[3][512];
+	struct tbio t[3];
+	struct blk_plug plug;
+
+	blk_start_plug(&plug);
+	for (int i = 0; i < 3; i++) {
+		tbio_rw(&t[i], fd, BIO_OP_WRITE, (uint64_t)i, bufs[i], 512);
+		submit_bio(&t[i].bio);
+	}
+	hal_host_advance(BLK_PLUG_TIMEOUT_NS / 2);
+	assert_int_equal(fd->nlog, 0);
+	hal_host_advance(BLK_PLUG_TIMEOUT_NS / 2);
+	assert_int_equal(fd->nlog, 1); /* all three, merged */
+	fake_complete_all(fd);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(t[i].status, 0);
+	blk_finish_plug(&plug);
+	freedev(fd);
+}
+
+static void test_nodata_ops(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
+	struct tbio t;
+	char id[BIO_ID_BYTES];
+
+	memset(&t, 0, sizeof(t));
+	bio_init_nodata(&t.bio, fd->dev, BIO_OP_DISCARD, 8, 200, tbio_end, &t);
+	submit_bio(&t.bio);
+	assert_int_equal(fd->nlog, 4); /* 64 + 64 + 64 + 8 */
+	assert_int_equal(fd->log[3].sectors, 8);
+	assert_int_equal(fd->log[3].nsegs, 0);
+	fake_complete_all(fd);
+	assert_int_equal(t.status, 0);
+
+	memset(id, 0, sizeof(id));
+	tbio_rw(&t, fd, BIO_OP_GET_ID, 0, id, sizeof(id));
+	submit_bio(&t.bio);
+	fake_complete_all(fd);
+	assert_int_equal(t.status, 0);
+	assert_string_equal(id, "fake-disk");
+	freedev(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_bad_bios, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_back_and_front_merge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_merge_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sorted_sweep, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo_expiry_bounds_read_starvation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_far_write_not_starved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_ordering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_isolation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plug_merges_256_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plug_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nodata_ops, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
