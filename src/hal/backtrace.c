@@ -8,6 +8,7 @@
 #include <levblk/hal/console.h>
 #include <levblk/hal/dt.h>
 #include <levblk/lib/backtrace.h>
+#include "backtrace_private.h"
 #include "mem_private.h"
 
 #define BT_MAX_FRAMES 32
@@ -46,16 +47,21 @@ static void stack_range(uint64_t sp, struct bt_range *r)
 		r->lo = sp;
 }
 
+void hal_backtrace_limits(uint64_t sp, struct bt_limits *lim)
+{
+	stack_range(sp, &lim->stack);
+	lim->text.lo = (uintptr_t)__kernel_start;
+	lim->text.hi = (uintptr_t)__text_end;
+	lim->max_frames = BT_MAX_FRAMES;
+}
+
 void hal_backtrace(uint64_t fp, uint64_t sp, uint64_t pc)
 {
 	struct bt_limits lim;
 	unsigned int first = 0;
 	uintptr_t bad = 0;
 
-	stack_range(sp, &lim.stack);
-	lim.text.lo = (uintptr_t)__kernel_start;
-	lim.text.hi = (uintptr_t)__text_end;
-	lim.max_frames = BT_MAX_FRAMES;
+	hal_backtrace_limits(sp, &lim);
 	kprintf("  backtrace (stack 0x%lx..0x%lx):\n", (unsigned long)lim.stack.lo,
 		(unsigned long)lim.stack.hi);
 	if (pc) {
