@@ -1,0 +1,381 @@
+/*
+ * virtio-blk: the device glue between the block core (blk_driver.h) and one
+ * virtqueue (virtqueue.h) on a virtio-mmio transport (virtio_mmio.h).
+ *
+ * Each request of the core becomes one descriptor chain (5.2.6):
+ *   [virtio_blk_outhdr, device-readable]
+ *   [data segments: readable for OUT, writable for IN/GET_ID;
+ *    or one discard/write-zeroes range, readable]
+ *   [status byte, device-writable]
+ * The header, range and status byte of request tag t live in rqmem[t], DMA
+ * memory preallocated at probe: nothing is allocated on the I/O path. The
+ * chain's cookie is the request itself, so a completion finds its request
+ * by descriptor head (the virtqueue keeps head -> cookie), never by order.
+ *
+ * Units: the wire always counts 512-byte sectors, also on 4 KiB disks; the
+ * core already speaks 512-byte sectors, so no conversion happens here.
+ *
+ * Locking: every vq_ call is made with the device's queue lock held (the
+ * core calls queue_rq/kick_prepare under it; the interrupt handler takes
+ * it), except vq_notify, which runs after the lock is dropped.
+ */
+#include <levblk/bio.h>
+#include <levblk/blkdev.h>
+#include <levblk/errno.h>
+#include <levblk/hal/console.h>
+#include <levblk/hal/dma.h>
+#include <levblk/irq.h>
+#include <levblk/kern/init.h>
+#include <levblk/lib/string.h>
+#include <levblk/virtio/virtio_mmio.h>
+#include <levblk/virtio/virtio_spec.h>
+#include <levblk/virtio/virtqueue.h>
+#include "blk/blk_driver.h"
+#include "blk/virtio_blk.h"
+#include "blk/virtio_blk_spec.h"
+
+#define VBLK_QUEUE_SIZE  256u          /* ring entries we ask for */
+#define VBLK_MAX_SECTORS 1024u         /* 512 KiB per request: our choice, virtio has no limit */
+#define VBLK_NO_SIZE_MAX (4u << 20)    /* segment bytes when the device states no size_max */
+#define VBLK_STATUS_NONE 0xffu         /* "the device wrote no status" sentinel */
+#define VBLK_CHAIN_EXTRA 2u            /* header and status descriptors around the data */
+
+/* Feature bits we use when the device offers them (VERSION_1 is the transport's). */
+#define VBLK_WANTED                                                                                \
+	(VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |                   \
+	 VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_RO) |                         \
+	 VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_TOPOLOGY) |                      \
+	 VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE) | VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |                  \
+	 VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |              \
+	 VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_VERSION_1))
+
+/* Per-request DMA memory, indexed by request tag. */
+struct vblk_rqmem {
+	struct virtio_blk_outhdr hdr;
+	struct virtio_blk_discard_write_zeroes range;
+	uint8_t status;
+} __attribute__((aligned(64)));
+
+struct vblk {
+	struct vmmio_dev *vdev;
+	struct virtqueue *vq;
+	struct blkdev *bdev;
+	uint64_t features;
+	struct dma_buf rqmem_buf;
+	struct vblk_rqmem *rqmem;
+	/* Chain being built: used only under the queue lock. */
+	struct vq_sg sg[BLK_MAX_SEGS + VBLK_CHAIN_EXTRA];
+};
+
+static struct vblk vblk_devs[BLKDEV_MAX];
+static unsigned int vblk_ndevs;
+
+static int vblk_queue_rq(void *drv, struct request *rq);
+static bool vblk_kick_prepare(void *drv);
+static void vblk_notify(void *drv);
+static void vblk_irq(void *arg);
+static int vblk_status_errno(uint8_t status);
+
+static const struct blk_driver_ops vblk_ops = {
+	.queue_rq = vblk_queue_rq,
+	.kick_prepare = vblk_kick_prepare,
+	.notify = vblk_notify,
+};
+
+static bool has(const struct vblk *vb, unsigned int bit)
+{
+	return (vb->features & VIRTIO_BIT(bit)) != 0;
+}
+
+/* One mapping from the device's status byte to a bio status. */
+static int vblk_status_errno(uint8_t status)
+{
+	switch (status) {
+	case VIRTIO_BLK_S_OK:
+		return 0;
+	case VIRTIO_BLK_S_UNSUPP:
+		return -EOPNOTSUPP;
+	case VIRTIO_BLK_S_IOERR:
+	default: /* not a value the spec allows, or never written */
+		return -EIO;
+	}
+}
+
+static int vblk_queue_rq(void *drv, struct request *rq)
+{
+	struct vblk *vb = drv;
+	struct vblk_rqmem *m = &vb->rqmem[blk_rq_tag(rq)];
+	enum bio_op op = blk_rq_op(rq);
+	unsigned int n = 0, n_out;
+	bool data_in = false;
+
+	m->hdr.reserved = 0;
+	m->hdr.sector = blk_rq_sector(rq);
+	switch (op) {
+	case BIO_OP_READ:
+		m->hdr.type = VIRTIO_BLK_T_IN;
+		data_in = true;
+		break;
+	case BIO_OP_WRITE:
+		m->hdr.type = VIRTIO_BLK_T_OUT;
+		break;
+	case BIO_OP_FLUSH:
+		m->hdr.type = VIRTIO_BLK_T_FLUSH;
+		m->hdr.sector = 0;
+		break;
+	case BIO_OP_GET_ID:
+		m->hdr.type = VIRTIO_BLK_T_GET_ID;
+		m->hdr.sector = 0;
+		data_in = true;
+		break;
+	case BIO_OP_DISCARD:
+	case BIO_OP_WRITE_ZEROES:
+		m->hdr.type = op == BIO_OP_DISCARD ? VIRTIO_BLK_T_DISCARD : VIRTIO_BLK_T_WRITE_ZEROES;
+		m->hdr.sector = 0;
+		m->range.sector = blk_rq_sector(rq);
+		m->range.num_sectors = blk_rq_sectors(rq);
+		m->range.flags = 0;
+		break;
+	default:
+		return -EOPNOTSUPP;
+	}
+	vb->sg[n++] = (struct vq_sg){hal_virt_to_bus(&m->hdr), sizeof(m->hdr)};
+	if (op == BIO_OP_DISCARD || op == BIO_OP_WRITE_ZEROES)
+		vb->sg[n++] = (struct vq_sg){hal_virt_to_bus(&m->range), sizeof(m->range)};
+
+	struct blk_seg_iter it;
+	void *va;
+	uint32_t len;
+	blk_rq_seg_iter_init(&it, rq);
+	while (blk_rq_seg_next(&it, &va, &len)) {
+		if (n >= BLK_MAX_SEGS + 1)
+			return -EIO; /* more than the limits we gave the core: a core bug, fail it */
+		vb->sg[n++] = (struct vq_sg){hal_virt_to_bus(va), len};
+	}
+	n_out = data_in ? 1 : n;
+	/* Poison the status: a device that completes without writing it is caught. */
+	m->status = VBLK_STATUS_NONE;
+	vb->sg[n++] = (struct vq_sg){hal_virt_to_bus(&m->status), sizeof(m->status)};
+
+	int err = vq_add(vb->vq, rq, vb->sg, n_out, n - n_out);
+	if (err == -ENOSPC || err == -ENODEV)
+		return err;
+	return err ? -EIO : 0;
+}
+
+static bool vblk_kick_prepare(void *drv)
+{
+	struct vblk *vb = drv;
+	return vq_kick_prepare(vb->vq);
+}
+
+static void vblk_notify(void *drv)
+{
+	struct vblk *vb = drv;
+	vq_notify(vb->vq);
+}
+
+/* Drains the used ring; queue lock held. */
+static void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
+{
+	struct request *rq;
+	uint32_t len;
+
+	do {
+		vq_disable_cb(vb->vq);
+		while ((rq = vq_get_used(vb->vq, &len)) != NULL) {
+			uint8_t status = vb->rqmem[blk_rq_tag(rq)].status;
+			/* len counts the bytes the device wrote, the status byte last. */
+			int err = len == 0 ? -EIO : vblk_status_errno(status);
+			blk_complete_locked(vb->bdev, rq, err, done);
+		}
+	} while (!vq_enable_cb(vb->vq));
+
+	if (vq_is_broken(vb->vq) && !blkdev_broken(vb->bdev)) {
+		/* The device misbehaved: everything it holds and everything queued fails. */
+		kprintf("%s: device broken (%s)\n", blkdev_info(vb->bdev)->name,
+			vq_broken_reason(vb->vq) ? vq_broken_reason(vb->vq) : "?");
+		blk_mark_broken_locked(vb->bdev, done);
+		while ((rq = vq_detach_unused(vb->vq)) != NULL)
+			blk_complete_locked(vb->bdev, rq, -ENODEV, done);
+	}
+}
+
+/*
+ * The device's interrupt (STYLE.md 7): ack the transport, drain under the
+ * lock, dispatch more while holding it, then notify and end bios outside.
+ */
+static void vblk_irq(void *arg)
+{
+	struct vblk *vb = arg;
+	struct blk_done done = BLK_DONE_INIT;
+
+	(void)vmmio_ack_interrupt(vb->vdev);
+	irqflags_t f = blk_lock(vb->bdev);
+	blk_count_irq_locked(vb->bdev);
+	(void)vq_irq_note(vb->vq);
+	vblk_drain_locked(vb, &done);
+	bool kick = blk_dispatch_locked(vb->bdev, &done);
+	blk_unlock(vb->bdev, f);
+	if (kick)
+		blk_notify(vb->bdev);
+	blk_end_done(&done);
+}
+
+/* Polls for completions (IRQs masked callers, recovery). */
+void vblk_poll(struct blkdev *bdev)
+{
+	for (unsigned int i = 0; i < vblk_ndevs; i++) {
+		if (vblk_devs[i].bdev == bdev) {
+			vblk_irq(&vblk_devs[i]);
+			return;
+		}
+	}
+}
+
+static int cfg32(struct vblk *vb, unsigned int off, uint32_t *v)
+{
+	return vmmio_config_read(vb->vdev, off, v, sizeof(*v));
+}
+
+/* Reads the configuration into info; the features say which fields exist. */
+static int vblk_read_config(struct vblk *vb, struct blkdev_info *info)
+{
+	struct blk_limits *lim = &info->limits;
+	uint32_t v;
+	uint8_t b;
+	int err;
+
+	err = vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_CAPACITY, &info->capacity,
+				sizeof(info->capacity));
+	if (err)
+		return err;
+	info->lbs = SECTOR_SIZE;
+	if (has(vb, VIRTIO_BLK_F_BLK_SIZE) && !cfg32(vb, VIRTIO_BLK_CFG_BLK_SIZE, &v) &&
+	    v >= SECTOR_SIZE && (v & (v - 1)) == 0)
+		info->lbs = v;
+	info->pbs = info->lbs;
+	if (has(vb, VIRTIO_BLK_F_TOPOLOGY) &&
+	    !vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_PHYS_BLOCK_EXP, &b, 1) && b < 16)
+		info->pbs = info->lbs << b;
+	info->ro = has(vb, VIRTIO_BLK_F_RO);
+
+	/* A volatile cache exists when FLUSH is offered, unless CONFIG_WCE says write-through. */
+	info->volatile_cache = has(vb, VIRTIO_BLK_F_FLUSH);
+	if (has(vb, VIRTIO_BLK_F_CONFIG_WCE) &&
+	    !vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_WRITEBACK, &b, 1))
+		info->volatile_cache = info->volatile_cache && b != 0;
+
+	/* Segments: seg_max if stated (else one, as the spec implies), and what a chain can hold. */
+	uint32_t segs = 1;
+	if (has(vb, VIRTIO_BLK_F_SEG_MAX) && !cfg32(vb, VIRTIO_BLK_CFG_SEG_MAX, &v) && v)
+		segs = v;
+	uint32_t chain = vq_max_sg(vb->vq);
+	if (chain <= VBLK_CHAIN_EXTRA)
+		return -ENODEV;
+	if (segs > chain - VBLK_CHAIN_EXTRA)
+		segs = chain - VBLK_CHAIN_EXTRA;
+	lim->max_segs = segs;
+	lim->max_seg_bytes = VBLK_NO_SIZE_MAX;
+	if (has(vb, VIRTIO_BLK_F_SIZE_MAX) && !cfg32(vb, VIRTIO_BLK_CFG_SIZE_MAX, &v) &&
+	    v >= SECTOR_SIZE)
+		lim->max_seg_bytes = v;
+	lim->max_sectors = VBLK_MAX_SECTORS;
+	if (has(vb, VIRTIO_BLK_F_DISCARD) && !cfg32(vb, VIRTIO_BLK_CFG_MAX_DISCARD_SECT, &v))
+		lim->max_discard_sectors = v;
+	if (has(vb, VIRTIO_BLK_F_WRITE_ZEROES) && !cfg32(vb, VIRTIO_BLK_CFG_MAX_WZEROES_SECT, &v))
+		lim->max_write_zeroes_sectors = v;
+	lim->nr_requests = vq_size(vb->vq) < BLK_MAX_REQUESTS ? vq_size(vb->vq) : BLK_MAX_REQUESTS;
+
+	info->ops = (1u << BIO_OP_READ) | (1u << BIO_OP_WRITE) | (1u << BIO_OP_FLUSH) |
+		    (1u << BIO_OP_GET_ID);
+	if (lim->max_discard_sectors >= info->lbs / SECTOR_SIZE)
+		info->ops |= 1u << BIO_OP_DISCARD;
+	if (lim->max_write_zeroes_sectors >= info->lbs / SECTOR_SIZE)
+		info->ops |= 1u << BIO_OP_WRITE_ZEROES;
+	info->transport = vb->vdev->version;
+	info->features = vb->features;
+	info->irq = vb->vdev->intid;
+	return 0;
+}
+
+static int vblk_probe(struct vmmio_dev *vdev)
+{
+	struct vblk *vb;
+	struct blkdev_info info;
+	int err;
+
+	if (vblk_ndevs >= BLKDEV_MAX)
+		return -ENOSPC;
+	vb = &vblk_devs[vblk_ndevs];
+	memset(vb, 0, sizeof(*vb));
+	memset(&info, 0, sizeof(info));
+	vb->vdev = vdev;
+
+	err = vmmio_init(vdev, VBLK_WANTED, 0, &vb->features);
+	if (err)
+		return err;
+	err = vmmio_setup_queue(vdev, 0, VBLK_QUEUE_SIZE, &vb->vq);
+	if (err)
+		goto err_fail_dev;
+	err = vblk_read_config(vb, &info);
+	if (err)
+		goto err_fail_dev;
+	err = dma_alloc(info.limits.nr_requests * sizeof(struct vblk_rqmem), 4096, &vb->rqmem_buf);
+	if (err)
+		goto err_fail_dev;
+	vb->rqmem = vb->rqmem_buf.va;
+	vb->bdev = blk_dev_register(&info, &vblk_ops, vb);
+	if (!vb->bdev) {
+		err = -ENOMEM;
+		goto err_free_rqmem;
+	}
+	vblk_ndevs++;
+	err = irq_register(vdev->intid, vblk_irq, vb);
+	if (err)
+		goto err_broken;
+	err = vmmio_driver_ok(vdev);
+	if (err)
+		goto err_broken;
+	info = *blkdev_info(vb->bdev);
+	kprintf("%s: virtio-blk, %llu sectors (%llu MiB), %u-byte blocks%s%s, features 0x%llx\n",
+		info.name, (unsigned long long)info.capacity,
+		(unsigned long long)(info.capacity >> (20 - SECTOR_SHIFT)), info.lbs,
+		info.ro ? ", read-only" : "", info.volatile_cache ? ", write-back cache" : "",
+		(unsigned long long)vb->features);
+	return 0;
+
+err_broken: {
+	/* Registered already (names are handed out for good): keep it, broken. */
+	struct blk_done done = BLK_DONE_INIT;
+	irqflags_t f = blk_lock(vb->bdev);
+	blk_mark_broken_locked(vb->bdev, &done);
+	blk_unlock(vb->bdev, f);
+	vmmio_fail(vdev, "virtio-blk: interrupt or DRIVER_OK failed");
+	return err;
+}
+err_free_rqmem:
+	dma_free(&vb->rqmem_buf);
+err_fail_dev:
+	vmmio_fail(vdev, "virtio-blk: setup failed");
+	return err;
+}
+
+int vblk_probe_all(void)
+{
+	struct vmmio_dev *vdev;
+	int found = 0;
+
+	for (unsigned int n = 0; (vdev = vmmio_find(VIRTIO_ID_BLOCK, n)) != NULL; n++) {
+		if (vblk_probe(vdev) == 0)
+			found++;
+	}
+	return found;
+}
+
+static int vblk_init(void)
+{
+	int n = vblk_probe_all();
+	return n < 0 ? n : 0;
+}
+INITCALL(INIT_LEVEL_DEVICE, vblk_init);
