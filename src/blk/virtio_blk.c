@@ -379,3 +379,21 @@ static int vblk_init(void)
 	return n < 0 ? n : 0;
 }
 INITCALL(INIT_LEVEL_DEVICE, vblk_init);
+
+/* The polled path's view of bdev's driver (virtio_blk_poll.c); 0 or -ENODEV. */
+int vblk_poll_parts(struct blkdev *bdev, struct vblk_poll_parts *out)
+{
+	for (unsigned int i = 0; i < vblk_ndevs; i++) {
+		struct vblk *vb = &vblk_devs[i];
+
+		if (vb->bdev != bdev)
+			continue;
+		*out = (struct vblk_poll_parts){.vdev = vb->vdev,
+						.vq = vb->vq,
+						.hdr = &vb->rqmem[0].hdr,
+						.status = &vb->rqmem[0].status,
+						.status_errno = vblk_status_errno};
+		return 0;
+	}
+	return -ENODEV;
+}

@@ -2,11 +2,30 @@
 #ifndef LEVBLK_BLK_VIRTIO_BLK_H
 #define LEVBLK_BLK_VIRTIO_BLK_H
 
+#include <stdint.h>
+
 struct blkdev;
+struct virtio_blk_outhdr;
+struct virtqueue;
+struct vmmio_dev;
 
 /* Probes every virtio-blk device vmmio found, in -device order. Returns how many came up. */
 int vblk_probe_all(void);
 /* Runs the completion path by hand (as the interrupt would). Any context. */
 void vblk_poll(struct blkdev *bdev);
+
+/*
+ * What the polled path (virtio_blk_poll.c) drives by hand: the transport,
+ * the queue, and the header and status byte of request tag 0, which it
+ * borrows only while no request is in flight and the queue lock is held.
+ */
+struct vblk_poll_parts {
+	struct vmmio_dev *vdev;
+	struct virtqueue *vq;
+	struct virtio_blk_outhdr *hdr;
+	uint8_t *status;
+	int (*status_errno)(uint8_t status); /* the driver's status -> errno mapping */
+};
+int vblk_poll_parts(struct blkdev *bdev, struct vblk_poll_parts *out);
 
 #endif

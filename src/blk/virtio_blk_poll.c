@@ -1,0 +1,196 @@
+/*
+ * blk_poll_io (include/levblk/blk_poll.h): one virtio-blk request at a time,
+ * polled, with the device's interrupt unused: the baseline of run=bench
+ * engine=sync, the way a first design would have done all I/O.
+ *
+ * Design. The queued path and this one share one ring, so the poll must
+ * never see a completion that belongs to a queued request, and the queued
+ * path must never see the poll's. Both follow from one rule: the poll runs
+ * only while the ring is empty (vq_in_flight == 0) and holds the device's
+ * queue lock, IRQs masked, from before it adds its chain until after it has
+ * taken it back. Nobody else can add a chain meanwhile (every vq_add is made
+ * under that lock), the interrupt handler cannot run on this CPU, and the
+ * only used entry that can appear is the poll's own.
+ *
+ *   1. Wait (yielding, bounded by blk.timeout_ms) until the ring is empty;
+ *      keep the lock from the check on.
+ *   2. Ask the device not to interrupt (vq_disable_cb). This is a hint:
+ *      with the event index the device may still interrupt for the next
+ *      used entry. Either way IRQs are masked here, so it is not taken now.
+ *   3. Build [header | data | status] in request tag 0's DMA slot (free:
+ *      nothing is in flight), add it, kick if the device wants it.
+ *   4. Spin on vq_get_used with a deadline (blk.timeout_ms).
+ *   5. Ack InterruptStatus (vmmio_ack_interrupt): whatever the device raised
+ *      for this request is cleared before IRQs come back on, so the line
+ *      (level-triggered) is low and the handler never runs for it: the
+ *      device's `irqs` counter does not move. Then re-arm callbacks
+ *      (vq_enable_cb) for the queued path, and unlock.
+ *
+ * A device that does not answer in time is reset and declared broken: its
+ * buffer may still be written later, so the chain cannot simply be
+ * forgotten (vq_detach_unused takes it back after the reset).
+ *
+ * Cost: the CPU spins with IRQs masked for the request's whole life (the
+ * timer tick waits), which is exactly what the baseline is meant to show.
+ * The counters see a polled request like a queued one: one bio, one
+ * request, a kick when the device asked for one, an error if it failed.
+ * This file reads the core's counters directly (blk_queue.h) for that.
+ */
+#include <levblk/blk_poll.h>
+#include <levblk/blkdev.h>
+#include <levblk/errno.h>
+#include <levblk/hal/clock.h>
+#include <levblk/hal/console.h>
+#include <levblk/hal/dma.h>
+#include <levblk/kern/thread.h>
+#include <levblk/virtio/virtio_mmio.h>
+#include <levblk/virtio/virtqueue.h>
+#include "blk/blk_driver.h"
+#include "blk/blk_queue.h"
+#include "blk/virtio_blk.h"
+#include "blk/virtio_blk_spec.h"
+
+#define POLL_STATUS_NONE 0xffu /* written before the request: a device that never sets it is caught */
+#define POLL_CHAIN_EXTRA 2u    /* header and status around the data */
+
+/* The poll's cookie: never a struct request, so nothing confuses the two. */
+static char poll_cookie;
+
+static int poll_check(const struct blkdev *dev, enum bio_op op, uint64_t sector, uint32_t len);
+static int poll_lock_idle(struct blkdev *dev, struct virtqueue *vq, uint64_t deadline,
+			  irqflags_t *flags);
+static int poll_timeout_locked(struct blkdev *dev, const struct vblk_poll_parts *p,
+			       struct blk_done *done);
+
+static int poll_check(const struct blkdev *dev, enum bio_op op, uint64_t sector, uint32_t len)
+{
+	const struct blkdev_info *in = &dev->info;
+	uint32_t lbs_sectors = in->lbs >> SECTOR_SHIFT;
+	uint64_t nsect = len >> SECTOR_SHIFT;
+
+	if (op != BIO_OP_READ && op != BIO_OP_WRITE)
+		return -EOPNOTSUPP;
+	if (!len || len % in->lbs || sector % lbs_sectors || nsect > in->limits.max_sectors ||
+	    sector > in->capacity || nsect > in->capacity - sector)
+		return -EINVAL;
+	if (op == BIO_OP_WRITE && in->ro)
+		return -EROFS;
+	return 0;
+}
+
+/* Takes the queue lock once the ring is empty; 0 with the lock held, or -EBUSY without. */
+static int poll_lock_idle(struct blkdev *dev, struct virtqueue *vq, uint64_t deadline,
+			  irqflags_t *flags)
+{
+	for (;;) {
+		*flags = blk_lock(dev);
+		if (vq_in_flight(vq) == 0)
+			return 0;
+		blk_unlock(dev, *flags);
+		if (clock_ns() >= deadline)
+			return -EBUSY;
+		thread_yield();
+	}
+}
+
+/* The device kept the chain past the deadline: reset it, take the chain back, fail the device. */
+static int poll_timeout_locked(struct blkdev *dev, const struct vblk_poll_parts *p,
+			       struct blk_done *done)
+{
+	kprintf("%s: polled request timed out after %lu ms; device declared broken\n",
+		dev->info.name, (unsigned long)blk_param_timeout_ms);
+	(void)vmmio_reset(p->vdev);
+	while (vq_detach_unused(p->vq))
+		;
+	blk_mark_broken_locked(dev, done);
+	return -ENODEV;
+}
+
+int blk_poll_io(struct blkdev *dev, enum bio_op op, uint64_t sector, void *buf, uint32_t len)
+{
+	struct vq_sg sg[BLK_MAX_SEGS + POLL_CHAIN_EXTRA];
+	struct vblk_poll_parts p;
+	struct blk_done done = BLK_DONE_INIT;
+	uint64_t deadline = clock_ns() + blk_param_timeout_ms * NSEC_PER_MSEC;
+	unsigned int n = 0, n_out;
+	irqflags_t f;
+	uint32_t used_len;
+	void *cookie;
+	int err;
+
+	err = poll_check(dev, op, sector, len);
+	if (err)
+		return err;
+	if (vblk_poll_parts(dev, &p) < 0 || blkdev_broken(dev))
+		return -ENODEV;
+
+	/* The chain: header, the buffer in pieces of at most max_seg_bytes, status. */
+	sg[n++] = (struct vq_sg){hal_virt_to_bus(p.hdr), sizeof(*p.hdr)};
+	for (uint32_t off = 0; off < len; n++) {
+		uint32_t piece = len - off < dev->info.limits.max_seg_bytes
+					 ? len - off
+					 : dev->info.limits.max_seg_bytes;
+
+		if (n > dev->info.limits.max_segs)
+			return -EINVAL; /* more segments than one request may carry */
+		sg[n] = (struct vq_sg){hal_virt_to_bus((char *)buf + off), piece};
+		off += piece;
+	}
+	n_out = op == BIO_OP_READ ? 1 : n;
+	sg[n++] = (struct vq_sg){hal_virt_to_bus(p.status), sizeof(*p.status)};
+
+	err = poll_lock_idle(dev, p.vq, deadline, &f);
+	if (err)
+		return err;
+	/* From here on: queue lock held, IRQs masked, the ring empty (see the top comment). */
+	if (dev->broken) {
+		blk_unlock(dev, f);
+		return -ENODEV;
+	}
+	dev->ctr.bios++;
+	vq_disable_cb(p.vq);
+	p.hdr->type = op == BIO_OP_READ ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT;
+	p.hdr->reserved = 0;
+	p.hdr->sector = sector;
+	*p.status = POLL_STATUS_NONE;
+	err = vq_add(p.vq, &poll_cookie, sg, n_out, n - n_out);
+	if (err) {
+		err = err == -ENODEV ? -ENODEV : -EIO;
+		goto out_unlock;
+	}
+	dev->ctr.requests++;
+	if (vq_kick_prepare(p.vq)) {
+		dev->ctr.kicks++;
+		vq_notify(p.vq);
+	}
+	while ((cookie = vq_get_used(p.vq, &used_len)) == NULL) {
+		if (vq_is_broken(p.vq)) {
+			err = -ENODEV; /* the virtqueue caught the device misbehaving */
+			blk_mark_broken_locked(dev, &done);
+			goto out_unlock;
+		}
+		if (clock_ns() >= deadline) {
+			err = poll_timeout_locked(dev, &p, &done);
+			goto out_unlock;
+		}
+		cpu_relax();
+	}
+	/* Only the poll's chain can be on the ring (step 1); anything else is a broken device. */
+	if (cookie != &poll_cookie) {
+		err = -ENODEV;
+		blk_mark_broken_locked(dev, &done);
+		goto out_unlock;
+	}
+	err = used_len == 0 ? -EIO : p.status_errno(*p.status);
+out_unlock:
+	if (!vq_is_broken(p.vq)) {
+		/* Quiet the line before IRQs come back on (step 5), then re-arm for the queued path. */
+		(void)vmmio_ack_interrupt(p.vdev);
+		(void)vq_enable_cb(p.vq);
+	}
+	if (err)
+		dev->ctr.errors++;
+	blk_unlock(dev, f);
+	blk_end_done(&done);
+	return err;
+}

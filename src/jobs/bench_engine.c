@@ -1,0 +1,203 @@
+/*
+ * The I/O loops of run=bench (src/jobs/bench.h says who owns what).
+ *
+ * engine=async is the block layer as users get it. Each thread owns a share
+ * of its disk's queue depth as slots. It submits one bio per free slot,
+ * inside a plug so that bios submitted together reach the queue together
+ * (adjacent sequential bios then merge and the device is kicked once), and
+ * sleeps until end_io, run from the device's interrupt, hands slots back.
+ * Then it refills every returned slot at once, again under one plug. The
+ * latency of an I/O is taken in end_io: submit_bio to the block layer
+ * ending the bio, without the thread's wake-up.
+ *
+ * engine=sync is the baseline a first design would have built: one request
+ * at a time through blk_poll_io(), which spins on the ring with the device's
+ * interrupt unused. Its threads ignore their slot count (qd is 1).
+ *
+ * Claims. Whatever the engine, every I/O is first claimed from its disk
+ * (bench_claim): that decides whether there is one more to do (ios= budget
+ * or secs= deadline) and where it goes (the sequential cursor, or a random
+ * bs-aligned block from the thread's PRNG). Nothing here allocates: the
+ * slots, buffers and histograms were set up before the clock started.
+ */
+#include <stddef.h>
+#include <levblk/blk_poll.h>
+#include <levblk/errno.h>
+#include <levblk/hal/clock.h>
+#include <levblk/hal/cpu.h>
+#include <levblk/kern/completion.h>
+#include <levblk/kern/thread.h>
+#include "bench.h"
+
+struct bench_cfg *bench_cfg_active;
+
+struct bench_claim {
+	enum bio_op op;
+	uint64_t sector;
+};
+
+static bool bench_claim(struct bench_thread *th, struct bench_claim *c);
+static void bench_async_end_io(struct bio *bio);
+static void bench_async_issue(struct bench_thread *th, struct bench_slot *s,
+			      const struct bench_claim *c);
+static void bench_async_main(struct bench_thread *th);
+static void bench_sync_main(struct bench_thread *th);
+
+/*
+ * One more I/O for th's disk, or false when the run is over for it.
+ * The random block is drawn from the thread's own PRNG outside the mask;
+ * only the shared budget and cursor need IRQs masked.
+ */
+static bool bench_claim(struct bench_thread *th, struct bench_claim *c)
+{
+	const struct bench_cfg *cfg = bench_cfg_active;
+	struct bench_disk *d = th->disk;
+	uint64_t block;
+	bool ok = true;
+
+	if (cfg->deadline_ns && clock_ns() >= cfg->deadline_ns)
+		return false;
+	switch (cfg->rw) {
+	case BENCH_READ:
+	case BENCH_RANDREAD:
+		c->op = BIO_OP_READ;
+		break;
+	case BENCH_WRITE:
+	case BENCH_RANDWRITE:
+		c->op = BIO_OP_WRITE;
+		break;
+	case BENCH_RANDRW:
+		/* 50/50 from the top bit: xorshift64*'s low bits are its weakest. */
+		c->op = (prng_next(&th->rng) >> 63) ? BIO_OP_WRITE : BIO_OP_READ;
+		break;
+	}
+	block = (cfg->rw == BENCH_READ || cfg->rw == BENCH_WRITE)
+			? 0
+			: prng_below(&th->rng, d->nblocks);
+
+	irqflags_t f = irq_save();
+	if (cfg->ios) {
+		if (d->ios_left)
+			d->ios_left--;
+		else
+			ok = false;
+	}
+	if (ok && (cfg->rw == BENCH_READ || cfg->rw == BENCH_WRITE)) {
+		block = d->next_block;
+		d->next_block = block + 1 < d->nblocks ? block + 1 : 0; /* wrap at the end */
+	}
+	irq_restore(f);
+	c->sector = block * (cfg->bs >> SECTOR_SHIFT);
+	return ok;
+}
+
+/* ---------------------------------------------------------------- async */
+
+/*
+ * Interrupt context (or submit_bio's caller for a bio that fails its
+ * checks): no sleeping. Records the latency and hands the slot back.
+ */
+static void bench_async_end_io(struct bio *bio)
+{
+	struct bench_slot *s = bio->bio_private;
+	struct bench_thread *th = s->th;
+	uint64_t now = clock_ns();
+
+	irqflags_t f = irq_save(); /* end_io may also run from the thread itself */
+	hist_record(&th->hist, now - s->t0_ns);
+	th->ios++;
+	if (bio->bio_status)
+		th->errors++;
+	if (now > th->t_end_ns)
+		th->t_end_ns = now;
+	s->next = th->done;
+	th->done = s;
+	irq_restore(f);
+	waitq_wake_one(&th->wq);
+}
+
+static void bench_async_issue(struct bench_thread *th, struct bench_slot *s,
+			      const struct bench_claim *c)
+{
+	bio_init_rw(&s->bio, th->disk->dev, c->op, c->sector, &s->seg, 1, bench_async_end_io, s);
+	s->t0_ns = clock_ns();
+	submit_bio(&s->bio);
+}
+
+static void bench_async_main(struct bench_thread *th)
+{
+	struct blk_plug plug;
+	struct bench_claim c;
+	uint32_t inflight = 0;
+
+	blk_start_plug(&plug);
+	for (uint32_t i = 0; i < th->nslots && bench_claim(th, &c); i++) {
+		inflight++;
+		bench_async_issue(th, &th->slots[i], &c);
+	}
+	blk_finish_plug(&plug);
+
+	while (inflight) {
+		struct bench_slot *list;
+
+		irqflags_t f = irq_save();
+		while (!th->done)
+			waitq_sleep_locked(&th->wq);
+		list = th->done;
+		th->done = NULL;
+		irq_restore(f);
+
+		blk_start_plug(&plug);
+		while (list) {
+			struct bench_slot *s = list;
+
+			list = s->next;
+			inflight--;
+			if (bench_claim(th, &c)) {
+				inflight++;
+				bench_async_issue(th, s, &c);
+			}
+		}
+		blk_finish_plug(&plug);
+	}
+}
+
+/* ---------------------------------------------------------------- sync */
+
+static void bench_sync_main(struct bench_thread *th)
+{
+	struct bench_slot *s = &th->slots[0];
+	struct bench_claim c;
+
+	while (bench_claim(th, &c)) {
+		uint64_t t0 = clock_ns();
+		int err = blk_poll_io(th->disk->dev, c.op, c.sector, s->seg.va, s->seg.len);
+		uint64_t now = clock_ns();
+
+		hist_record(&th->hist, now - t0);
+		th->ios++;
+		if (err)
+			th->errors++;
+		th->t_end_ns = now;
+	}
+}
+
+void bench_thread_prepare(struct bench_thread *th)
+{
+	th->done = NULL;
+	waitq_init(&th->wq);
+	hist_init(&th->hist);
+	th->ios = th->errors = th->t_end_ns = 0;
+	for (uint32_t i = 0; i < th->nslots; i++)
+		th->slots[i].th = th;
+}
+
+void bench_thread_main(void *arg)
+{
+	struct bench_thread *th = arg;
+
+	if (bench_cfg_active->engine == BENCH_SYNC)
+		bench_sync_main(th);
+	else
+		bench_async_main(th);
+}
