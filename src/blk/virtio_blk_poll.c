@@ -61,6 +61,8 @@ static int poll_lock_idle(struct blkdev *dev, struct virtqueue *vq, uint64_t dea
 			  irqflags_t *flags);
 static int poll_timeout_locked(struct blkdev *dev, const struct vblk_poll_parts *p,
 			       struct blk_done *done);
+static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enum bio_op op,
+			uint64_t sector, void *buf, uint32_t len, bool count_bio);
 
 static int poll_check(const struct blkdev *dev, enum bio_op op, uint64_t sector, uint32_t len)
 {
@@ -70,8 +72,7 @@ static int poll_check(const struct blkdev *dev, enum bio_op op, uint64_t sector,
 
 	if (op != BIO_OP_READ && op != BIO_OP_WRITE)
 		return -EOPNOTSUPP;
-	if (!len || len % in->lbs || sector % lbs_sectors || nsect > in->limits.max_sectors ||
-	    sector > in->capacity || nsect > in->capacity - sector)
+	if (!len || len % in->lbs || sector % lbs_sectors || sector > in->capacity || nsect > in->capacity - sector)
 		return -EINVAL;
 	if (op == BIO_OP_WRITE && in->ro)
 		return -EROFS;
@@ -106,40 +107,35 @@ static int poll_timeout_locked(struct blkdev *dev, const struct vblk_poll_parts 
 	return -ENODEV;
 }
 
-int blk_poll_io(struct blkdev *dev, enum bio_op op, uint64_t sector, void *buf, uint32_t len)
+/*
+ * One polled request of len bytes (at most one request's worth), steps 1-5
+ * of the top comment. `count_bio`: this request starts the caller's bio.
+ */
+static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enum bio_op op,
+			uint64_t sector, void *buf, uint32_t len, bool count_bio)
 {
 	struct vq_sg sg[BLK_MAX_SEGS + POLL_CHAIN_EXTRA];
-	struct vblk_poll_parts p;
 	struct blk_done done = BLK_DONE_INIT;
 	uint64_t deadline = clock_ns() + blk_param_timeout_ms * NSEC_PER_MSEC;
+	uint32_t max_seg = dev->info.limits.max_seg_bytes;
 	unsigned int n = 0, n_out;
 	irqflags_t f;
 	uint32_t used_len;
 	void *cookie;
 	int err;
 
-	err = poll_check(dev, op, sector, len);
-	if (err)
-		return err;
-	if (vblk_poll_parts(dev, &p) < 0 || blkdev_broken(dev))
-		return -ENODEV;
-
 	/* The chain: header, the buffer in pieces of at most max_seg_bytes, status. */
-	sg[n++] = (struct vq_sg){hal_virt_to_bus(p.hdr), sizeof(*p.hdr)};
+	sg[n++] = (struct vq_sg){hal_virt_to_bus(p->hdr), sizeof(*p->hdr)};
 	for (uint32_t off = 0; off < len; n++) {
-		uint32_t piece = len - off < dev->info.limits.max_seg_bytes
-					 ? len - off
-					 : dev->info.limits.max_seg_bytes;
+		uint32_t piece = len - off < max_seg ? len - off : max_seg;
 
-		if (n > dev->info.limits.max_segs)
-			return -EINVAL; /* more segments than one request may carry */
 		sg[n] = (struct vq_sg){hal_virt_to_bus((char *)buf + off), piece};
 		off += piece;
 	}
 	n_out = op == BIO_OP_READ ? 1 : n;
-	sg[n++] = (struct vq_sg){hal_virt_to_bus(p.status), sizeof(*p.status)};
+	sg[n++] = (struct vq_sg){hal_virt_to_bus(p->status), sizeof(*p->status)};
 
-	err = poll_lock_idle(dev, p.vq, deadline, &f);
+	err = poll_lock_idle(dev, p->vq, deadline, &f);
 	if (err)
 		return err;
 	/* From here on: queue lock held, IRQs masked, the ring empty (see the top comment). */
@@ -147,30 +143,30 @@ int blk_poll_io(struct blkdev *dev, enum bio_op op, uint64_t sector, void *buf, 
 		blk_unlock(dev, f);
 		return -ENODEV;
 	}
-	dev->ctr.bios++;
-	vq_disable_cb(p.vq);
-	p.hdr->type = op == BIO_OP_READ ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT;
-	p.hdr->reserved = 0;
-	p.hdr->sector = sector;
-	*p.status = POLL_STATUS_NONE;
-	err = vq_add(p.vq, &poll_cookie, sg, n_out, n - n_out);
+	dev->ctr.bios += count_bio;
+	vq_disable_cb(p->vq);
+	p->hdr->type = op == BIO_OP_READ ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT;
+	p->hdr->reserved = 0;
+	p->hdr->sector = sector;
+	*p->status = POLL_STATUS_NONE;
+	err = vq_add(p->vq, &poll_cookie, sg, n_out, n - n_out);
 	if (err) {
 		err = err == -ENODEV ? -ENODEV : -EIO;
 		goto out_unlock;
 	}
 	dev->ctr.requests++;
-	if (vq_kick_prepare(p.vq)) {
+	if (vq_kick_prepare(p->vq)) {
 		dev->ctr.kicks++;
-		vq_notify(p.vq);
+		vq_notify(p->vq);
 	}
-	while ((cookie = vq_get_used(p.vq, &used_len)) == NULL) {
-		if (vq_is_broken(p.vq)) {
+	while ((cookie = vq_get_used(p->vq, &used_len)) == NULL) {
+		if (vq_is_broken(p->vq)) {
 			err = -ENODEV; /* the virtqueue caught the device misbehaving */
 			blk_mark_broken_locked(dev, &done);
 			goto out_unlock;
 		}
 		if (clock_ns() >= deadline) {
-			err = poll_timeout_locked(dev, &p, &done);
+			err = poll_timeout_locked(dev, p, &done);
 			goto out_unlock;
 		}
 		cpu_relax();
@@ -181,16 +177,51 @@ int blk_poll_io(struct blkdev *dev, enum bio_op op, uint64_t sector, void *buf, 
 		blk_mark_broken_locked(dev, &done);
 		goto out_unlock;
 	}
-	err = used_len == 0 ? -EIO : p.status_errno(*p.status);
+	err = used_len == 0 ? -EIO : p->status_errno(*p->status);
 out_unlock:
-	if (!vq_is_broken(p.vq)) {
+	if (!vq_is_broken(p->vq)) {
 		/* Quiet the line before IRQs come back on (step 5), then re-arm for the queued path. */
-		(void)vmmio_ack_interrupt(p.vdev);
-		(void)vq_enable_cb(p.vq);
+		(void)vmmio_ack_interrupt(p->vdev);
+		(void)vq_enable_cb(p->vq);
 	}
 	if (err)
 		dev->ctr.errors++;
 	blk_unlock(dev, f);
 	blk_end_done(&done);
 	return err;
+}
+
+/*
+ * A transfer longer than one request may carry (max_sectors, or max_segs
+ * segments of max_seg_bytes) becomes several polled requests, one after
+ * the other, as the queued path would split the bio: still never more than
+ * one request on the device.
+ */
+int blk_poll_io(struct blkdev *dev, enum bio_op op, uint64_t sector, void *buf, uint32_t len)
+{
+	const struct blk_limits *lim = &dev->info.limits;
+	struct vblk_poll_parts p;
+	uint64_t max = (uint64_t)lim->max_sectors << SECTOR_SHIFT;
+	int err;
+
+	err = poll_check(dev, op, sector, len);
+	if (err)
+		return err;
+	if (vblk_poll_parts(dev, &p) < 0 || blkdev_broken(dev))
+		return -ENODEV;
+	if ((uint64_t)lim->max_segs * lim->max_seg_bytes < max)
+		max = (uint64_t)lim->max_segs * lim->max_seg_bytes;
+	max -= max % dev->info.lbs;
+	if (!max)
+		return -EINVAL;
+	for (uint32_t off = 0; off < len;) {
+		uint32_t piece = len - off < max ? len - off : (uint32_t)max;
+
+		err = poll_request(dev, &p, op, sector + (off >> SECTOR_SHIFT), (char *)buf + off,
+				   piece, off == 0);
+		if (err)
+			return err;
+		off += piece;
+	}
+	return 0;
 }
