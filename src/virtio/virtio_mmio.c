@@ -467,3 +467,13 @@ int vmmio_restart(struct vmmio_dev *dev)
 	}
 	return vmmio_driver_ok(dev);
 }
+
+void vmmio_release(struct vmmio_dev *dev)
+{
+	if (!dev->failed && vmmio_wait_reset(dev))
+		vmmio_fail(dev, "reset did not complete");
+	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++) {
+		vq_destroy(dev->vq[q]);
+		dev->vq[q] = NULL;
+	}
+}

@@ -141,6 +141,13 @@ unsigned sim_pending(const struct sim_dev *d);
 unsigned sim_process(struct sim_dev *d, unsigned max, enum sim_order order);
 /* Delivers pending interrupts of every device if IRQs are unmasked. */
 void sim_deliver_irqs(void);
+/*
+ * "Busy device": QueueNotify only records the kick; chains are taken from the
+ * avail ring at the next sim_process. Without event index the device sets
+ * VRING_USED_F_NO_NOTIFY meanwhile, with it avail_event stays behind: either
+ * way the driver's later kicks are suppressed (what QEMU's iothread does).
+ */
+void sim_set_deferred_fetch(struct sim_dev *d, bool on);
 /* Completes each chain as soon as it is notified (polled/synchronous tests). */
 void sim_set_autocomplete(struct sim_dev *d, bool on);
 

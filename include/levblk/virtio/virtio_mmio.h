@@ -133,6 +133,12 @@ int vmmio_reset(struct vmmio_dev *dev);
  */
 int vmmio_restart(struct vmmio_dev *dev);
 
+/*
+ * Resets the device and frees its queues (host tests, or giving a device up
+ * for good). Detach in-flight cookies first: they are forgotten here.
+ */
+void vmmio_release(struct vmmio_dev *dev);
+
 /* "virtio-blk" etc. for a device type, "unknown" otherwise. */
 const char *vmmio_type_name(uint32_t device_id);
 
