@@ -787,7 +787,9 @@ unsigned sim_process(struct sim_dev *d, unsigned max, enum sim_order order)
 {
 	unsigned done = 0;
 
-	sim_fetch(d);
+	/* A device only looks at the avail ring when kicked, or (busy device) now. */
+	if (d->deferred)
+		sim_fetch(d);
 	while (done < max && d->npending) {
 		unsigned idx = 0;
 
