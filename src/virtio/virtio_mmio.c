@@ -117,9 +117,9 @@ int vmmio_probe(const struct dt_virtio_mmio *slots, unsigned n_slots)
 		dev = &vmmio_devs[vmmio_ndevs];
 		*dev = probe;
 		dev->index = vmmio_ndevs++;
-		kprintf("virtio-mmio@%#lx: %s (device id %u) version %u vendor %#x irq %u\n",
-			(unsigned long)dev->base, vmmio_type_name(dev->device_id), dev->device_id,
-			dev->version, dev->vendor_id, dev->intid);
+		kprintf("virtio-mmio %u: %s (device id %u) version %u vendor %#x at %#lx irq %u\n",
+			dev->index, vmmio_type_name(dev->device_id), dev->device_id, dev->version,
+			dev->vendor_id, (unsigned long)dev->base, dev->intid);
 	}
 	if (n_slots && !magic_seen)
 		return -EIO;
