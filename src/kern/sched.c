@@ -102,6 +102,8 @@ static void schedule(void)
 
 void sched_block(void)
 {
+	if (!sched_cur || sched_cur == idle_thread)
+		panic("sleeping %s", sched_cur ? "in the idle thread" : "before the scheduler started");
 	sched_cur->state = THREAD_BLOCKED;
 	schedule();
 }
@@ -204,6 +206,8 @@ void thread_join(struct thread *t)
 
 void thread_yield(void)
 {
+	if (!sched_cur)
+		return; /* boot, before sched_start: nothing to yield to */
 	irqflags_t f = irq_save();
 	schedule();
 	irq_restore(f);
@@ -212,8 +216,14 @@ void thread_yield(void)
 void thread_sleep_ns(uint64_t ns)
 {
 	uint64_t deadline = clock_ns() + ns;
-	irqflags_t f = irq_save();
 
+	if (!sched_cur) {
+		/* Boot, before sched_start (EARLY/IRQ initcalls): no thread to block; poll. */
+		while (clock_ns() < deadline)
+			cpu_relax();
+		return;
+	}
+	irqflags_t f = irq_save();
 	while (clock_ns() < deadline)
 		waitq_sleep_locked_until(NULL, deadline);
 	irq_restore(f);
