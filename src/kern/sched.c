@@ -20,6 +20,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/cpu.h>
+#include <levblk/hal/backtrace.h>
 #include <levblk/hal/exit.h>
 #include <levblk/kern/sched.h>
 #include <levblk/kern/thread.h>
@@ -237,6 +238,18 @@ struct thread *thread_current(void)
 const char *thread_name(const struct thread *t)
 {
 	return t->name;
+}
+
+/* The backtrace hook (levblk/hal/backtrace.h): which thread stack holds sp. Any context. */
+bool kern_stack_bounds(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t base = (uintptr_t)thread_stacks;
+
+	if (sp < base || sp >= base + sizeof(thread_stacks))
+		return false;
+	*lo = base + (sp - base) / THREAD_STACK_SIZE * THREAD_STACK_SIZE;
+	*hi = *lo + THREAD_STACK_SIZE;
+	return true;
 }
 
 uint64_t sched_idle_ns(void)
