@@ -62,7 +62,8 @@ static void irq_dispatch(struct trap_frame *tf)
 		if (d->fn)
 			d->fn(d->arg);
 		else
-			irq_spurious++; /* enabled without a handler cannot happen; count, do not die */
+			irq_spurious++; /* enabled without a handler cannot happen; count, do not
+					   die */
 		/*
 		 * The handler's device writes (e.g. virtio InterruptACK) must have
 		 * reached the device before the GIC re-samples the level at EOI, or
@@ -156,9 +157,14 @@ static int irq_init(void)
 	int err;
 
 	switch (g->version) {
-	case 2: ops = &gicv2_ops; break;
-	case 3: ops = &gicv3_ops; break;
-	default: panic("irq: no GICv2/GICv3 node in the device tree");
+	case 2:
+		ops = &gicv2_ops;
+		break;
+	case 3:
+		ops = &gicv3_ops;
+		break;
+	default:
+		panic("irq: no GICv2/GICv3 node in the device tree");
 	}
 	err = ops->init(g);
 	if (err)

@@ -32,7 +32,7 @@
 
 static struct thread thread_pool[THREAD_MAX];
 static uint64_t thread_stacks[THREAD_MAX][THREAD_STACK_SIZE / sizeof(uint64_t)]
-	__attribute__((aligned(16)));
+    __attribute__((aligned(16)));
 
 static struct thread *sched_cur;
 static struct thread *runq_head, *runq_tail;
@@ -104,7 +104,8 @@ static void schedule(void)
 void sched_block(void)
 {
 	if (!sched_cur || sched_cur == idle_thread)
-		panic("sleeping %s", sched_cur ? "in the idle thread" : "before the scheduler started");
+		panic("sleeping %s",
+		      sched_cur ? "in the idle thread" : "before the scheduler started");
 	sched_cur->state = THREAD_BLOCKED;
 	schedule();
 }
@@ -172,7 +173,8 @@ static struct thread *thread_alloc(const char *name, void (*fn)(void *), void *a
 		t->arg = arg;
 		t->stack_base = thread_stacks[i];
 		*t->stack_base = STACK_CANARY;
-		t->ctx.sp = (uint64_t)(uintptr_t)(thread_stacks[i] + THREAD_STACK_SIZE / sizeof(uint64_t));
+		t->ctx.sp =
+		    (uint64_t)(uintptr_t)(thread_stacks[i] + THREAD_STACK_SIZE / sizeof(uint64_t));
 		t->ctx.x30 = (uint64_t)(uintptr_t)thread_entry;
 		t->ctx.x29 = 0; /* ends frame-pointer backtraces */
 		t->state = THREAD_READY;
