@@ -1,8 +1,8 @@
 /*
  * The host HAL: what src/hal gives the kernel, for host unit tests.
  * Interrupt masking is a flag (tests check lock/IRQ rules against it), the
- * clock is set by the test, DMA memory comes from the C heap and its "bus
- * address" is its host address (the simulated device dereferences it).
+ * clock is set by the test, DMA memory comes from low anonymous mappings (see
+ * dma_alloc) and its "bus address" is its host address (the simulated device dereferences it).
  */
 #include <stdarg.h>
 #include <stdio.h>
