@@ -308,8 +308,7 @@ int vmmio_setup_queue(struct vmmio_dev *dev, unsigned index, unsigned wanted_siz
 	if (dev->version == 2 && !(dev->status & VIRTIO_STATUS_FEATURES_OK))
 		return -EINVAL; /* vmmio_init first */
 	vmmio_wr(dev, VMMIO_QUEUE_SEL, index);
-	if (dev->version == 2 ? vmmio_rd(dev, VMMIO_QUEUE_READY)
-			      : vmmio_rd(dev, VMMIO_QUEUE_PFN)) {
+	if (dev->version == 2 ? vmmio_rd(dev, VMMIO_QUEUE_READY) : vmmio_rd(dev, VMMIO_QUEUE_PFN)) {
 		vmmio_fail(dev, "queue already in use after reset");
 		return -EIO;
 	}

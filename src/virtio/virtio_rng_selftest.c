@@ -43,8 +43,8 @@ static bool rng_roundtrip(struct virtqueue *vq, uint8_t *buf, unsigned nseg)
 			cpu_relax();
 	}
 	if (cookie != buf || len == 0 || len > RNG_BYTES) {
-		kprintf("# rng request: cookie %p (want %p) len %u broken %d\n", cookie, (void *)buf,
-			len, vq_is_broken(vq));
+		kprintf("# rng request: cookie %p (want %p) len %u broken %d\n", cookie,
+			(void *)buf, len, vq_is_broken(vq));
 		return false;
 	}
 	return true;
@@ -76,11 +76,12 @@ static bool virtio_rng_selftest(void)
 	for (unsigned r = 0; r < RNG_ROUNDS && ok; r++)
 		ok = rng_roundtrip(vq, mem.va, 1 + (r & 1));
 	vq_get_stats(vq, &st);
-	kprintf("# virtio-rng version %u features %#llx: %llu requests (%llu indirect), %llu kicks, "
-		"%llu suppressed\n",
-		dev->version, (unsigned long long)features, (unsigned long long)st.used,
-		(unsigned long long)st.adds_indirect, (unsigned long long)st.kicks,
-		(unsigned long long)st.kicks_suppressed);
+	kprintf(
+	    "# virtio-rng version %u features %#llx: %llu requests (%llu indirect), %llu kicks, "
+	    "%llu suppressed\n",
+	    dev->version, (unsigned long long)features, (unsigned long long)st.used,
+	    (unsigned long long)st.adds_indirect, (unsigned long long)st.kicks,
+	    (unsigned long long)st.kicks_suppressed);
 	ok = ok && st.used == RNG_ROUNDS && !vq_is_broken(vq);
 	vmmio_release(dev);
 	dma_free(&mem);

@@ -31,10 +31,10 @@
 #include "virtio/vmmio_regs.h"
 #include "virtio/vring.h"
 
-#define FZ_BASE    0x0a000000UL
-#define FZ_SLOT    0x200U
+#define FZ_BASE	   0x0a000000UL
+#define FZ_SLOT	   0x200U
 #define FZ_MAX_REQ 64U
-#define FZ_BUF     64U
+#define FZ_BUF	   64U
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -96,7 +96,8 @@ uint32_t mmio_read32_relaxed(uintptr_t addr)
 			return fz_u8();
 		return fzdev.status;
 	default:
-		/* InterruptStatus, QueueReady/PFN, ConfigGeneration, config space: the fuzzer's word */
+		/* InterruptStatus, QueueReady/PFN, ConfigGeneration, config space: the fuzzer's
+		 * word */
 		return fz_u32();
 	}
 }
@@ -323,8 +324,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (vmmio_probe(&slot, 1) != 1)
 		return 0;
 	dev = vmmio_get(0);
-	if (vmmio_init(dev, ~0ULL, 0, NULL) == 0 &&
-	    vmmio_setup_queue(dev, 0, wanted, &vq) == 0 && vmmio_driver_ok(dev) == 0)
+	if (vmmio_init(dev, ~0ULL, 0, NULL) == 0 && vmmio_setup_queue(dev, 0, wanted, &vq) == 0 &&
+	    vmmio_driver_ok(dev) == 0)
 		fz_run(dev, vq);
 	if (dev->vq[0]) {
 		/* Whatever happened, what is in flight can be recovered after a reset. */

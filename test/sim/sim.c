@@ -18,34 +18,34 @@
 #include "virtio/vring.h"
 
 /* virtio-blk request format (5.2.6). */
-#define BLK_T_IN           0U
-#define BLK_T_OUT          1U
-#define BLK_T_FLUSH        4U
-#define BLK_T_GET_ID       8U
-#define BLK_T_DISCARD      11U
+#define BLK_T_IN	   0U
+#define BLK_T_OUT	   1U
+#define BLK_T_FLUSH	   4U
+#define BLK_T_GET_ID	   8U
+#define BLK_T_DISCARD	   11U
 #define BLK_T_WRITE_ZEROES 13U
-#define BLK_S_OK           0U
-#define BLK_S_IOERR        1U
-#define BLK_S_UNSUPP       2U
-#define BLK_HDR_BYTES      16U
-#define BLK_ID_BYTES       20U
-#define SECTOR             512U
+#define BLK_S_OK	   0U
+#define BLK_S_IOERR	   1U
+#define BLK_S_UNSUPP	   2U
+#define BLK_HDR_BYTES	   16U
+#define BLK_ID_BYTES	   20U
+#define SECTOR		   512U
 
 /* virtio-blk configuration layout (5.2.4), byte offsets. */
-#define CFG_CAPACITY      0
-#define CFG_SIZE_MAX      8
-#define CFG_SEG_MAX       12
-#define CFG_BLK_SIZE      20
-#define CFG_WRITEBACK     32
-#define CFG_NUM_QUEUES    34
-#define CFG_MAX_DISCARD   36
+#define CFG_CAPACITY	    0
+#define CFG_SIZE_MAX	    8
+#define CFG_SEG_MAX	    12
+#define CFG_BLK_SIZE	    20
+#define CFG_WRITEBACK	    32
+#define CFG_NUM_QUEUES	    34
+#define CFG_MAX_DISCARD	    36
 #define CFG_MAX_DISCARD_SEG 40
-#define CFG_DISCARD_ALIGN 44
-#define CFG_MAX_WZ        48
-#define CFG_MAX_WZ_SEG    52
-#define CFG_BYTES         64
+#define CFG_DISCARD_ALIGN   44
+#define CFG_MAX_WZ	    48
+#define CFG_MAX_WZ_SEG	    52
+#define CFG_BYTES	    64
 
-#define SIM_VENDOR 0x554d4551U /* "QEMU" */
+#define SIM_VENDOR	    0x554d4551U /* "QEMU" */
 #define SIM_MAX_LEVEL_LOOPS 64 /* handler re-entries for one level-high line before we give up */
 
 struct sim_seg {
@@ -104,7 +104,7 @@ static unsigned sim_next_slot = SIM_NSLOTS;
 static uint64_t sim_rng = 0x9e3779b97f4a7c15ULL;
 
 static void sim_driver_error(struct sim_dev *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void sim_driver_error(struct sim_dev *d, const char *fmt, ...)
 {
@@ -392,7 +392,8 @@ static struct sim_req *sim_parse_chain(struct sim_dev *d, uint16_t head)
 		e.next = tab[i].next;
 		if (e.flags & VRING_DESC_F_INDIRECT) {
 			if (in_table || steps) {
-				sim_driver_error(d, "indirect descriptor not alone in the ring chain");
+				sim_driver_error(d,
+						 "indirect descriptor not alone in the ring chain");
 				goto bad;
 			}
 			if (!sim_has_feature(d, VIRTIO_F_INDIRECT_DESC)) {
@@ -400,8 +401,8 @@ static struct sim_req *sim_parse_chain(struct sim_dev *d, uint16_t head)
 				goto bad;
 			}
 			if (e.flags & VRING_DESC_F_NEXT || e.len == 0 || e.len % 16) {
-				sim_driver_error(d, "bad indirect descriptor (flags %#x len %u)", e.flags,
-						 e.len);
+				sim_driver_error(d, "bad indirect descriptor (flags %#x len %u)",
+						 e.flags, e.len);
 				goto bad;
 			}
 			tab = (volatile struct vring_desc *)(uintptr_t)e.addr;
@@ -552,8 +553,8 @@ static uint32_t sim_execute(struct sim_dev *d, struct sim_req *r, uint8_t *statu
 	if (d->cfg.size_max) {
 		for (unsigned i = 0; i < r->nseg; i++) {
 			if (r->seg[i].len > d->cfg.size_max)
-				sim_driver_error(d, "segment of %u bytes > size_max %u", r->seg[i].len,
-						 d->cfg.size_max);
+				sim_driver_error(d, "segment of %u bytes > size_max %u",
+						 r->seg[i].len, d->cfg.size_max);
 		}
 	}
 	if (r->nseg >= 2 && data_segs > d->st.max_segments)
@@ -614,7 +615,7 @@ static uint32_t sim_execute(struct sim_dev *d, struct sim_req *r, uint8_t *statu
 		else
 			d->st.write_zeroes++;
 		if (!sim_has_feature(d, type == BLK_T_DISCARD ? SIM_BLK_F_DISCARD
-							    : SIM_BLK_F_WRITE_ZEROES)) {
+							      : SIM_BLK_F_WRITE_ZEROES)) {
 			status = BLK_S_UNSUPP;
 			break;
 		}
@@ -678,7 +679,8 @@ static void sim_complete(struct sim_dev *d, unsigned idx)
 	uint32_t len;
 
 	/* Keep arrival order in pending[] (FIFO/LIFO depend on it). */
-	memmove(&d->pending[idx], &d->pending[idx + 1], (d->npending - idx - 1) * sizeof(*d->pending));
+	memmove(&d->pending[idx], &d->pending[idx + 1],
+		(d->npending - idx - 1) * sizeof(*d->pending));
 	d->npending--;
 	d->hostile = SIM_HOSTILE_NONE;
 	if (h == SIM_HOSTILE_SWALLOW) {
@@ -736,7 +738,8 @@ static void sim_complete(struct sim_dev *d, unsigned idx)
 	}
 	sim_free_req(r);
 	if (h == SIM_HOSTILE_DROP_IRQ)
-		d->q.signalled_used = d->q.used_idx; /* as if signalled: no interrupt for this one */
+		d->q.signalled_used =
+		    d->q.used_idx; /* as if signalled: no interrupt for this one */
 }
 
 /* After completions: does the driver want an interrupt (2.7.7, 2.7.10)? */
@@ -847,8 +850,8 @@ static void sim_activate(struct sim_dev *d)
 
 static bool sim_legacy_reg(struct sim_dev *d, unsigned off)
 {
-	bool legacy_only = off == VMMIO_GUEST_PAGE_SIZE || off == VMMIO_QUEUE_ALIGN ||
-			   off == VMMIO_QUEUE_PFN;
+	bool legacy_only =
+	    off == VMMIO_GUEST_PAGE_SIZE || off == VMMIO_QUEUE_ALIGN || off == VMMIO_QUEUE_PFN;
 	bool modern_only = off == VMMIO_QUEUE_READY || off == VMMIO_CONFIG_GENERATION ||
 			   (off >= VMMIO_QUEUE_DESC_LOW && off <= VMMIO_QUEUE_DEVICE_HIGH);
 
@@ -920,7 +923,7 @@ uint32_t mmio_read32_relaxed(uintptr_t addr)
 					      : 0;
 	case VMMIO_QUEUE_NUM_MAX:
 		return d->queue_sel == 0 && d->device_id == VIRTIO_ID_BLOCK ? d->cfg.queue_num_max
-									     : 0;
+									    : 0;
 	case VMMIO_QUEUE_PFN:
 		return d->queue_sel == 0 ? d->q.pfn : 0;
 	case VMMIO_QUEUE_READY:

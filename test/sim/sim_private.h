@@ -7,7 +7,8 @@
 
 /* Forgets every registered handler and counter. */
 void sim_irq_reset(void);
-/* Calls the handler for intid as an interrupt would (IRQs masked inside); false if none/disabled. */
+/* Calls the handler for intid as an interrupt would (IRQs masked inside); false if none/disabled.
+ */
 bool sim_irq_dispatch(uint32_t intid);
 
 #endif

@@ -187,7 +187,7 @@ static void features_offered_and_wanted_only(void **s)
 	dev = one_device(&c, &sd);
 	assert_int_equal(vmmio_init(dev, VT_WANT_ALL | VIRTIO_BIT(50), 0, &f), 0);
 	assert_int_equal(f, (VT_WANT_ALL & ~VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC)) |
-				    VIRTIO_BIT(VIRTIO_F_VERSION_1));
+				VIRTIO_BIT(VIRTIO_F_VERSION_1));
 	assert_int_equal(dev->driver_features, f);
 	assert_true(sim_status(sd) & VIRTIO_STATUS_FEATURES_OK);
 	sim_get_stats(sd, &ss);
@@ -276,24 +276,30 @@ static void reset_detach_restart(unsigned version)
 	vt_teardown(&t);
 }
 
-static void reset_detach_restart_modern(void **s) { reset_detach_restart(2); }
-static void reset_detach_restart_legacy(void **s) { reset_detach_restart(1); }
+static void reset_detach_restart_modern(void **s)
+{
+	reset_detach_restart(2);
+}
+static void reset_detach_restart_legacy(void **s)
+{
+	reset_detach_restart(1);
+}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(probe_order_descending_slots),
-		cmocka_unit_test(empty_bus),
-		cmocka_unit_test(features_ok_refused_sets_failed),
-		cmocka_unit_test(modern_without_version_1_refused),
-		cmocka_unit_test(legacy_never_accepts_version_1),
-		cmocka_unit_test(required_feature_missing),
-		cmocka_unit_test(reset_timeout_bounded),
-		cmocka_unit_test(features_offered_and_wanted_only),
-		cmocka_unit_test(queue_size_clamped_and_checked),
-		cmocka_unit_test(config_change_interrupt_reported_separately),
-		cmocka_unit_test(reset_detach_restart_modern),
-		cmocka_unit_test(reset_detach_restart_legacy),
+	    cmocka_unit_test(probe_order_descending_slots),
+	    cmocka_unit_test(empty_bus),
+	    cmocka_unit_test(features_ok_refused_sets_failed),
+	    cmocka_unit_test(modern_without_version_1_refused),
+	    cmocka_unit_test(legacy_never_accepts_version_1),
+	    cmocka_unit_test(required_feature_missing),
+	    cmocka_unit_test(reset_timeout_bounded),
+	    cmocka_unit_test(features_offered_and_wanted_only),
+	    cmocka_unit_test(queue_size_clamped_and_checked),
+	    cmocka_unit_test(config_change_interrupt_reported_separately),
+	    cmocka_unit_test(reset_detach_restart_modern),
+	    cmocka_unit_test(reset_detach_restart_legacy),
 	};
 
 	hal_host_quiet = getenv("VT_VERBOSE") == NULL;

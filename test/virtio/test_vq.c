@@ -88,12 +88,30 @@ static void roundtrip(unsigned version, bool indirect, bool event_idx)
 	vt_teardown(&t);
 }
 
-static void modern_direct_noevent(void **s) { roundtrip(2, false, false); }
-static void modern_indirect_noevent(void **s) { roundtrip(2, true, false); }
-static void modern_direct_event(void **s) { roundtrip(2, false, true); }
-static void modern_indirect_event(void **s) { roundtrip(2, true, true); }
-static void legacy_direct_noevent(void **s) { roundtrip(1, false, false); }
-static void legacy_indirect_event(void **s) { roundtrip(1, true, true); }
+static void modern_direct_noevent(void **s)
+{
+	roundtrip(2, false, false);
+}
+static void modern_indirect_noevent(void **s)
+{
+	roundtrip(2, true, false);
+}
+static void modern_direct_event(void **s)
+{
+	roundtrip(2, false, true);
+}
+static void modern_indirect_event(void **s)
+{
+	roundtrip(2, true, true);
+}
+static void legacy_direct_noevent(void **s)
+{
+	roundtrip(1, false, false);
+}
+static void legacy_indirect_event(void **s)
+{
+	roundtrip(1, true, true);
+}
 
 /*
  * A busy device (deferred fetch) has not caught up with the first kick, so
@@ -134,8 +152,14 @@ static void kick_suppression(bool event_idx)
 	vt_teardown(&t);
 }
 
-static void kick_suppression_event_idx(void **s) { kick_suppression(true); }
-static void kick_suppression_flags(void **s) { kick_suppression(false); }
+static void kick_suppression_event_idx(void **s)
+{
+	kick_suppression(true);
+}
+static void kick_suppression_flags(void **s)
+{
+	kick_suppression(false);
+}
 
 /*
  * With callbacks disabled the device raises no interrupt (used_event parked
@@ -183,8 +207,14 @@ static void irq_suppression(bool event_idx)
 	vt_teardown(&t);
 }
 
-static void irq_suppression_event_idx(void **s) { irq_suppression(true); }
-static void irq_suppression_flags(void **s) { irq_suppression(false); }
+static void irq_suppression_event_idx(void **s)
+{
+	irq_suppression(true);
+}
+static void irq_suppression_flags(void **s)
+{
+	irq_suppression(false);
+}
 
 /* Full ring: -ENOSPC until a completion frees descriptors. */
 static void ring_full_enospc(void **s)
@@ -246,9 +276,8 @@ static void indirect_tables_not_reused_early(void **s)
 	cfg_for(&c, 2, true, true);
 	assert_int_equal(vt_setup(&t, &c, 4, VT_WANT_ALL), 0);
 	for (unsigned i = 0; i < 4; i++)
-		assert_int_equal(vt_submit(&t, &r[i], VT_T_OUT, 4 * i, data + i * 4 * SECTOR,
-					   4 * SECTOR, 4),
-				 0);
+		assert_int_equal(
+		    vt_submit(&t, &r[i], VT_T_OUT, 4 * i, data + i * 4 * SECTOR, 4 * SECTOR, 4), 0);
 	vt_kick(&t);
 	sim_process(t.sim, 2, SIM_ORDER_LIFO);
 	/* two slots free again: reuse them while the other two chains are pending */
@@ -268,19 +297,19 @@ static void indirect_tables_not_reused_early(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(modern_direct_noevent),
-		cmocka_unit_test(modern_indirect_noevent),
-		cmocka_unit_test(modern_direct_event),
-		cmocka_unit_test(modern_indirect_event),
-		cmocka_unit_test(legacy_direct_noevent),
-		cmocka_unit_test(legacy_indirect_event),
-		cmocka_unit_test(kick_suppression_event_idx),
-		cmocka_unit_test(kick_suppression_flags),
-		cmocka_unit_test(irq_suppression_event_idx),
-		cmocka_unit_test(irq_suppression_flags),
-		cmocka_unit_test(ring_full_enospc),
-		cmocka_unit_test(add_bad_arguments),
-		cmocka_unit_test(indirect_tables_not_reused_early),
+	    cmocka_unit_test(modern_direct_noevent),
+	    cmocka_unit_test(modern_indirect_noevent),
+	    cmocka_unit_test(modern_direct_event),
+	    cmocka_unit_test(modern_indirect_event),
+	    cmocka_unit_test(legacy_direct_noevent),
+	    cmocka_unit_test(legacy_indirect_event),
+	    cmocka_unit_test(kick_suppression_event_idx),
+	    cmocka_unit_test(kick_suppression_flags),
+	    cmocka_unit_test(irq_suppression_event_idx),
+	    cmocka_unit_test(irq_suppression_flags),
+	    cmocka_unit_test(ring_full_enospc),
+	    cmocka_unit_test(add_bad_arguments),
+	    cmocka_unit_test(indirect_tables_not_reused_early),
 	};
 
 	hal_host_quiet = getenv("VT_VERBOSE") == NULL;

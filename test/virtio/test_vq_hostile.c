@@ -38,7 +38,8 @@ static void start(struct hostile *h, bool indirect, enum sim_hostile mode)
 	assert_int_equal(vt_setup(&h->t, &c, indirect ? 8 : 16, VT_WANT_ALL), 0);
 	for (unsigned i = 0; i < NREQ; i++) {
 		h->r[i].seq = i;
-		assert_int_equal(vt_submit(&h->t, &h->r[i], VT_T_IN, i, h->buf[i], 2 * SECTOR, 2), 0);
+		assert_int_equal(vt_submit(&h->t, &h->r[i], VT_T_IN, i, h->buf[i], 2 * SECTOR, 2),
+				 0);
 	}
 	assert_true(vt_kick(&h->t));
 	sim_set_hostile(h->t.sim, mode);
@@ -236,21 +237,27 @@ static void dropped_interrupt(bool event_idx)
 	vt_teardown(&h.t);
 }
 
-static void dropped_interrupt_flags(void **s) { dropped_interrupt(false); }
-static void dropped_interrupt_event_idx(void **s) { dropped_interrupt(true); }
+static void dropped_interrupt_flags(void **s)
+{
+	dropped_interrupt(false);
+}
+static void dropped_interrupt_event_idx(void **s)
+{
+	dropped_interrupt(true);
+}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(used_id_out_of_range),
-		cmocka_unit_test(used_id_not_in_flight),
-		cmocka_unit_test(used_double_completion),
-		cmocka_unit_test(used_len_too_large),
-		cmocka_unit_test(used_idx_jump),
-		cmocka_unit_test(garbage_status_byte),
-		cmocka_unit_test(swallowed_request),
-		cmocka_unit_test(dropped_interrupt_flags),
-		cmocka_unit_test(dropped_interrupt_event_idx),
+	    cmocka_unit_test(used_id_out_of_range),
+	    cmocka_unit_test(used_id_not_in_flight),
+	    cmocka_unit_test(used_double_completion),
+	    cmocka_unit_test(used_len_too_large),
+	    cmocka_unit_test(used_idx_jump),
+	    cmocka_unit_test(garbage_status_byte),
+	    cmocka_unit_test(swallowed_request),
+	    cmocka_unit_test(dropped_interrupt_flags),
+	    cmocka_unit_test(dropped_interrupt_event_idx),
 	};
 
 	hal_host_quiet = getenv("VT_VERBOSE") == NULL;

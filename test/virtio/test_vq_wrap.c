@@ -19,10 +19,10 @@
 #include "hal_host/hal_host.h"
 #include "virtio/vtest.h"
 
-#define SECTOR  512U
-#define QMAX    16U
-#define OPS     70001U
-#define NSECT   64U
+#define SECTOR 512U
+#define QMAX   16U
+#define OPS    70001U
+#define NSECT  64U
 
 static uint64_t wrap_rng = 12345;
 
@@ -110,18 +110,30 @@ static void wrap(unsigned qsize, bool indirect, bool event_idx, enum sim_order o
 	vt_teardown(&t);
 }
 
-static void wrap_direct_fifo_flags(void **s) { wrap(16, false, false, SIM_ORDER_FIFO); }
-static void wrap_indirect_lifo_event(void **s) { wrap(4, true, true, SIM_ORDER_LIFO); }
-static void wrap_direct_random_event(void **s) { wrap(16, false, true, SIM_ORDER_RANDOM); }
-static void wrap_indirect_random_flags(void **s) { wrap(4, true, false, SIM_ORDER_RANDOM); }
+static void wrap_direct_fifo_flags(void **s)
+{
+	wrap(16, false, false, SIM_ORDER_FIFO);
+}
+static void wrap_indirect_lifo_event(void **s)
+{
+	wrap(4, true, true, SIM_ORDER_LIFO);
+}
+static void wrap_direct_random_event(void **s)
+{
+	wrap(16, false, true, SIM_ORDER_RANDOM);
+}
+static void wrap_indirect_random_flags(void **s)
+{
+	wrap(4, true, false, SIM_ORDER_RANDOM);
+}
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(wrap_direct_fifo_flags),
-		cmocka_unit_test(wrap_indirect_lifo_event),
-		cmocka_unit_test(wrap_direct_random_event),
-		cmocka_unit_test(wrap_indirect_random_flags),
+	    cmocka_unit_test(wrap_direct_fifo_flags),
+	    cmocka_unit_test(wrap_indirect_lifo_event),
+	    cmocka_unit_test(wrap_direct_random_event),
+	    cmocka_unit_test(wrap_indirect_random_flags),
 	};
 
 	hal_host_quiet = getenv("VT_VERBOSE") == NULL;

@@ -12,11 +12,11 @@
 #include <levblk/virtio/virtqueue.h>
 #include "sim/sim.h"
 
-#define VT_T_IN    0U
-#define VT_T_OUT   1U
-#define VT_T_FLUSH 4U
-#define VT_S_OK    0U
-#define VT_S_IOERR 1U
+#define VT_T_IN		0U
+#define VT_T_OUT	1U
+#define VT_T_FLUSH	4U
+#define VT_S_OK		0U
+#define VT_S_IOERR	1U
 #define VT_STATUS_UNSET 0xeeU
 
 struct vt_hdr {
@@ -39,8 +39,8 @@ struct vt {
 	struct vmmio_dev *dev;
 	struct virtqueue *vq;
 	uint64_t features;
-	unsigned irqs;          /* handler invocations */
-	unsigned completed;     /* requests handed back by vq_get_used */
+	unsigned irqs;	    /* handler invocations */
+	unsigned completed; /* requests handed back by vq_get_used */
 	bool use_irq;
 	/* completion order (seq numbers), for the order tests */
 	unsigned *order;
@@ -61,8 +61,9 @@ bool vt_kick(struct vt *t);
 /* Drains used entries without an interrupt (polled). Returns how many. */
 unsigned vt_poll(struct vt *t);
 /* Features every test wants from a block device. */
-#define VT_WANT_ALL (VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | \
-		     VIRTIO_BIT(SIM_BLK_F_FLUSH) | VIRTIO_BIT(SIM_BLK_F_SEG_MAX) |          \
-		     VIRTIO_BIT(SIM_BLK_F_BLK_SIZE))
+#define VT_WANT_ALL                                                                                \
+	(VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |                     \
+	 VIRTIO_BIT(SIM_BLK_F_FLUSH) | VIRTIO_BIT(SIM_BLK_F_SEG_MAX) |                             \
+	 VIRTIO_BIT(SIM_BLK_F_BLK_SIZE))
 
 #endif
