@@ -2,7 +2,8 @@
 # between them (so the rng sits in slot 30, the disks in 31 and 29), listed at
 # boot in -device order with their slot address and INTID, on legacy and
 # modern transports and both GICs; run=selftest drives the rng device through
-# the real device model (init, queue, direct and indirect chains, reset).
+# the real device model (init, queue, direct and indirect chains, polled
+# and interrupt-driven, reset).
 # Disks are QEMU null-co drives of odd sizes: no image files needed.
 set(VIRTIO_QEMU_DEVICES
   --qemu -drive --qemu if=none,id=v0,driver=null-co,size=1049088
@@ -27,8 +28,9 @@ foreach(variant "modern;3;2" "legacy;2;1" "modern;2;2" "legacy;3;1")
       "virtio-mmio 1: virtio-rng .device id 4. version ${ver} vendor 0x554d4551 at 0xa003c00 irq 78"
       "virtio-mmio 2: virtio-blk .device id 2. version ${ver} vendor 0x554d4551 at 0xa003a00 irq 77"
       "virtio-mmio: 3 device.s. in 32 slots"
-      "virtio-rng version ${ver} .*4 requests .2 indirect."
-      "^ok 1 - virtio.rng_polled"
+      "virtio-rng version ${ver} .*8 requests .4 indirect."
+      "interrupts: [1-9][0-9]* taken, [1-9][0-9]* used-buffer, 0 config"
+      "^ok 1 - virtio.rng_polled_and_irq"
       "RESULT PASS"
     FAIL_REGEX "virtio-mmio 3:" "FAILED")
 endforeach()
