@@ -384,7 +384,7 @@ int vmmio_config_read(struct vmmio_dev *dev, unsigned offset, void *buf, unsigne
 	uint8_t *out = buf;
 
 	if (!dev || !buf || (len != 1 && len != 2 && len != 4 && len != 8) ||
-	    offset + len > dev->size - VMMIO_CONFIG)
+	    dev->size <= VMMIO_CONFIG || offset + len > dev->size - VMMIO_CONFIG)
 		return -EINVAL;
 	for (unsigned t = 0; t < VMMIO_CONFIG_TRIES; t++) {
 		bool same = true;
