@@ -426,11 +426,14 @@ void *vq_get_used(struct virtqueue *vq, uint32_t *len)
 	vq->st.used++;
 	if (vq->event_idx && vq->cb_enabled) {
 		/*
-		 * Ask for an interrupt at the next completion. No barrier needed
-		 * here: vq_enable_cb's re-check closes the race for callers that
-		 * stop draining.
+		 * Ask for an interrupt at the next completion. The store must be
+		 * visible before our next read of used->idx, or a completion
+		 * landing in between would be neither seen nor signalled. Pairs
+		 * with the device's full barrier between writing used->idx and
+		 * reading used_event.
 		 */
 		*vring_used_event(vq->avail, vq->size) = vq->last_used;
+		vq_mb();
 	}
 	if (len)
 		*len = ulen;
@@ -439,6 +442,7 @@ void *vq_get_used(struct virtqueue *vq, uint32_t *len)
 
 void vq_disable_cb(struct virtqueue *vq)
 {
+	/* No barrier: suppression is a hint, and a late interrupt is harmless. */
 	vq->cb_enabled = false;
 	if (vq->event_idx) {
 		/* Spec 2.7.7: with event index the flags must stay 0; park
