@@ -11,7 +11,7 @@ target_include_directories(levblk.elf PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAK
 # instruction traps and panics instead of corrupting another thread's state.
 target_compile_options(levblk.elf PRIVATE
   $<$<COMPILE_LANGUAGE:C>:-std=gnu11 -ffreestanding -fno-builtin -fno-common
-     -mgeneral-regs-only -fno-stack-protector -fno-omit-frame-pointer ${LEVBLK_WARNINGS}>
+     -mgeneral-regs-only -fno-stack-protector -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer ${LEVBLK_WARNINGS}>
   $<$<COMPILE_LANGUAGE:ASM>:-Wall -Werror>)
 target_compile_definitions(levblk.elf PRIVATE LEVBLK_KERNEL=1)
 target_link_options(levblk.elf PRIVATE -nostdlib -T ${LEVBLK_LINKER_SCRIPT} -Wl,--gc-sections -Wl,-z,max-page-size=4096)

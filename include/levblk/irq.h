@@ -17,7 +17,7 @@ typedef void (*irq_handler_t)(void *arg);
 #define IRQ_PRIO_DEFAULT 0xa0u /* lower value = more urgent; the timer uses a more urgent one */
 
 /*
- * Installs fn(arg) for `intid` (SPI or PPI), configured level-sensitive,
+ * Installs fn(arg) for `intid` (SGI, PPI or SPI), configured level-sensitive,
  * routed to CPU 0, at IRQ_PRIO_DEFAULT, and enables it. Returns 0, -EINVAL
  * (no such INTID) or -EBUSY (already registered). Thread context, at init.
  */
@@ -31,5 +31,13 @@ uint64_t irq_count(uint32_t intid);
 uint64_t irq_spurious_count(void);
 /* 2 or 3 once the controller is up, 0 before. */
 int irq_gic_version(void);
+/* INTIDs the controller implements (SGIs + PPIs + SPIs); 0 before init. */
+uint32_t irq_nr_intids(void);
+/*
+ * Makes intid pending by software: an SGI (0..15) to this CPU, or the
+ * set-pending bit of a PPI/SPI. For selftests and for kicking a handler.
+ * Any context.
+ */
+void irq_raise(uint32_t intid);
 
 #endif

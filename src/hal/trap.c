@@ -5,6 +5,7 @@
  * registers, then exits with status 3.
  */
 #include <stdint.h>
+#include <levblk/hal/backtrace.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/exit.h>
@@ -15,6 +16,21 @@
 #define EC_UNKNOWN 0x00
 
 void (*hal_irq_handler)(struct trap_frame *tf);
+
+/*
+ * Set by the first panic. A fault while panicking (say, in the backtrace or
+ * the console) must not recurse: the second panic prints one line and exits.
+ */
+static volatile int panicking;
+
+static void panic_enter(void)
+{
+	irq_save();
+	if (__atomic_exchange_n(&panicking, 1, __ATOMIC_RELAXED)) {
+		kprintf("\nPANIC: nested panic while panicking\nRESULT FAIL panic\n");
+		hal_exit(EXIT_PANIC);
+	}
+}
 
 static const char *ec_name(uint32_t ec)
 {
@@ -50,8 +66,10 @@ static _Noreturn void trap_panic(struct trap_frame *tf, int kind)
 {
 	uint64_t esr, far;
 
+	/* Read before anything else can fault and overwrite them. */
 	__asm__ volatile("mrs %0, esr_el1" : "=r"(esr));
 	__asm__ volatile("mrs %0, far_el1" : "=r"(far));
+	panic_enter();
 	uint32_t ec = (uint32_t)(esr >> ESR_EC_SHIFT) & ESR_EC_MASK;
 	kprintf("PANIC: unexpected %s exception: EC 0x%02x (%s)\n", kind_name[kind & 15], ec,
 		ec_name(ec));
@@ -65,6 +83,7 @@ static _Noreturn void trap_panic(struct trap_frame *tf, int kind)
 			kprintf("  x%-2d 0x%016lx  x%-2d 0x%016lx\n", i, (unsigned long)tf->x[i],
 				i + 1, (unsigned long)tf->x[i + 1]);
 	}
+	hal_backtrace(tf->x[29], tf->sp, tf->elr);
 	kprintf("RESULT FAIL panic\n");
 	hal_exit(EXIT_PANIC);
 }
@@ -110,12 +129,16 @@ void trap_bad(struct trap_frame *tf, int kind)
 _Noreturn void panic(const char *fmt, ...)
 {
 	va_list ap;
+	uint64_t sp;
 
-	irq_save();
+	panic_enter();
 	kprintf("PANIC: ");
 	va_start(ap, fmt);
 	kvprintf(fmt, ap);
 	va_end(ap);
-	kprintf("\nRESULT FAIL panic\n");
+	kprintf("\n");
+	__asm__ volatile("mov %0, sp" : "=r"(sp));
+	hal_backtrace((uint64_t)(uintptr_t)__builtin_frame_address(0), sp, 0);
+	kprintf("RESULT FAIL panic\n");
 	hal_exit(EXIT_PANIC);
 }

@@ -1,6 +1,9 @@
 /*
- * Boot sequence after start.S: device tree, command line, initcalls by
- * level, then the run= job, then RESULT and exit (CONTRACT.md).
+ * Boot sequence after start.S: device tree, command line, the EARLY and IRQ
+ * initcalls on the boot stack with IRQs masked, then the scheduler. The
+ * remaining initcalls (KERN .. LATE), the run= job, RESULT and exit
+ * (CONTRACT.md) follow in the "main" thread with IRQs enabled, so driver
+ * probes and jobs may take interrupts and sleep.
  */
 #include <levblk/errno.h>
 #include <levblk/hal/console.h>
@@ -8,6 +11,7 @@
 #include <levblk/hal/exit.h>
 #include <levblk/kern/cmdline.h>
 #include <levblk/kern/init.h>
+#include <levblk/kern/sched.h>
 #include <levblk/lib/string.h>
 #include "boot.h"
 
@@ -125,6 +129,16 @@ int boot_run_job(const char **why)
 	return boot_job->fn(why);
 }
 
+/* The "main" thread: IRQs on, may sleep. */
+static void boot_main(void)
+{
+	const char *why = NULL;
+
+	boot_run_initcalls(INIT_LEVEL_KERN, INIT_LEVEL_LATE);
+	int err = boot_run_job(&why);
+	kernel_finish(err, why);
+}
+
 void kmain(void)
 {
 	const char *why = NULL;
@@ -134,7 +148,6 @@ void kmain(void)
 		panic("no device tree at the start of RAM (is the kernel linked at >= RAM + 1 MiB?)");
 	if (apply_cmdline(&why) < 0)
 		kernel_finish(-EINVAL, why);
-	boot_run_initcalls(INIT_LEVEL_EARLY, INIT_LEVEL_LATE);
-	int err = boot_run_job(&why);
-	kernel_finish(err, why);
+	boot_run_initcalls(INIT_LEVEL_EARLY, INIT_LEVEL_IRQ);
+	sched_start(boot_main);
 }

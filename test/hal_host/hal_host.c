@@ -90,10 +90,11 @@ void console_write(const char *s, size_t n)
 
 int dma_alloc(size_t size, size_t align, struct dma_buf *out)
 {
-	if (align < 4096)
-		align = 4096;
+	/* The same contract as the kernel (src/hal/page.c): a power-of-two alignment or 0. */
 	if ((align & (align - 1)) || size == 0)
 		return -EINVAL;
+	if (align < 4096)
+		align = 4096;
 	size = (size + 4095) & ~(size_t)4095;
 	void *p = aligned_alloc(align, size);
 	if (!p)

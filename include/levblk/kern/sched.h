@@ -1,0 +1,33 @@
+/*
+ * The scheduler's hooks for the boot code and the interrupt path, and its
+ * accounting. Threads themselves are in levblk/kern/thread.h.
+ */
+#ifndef LEVBLK_KERN_SCHED_H
+#define LEVBLK_KERN_SCHED_H
+
+#include <stdint.h>
+
+#define SCHED_SLICE_NS (10ull * 1000 * 1000) /* round-robin time slice: 10 ms */
+
+/*
+ * Called once by kmain on the boot stack with IRQs masked, after the
+ * interrupt controller is up: starts the timer tick and the idle thread,
+ * then runs fn in a new thread ("main") with IRQs enabled. Never returns;
+ * the boot stack is abandoned.
+ */
+_Noreturn void sched_start(void (*fn)(void));
+
+/*
+ * Called by the interrupt dispatch after end of interrupt, IRQs still masked,
+ * on the interrupted thread's stack: switches thread if the tick expired the
+ * slice or a thread woke while the CPU was idle. The interrupted context
+ * resumes when this thread is scheduled again.
+ */
+void sched_irq_exit(void);
+
+/* Total time the idle thread has spent in WFI since boot, in ns (for cpu_util). */
+uint64_t sched_idle_ns(void);
+/* Thread switches since boot (diagnostics). */
+uint64_t sched_switch_count(void);
+
+#endif

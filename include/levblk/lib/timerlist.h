@@ -1,0 +1,19 @@
+/*
+ * The pending one-shot timers as a singly linked list sorted by deadline
+ * (earliest first; equal deadlines keep arming order). Pure list logic,
+ * host-tested; the caller provides the locking (IRQs masked on the target).
+ */
+#ifndef LEVBLK_LIB_TIMERLIST_H
+#define LEVBLK_LIB_TIMERLIST_H
+
+#include <stdbool.h>
+#include <levblk/hal/clock.h>
+
+/* Inserts t (not on the list) in deadline order; marks it pending. Returns true if t is now first. */
+bool timerlist_insert(struct ktimer **head, struct ktimer *t);
+/* Unlinks t if it is on the list; returns whether it was. Clears pending. */
+bool timerlist_remove(struct ktimer **head, struct ktimer *t);
+/* Unlinks and returns the first timer if its deadline is <= now, else NULL. */
+struct ktimer *timerlist_pop_due(struct ktimer **head, uint64_t now_ns);
+
+#endif

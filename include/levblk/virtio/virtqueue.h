@@ -1,0 +1,133 @@
+/*
+ * Split virtqueue (virtio 1.2 section 2.7): the only way the layers above
+ * reach a device's rings. The ring memory, the descriptor free list and the
+ * private shadow of every in-flight chain live in src/virtio/virtqueue.c;
+ * callers see an opaque handle, cookies and scatter-gather lists.
+ *
+ * Locking: callers serialise ALL vq_ calls on one queue, with IRQs masked
+ * (the queue's user holds its own spinlock, taken with spin_lock_irqsave,
+ * around vq_add/vq_kick_prepare/vq_get_used/vq_enable_cb/...). The one
+ * exception is vq_notify(), the MMIO doorbell write, which is meant to be
+ * called after that lock is dropped. Nothing here sleeps or allocates: every
+ * call may be made from interrupt context.
+ *
+ * The device is not trusted. Every used-ring entry is validated before use
+ * (id in range, id is the head of a chain in flight, length within the
+ * chain's device-writable bytes, used index never more than the queue size
+ * ahead). A violation marks the queue broken: it prints one line saying
+ * why, vq_add() then fails with -ENODEV, vq_get_used() returns NULL, and
+ * vq_detach_unused() hands back every in-flight cookie so the caller can fail
+ * (or, after a device reset, resubmit) them.
+ */
+#ifndef LEVBLK_VIRTIO_VIRTQUEUE_H
+#define LEVBLK_VIRTIO_VIRTQUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct virtqueue;
+
+/* One scatter-gather segment: a bus address (hal_virt_to_bus) and a length in bytes (> 0). */
+struct vq_sg {
+	uint64_t bus;
+	uint32_t len;
+};
+
+/* Counters, monotonic since the queue was created (they survive vmmio_reset). */
+struct vq_stats {
+	uint64_t adds;              /* chains added (vq_add returned 0) */
+	uint64_t adds_indirect;     /* ... of which through an indirect table */
+	uint64_t add_nospc;         /* vq_add returned -ENOSPC */
+	uint64_t kicks;             /* vq_kick_prepare said "notify" (device notifications) */
+	uint64_t kicks_suppressed;  /* vq_kick_prepare said "no need" (event idx or NO_NOTIFY) */
+	uint64_t used;              /* chains handed back by vq_get_used */
+	uint64_t irqs;              /* vq_irq_note calls (interrupts taken for this queue) */
+	uint64_t irqs_with_work;    /* ... that found used buffers waiting */
+	uint64_t cb_rechecks;       /* vq_enable_cb found buffers that raced in */
+	uint64_t violations;        /* device misbehaviour detected (0 or 1: it breaks the queue) */
+};
+
+/*
+ * Adds one chain: n_out device-readable segments followed by n_in
+ * device-writable ones (sg[0 .. n_out+n_in-1]), remembered under `cookie`
+ * (non-NULL, handed back by vq_get_used or vq_detach_unused). With indirect
+ * descriptors negotiated a chain of two or more segments takes one ring slot
+ * and one of the queue's preallocated indirect tables; otherwise it takes
+ * n_out+n_in descriptors. The chain is published to the device (avail idx)
+ * but the device is not notified: see vq_kick_prepare/vq_notify.
+ *
+ * Returns 0; -ENOSPC when the ring has no room now (retry after completions);
+ * -ENODEV when the queue is broken or reset; -EINVAL on bad arguments (NULL
+ * cookie, no segment, a zero-length segment, more than vq_max_sg segments).
+ */
+int vq_add(struct virtqueue *vq, void *cookie, const struct vq_sg *sg, unsigned n_out,
+	   unsigned n_in);
+
+/*
+ * After one or more vq_add: does the device want a notification? Uses the
+ * device's avail_event with event index (wrap-safe "crossed" test) or the
+ * used ring's NO_NOTIFY flag without it. Counts kicks and suppressed kicks.
+ * Call under the caller's lock; if it returns true, call vq_notify() (after
+ * dropping the lock is fine).
+ */
+bool vq_kick_prepare(struct virtqueue *vq);
+
+/* The doorbell: writes QueueNotify. Needs no lock; callable from any context. */
+void vq_notify(struct virtqueue *vq);
+
+/*
+ * The next completed chain, or NULL when none is waiting or the queue is
+ * broken. *len (if len is non-NULL) receives the number of bytes the device
+ * says it wrote, already checked to be within the chain's writable bytes.
+ * The chain's descriptors (and indirect table) are free again on return.
+ */
+void *vq_get_used(struct virtqueue *vq, uint32_t *len);
+
+/* True when vq_get_used would return a chain (validates the used index too). */
+bool vq_has_used(struct virtqueue *vq);
+
+/*
+ * For the caller's interrupt handler: counts one interrupt for this queue and
+ * returns vq_has_used(). Purely bookkeeping; the transport acks the line
+ * (vmmio_ack_interrupt).
+ */
+bool vq_irq_note(struct virtqueue *vq);
+
+/*
+ * Ask the device not to interrupt (best effort: it may still do so).
+ * Without event index this sets the avail ring's NO_INTERRUPT flag; with it,
+ * used_event is simply left behind.
+ */
+void vq_disable_cb(struct virtqueue *vq);
+
+/*
+ * Ask for an interrupt at the next used buffer, then re-check: returns false
+ * when used buffers arrived before the request became visible, in which case
+ * the caller must drain again (the do { drain } while (!vq_enable_cb(vq))
+ * pattern). With event index this writes used_event = last seen used index.
+ */
+bool vq_enable_cb(struct virtqueue *vq);
+
+unsigned vq_free_count(const struct virtqueue *vq); /* free descriptors in the ring */
+unsigned vq_size(const struct virtqueue *vq);       /* ring entries (a power of two) */
+/* Most segments one chain may carry: the indirect table size with indirect, else vq_size. */
+unsigned vq_max_sg(const struct virtqueue *vq);
+unsigned vq_in_flight(const struct virtqueue *vq);  /* chains added and not yet handed back */
+bool vq_is_broken(const struct virtqueue *vq);
+/* Why the queue broke ("used id 70 out of range" etc.), or NULL. */
+const char *vq_broken_reason(const struct virtqueue *vq);
+/* True when the queue negotiated VIRTIO_F_INDIRECT_DESC / VIRTIO_F_EVENT_IDX. */
+bool vq_has_indirect(const struct virtqueue *vq);
+bool vq_has_event_idx(const struct virtqueue *vq);
+
+/*
+ * Hands back one in-flight cookie per call (NULL when none is left) and
+ * forgets its chain. Only allowed on a broken queue or one whose device has
+ * been reset (vmmio_reset); otherwise returns NULL, since the device may
+ * still be using the buffers.
+ */
+void *vq_detach_unused(struct virtqueue *vq);
+
+void vq_get_stats(const struct virtqueue *vq, struct vq_stats *out);
+
+#endif

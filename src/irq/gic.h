@@ -1,0 +1,46 @@
+/*
+ * The interface between the generic dispatch (irq.c) and the two GIC
+ * drivers (gicv2.c, gicv3.c). Private to src/irq. Exactly one driver is
+ * active, chosen from the device tree by irq.c.
+ *
+ * INTID ranges (both versions): 0..15 SGI, 16..31 PPI (banked per CPU),
+ * 32..1019 SPI, 1020..1023 special (1023: nothing pending = spurious).
+ */
+#ifndef LEVBLK_IRQ_GIC_H
+#define LEVBLK_IRQ_GIC_H
+
+#include <stdint.h>
+#include <levblk/hal/dt.h>
+
+#define GIC_SGI_COUNT     16u
+#define GIC_FIRST_SPI     32u
+#define GIC_INTID_LIMIT   1020u /* INTIDs >= this are special */
+#define GIC_INTID_SPURIOUS 1023u
+
+/* The distributor banks: bit/byte/two-bit fields per INTID, packed in 32-bit words. */
+#define GIC_BANK_WORD(intid, bits) (((intid) * (bits) / 32u) * 4u)
+#define GIC_BANK_SHIFT(intid, bits) (((intid) * (bits)) % 32u)
+
+struct gic_ops {
+	int version;
+	/* Resets and enables distributor + this CPU's interface; 0 or -Exxx. */
+	int (*init)(const struct dt_gic *g);
+	/* INTIDs the distributor implements (32 * (ITLinesNumber + 1), capped at 1020). */
+	uint32_t (*nr_intids)(void);
+	/* Reads the acknowledge register: returns the raw value to give eoi(). */
+	uint32_t (*ack)(void);
+	uint32_t (*ack_intid)(uint32_t raw);
+	void (*eoi)(uint32_t raw);
+	/* Level-sensitive, Group 1 (v3) / IRQ, routed to this CPU. Leaves it disabled. */
+	void (*configure)(uint32_t intid);
+	void (*enable)(uint32_t intid);
+	void (*disable)(uint32_t intid);
+	void (*set_priority)(uint32_t intid, uint8_t prio);
+	/* SGI to this CPU, or set-pending of a PPI/SPI (GICD_ISPENDR / GICR_ISPENDR0). */
+	void (*raise)(uint32_t intid);
+};
+
+extern const struct gic_ops gicv2_ops;
+extern const struct gic_ops gicv3_ops;
+
+#endif

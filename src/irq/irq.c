@@ -1,0 +1,159 @@
+/*
+ * Generic interrupt dispatch over the GIC driver chosen from the device tree
+ * (include/levblk/irq.h). One CPU, no nesting: the exception entry masks
+ * IRQs and handlers run to completion with them masked.
+ *
+ * Dispatch: acknowledge (IAR) -> handler -> dsb -> end of interrupt (EOIR)
+ * -> scheduler hook. Acknowledgements returning a special INTID (1020..1023,
+ * 1023 = nothing pending any more) are counted as spurious and ignored.
+ */
+#include <levblk/errno.h>
+#include <levblk/hal/barrier.h>
+#include <levblk/hal/console.h>
+#include <levblk/hal/cpu.h>
+#include <levblk/hal/dt.h>
+#include <levblk/hal/exit.h>
+#include <levblk/irq.h>
+#include <levblk/kern/init.h>
+#include <levblk/kern/sched.h>
+#include "hal/trap.h"
+#include "gic.h"
+
+struct irq_desc {
+	irq_handler_t fn;
+	void *arg;
+	uint64_t count;
+};
+
+/* Written at registration with IRQs masked, read by dispatch: no lock needed on one CPU. */
+static struct irq_desc irq_table[GIC_INTID_LIMIT];
+static uint64_t irq_spurious;
+static const struct gic_ops *gic;
+
+static bool irq_valid(uint32_t intid)
+{
+	return gic && intid < gic->nr_intids();
+}
+
+static void irq_dispatch(struct trap_frame *tf)
+{
+	(void)tf;
+	uint32_t raw = gic->ack();
+	uint32_t intid = gic->ack_intid(raw);
+
+	if (intid >= GIC_INTID_LIMIT) {
+		/* The interrupt went away (level dropped) between signal and ack: no EOI. */
+		irq_spurious++;
+		return;
+	}
+	struct irq_desc *d = &irq_table[intid];
+	d->count++;
+	if (d->fn)
+		d->fn(d->arg);
+	else
+		irq_spurious++; /* enabled without a handler cannot happen; count, do not die */
+	/*
+	 * The handler's device writes (e.g. virtio InterruptACK) must have
+	 * reached the device before the GIC re-samples the level at EOI, or the
+	 * same interrupt is taken again at once.
+	 */
+	dsb_sy();
+	gic->eoi(raw);
+	sched_irq_exit();
+}
+
+int irq_register(uint32_t intid, irq_handler_t fn, void *arg)
+{
+	if (!irq_valid(intid) || !fn)
+		return -EINVAL;
+	irqflags_t f = irq_save();
+	if (irq_table[intid].fn) {
+		irq_restore(f);
+		return -EBUSY;
+	}
+	irq_table[intid].fn = fn;
+	irq_table[intid].arg = arg;
+	gic->disable(intid);
+	gic->configure(intid);
+	gic->set_priority(intid, IRQ_PRIO_DEFAULT);
+	gic->enable(intid);
+	irq_restore(f);
+	return 0;
+}
+
+void irq_unregister(uint32_t intid)
+{
+	if (!irq_valid(intid))
+		return;
+	irqflags_t f = irq_save();
+	gic->disable(intid);
+	irq_table[intid].fn = NULL;
+	irq_table[intid].arg = NULL;
+	irq_restore(f);
+}
+
+void irq_enable(uint32_t intid)
+{
+	if (irq_valid(intid))
+		gic->enable(intid);
+}
+
+void irq_disable(uint32_t intid)
+{
+	if (irq_valid(intid))
+		gic->disable(intid);
+}
+
+void irq_set_priority(uint32_t intid, uint8_t prio)
+{
+	if (irq_valid(intid))
+		gic->set_priority(intid, prio);
+}
+
+void irq_raise(uint32_t intid)
+{
+	if (irq_valid(intid))
+		gic->raise(intid);
+}
+
+uint64_t irq_count(uint32_t intid)
+{
+	return intid < GIC_INTID_LIMIT ? __atomic_load_n(&irq_table[intid].count, __ATOMIC_RELAXED)
+				       : 0;
+}
+
+uint64_t irq_spurious_count(void)
+{
+	return __atomic_load_n(&irq_spurious, __ATOMIC_RELAXED);
+}
+
+int irq_gic_version(void)
+{
+	return gic ? gic->version : 0;
+}
+
+uint32_t irq_nr_intids(void)
+{
+	return gic ? gic->nr_intids() : 0;
+}
+
+static int irq_init(void)
+{
+	const struct dt_gic *g = &dt_info()->gic;
+	const struct gic_ops *ops;
+	int err;
+
+	switch (g->version) {
+	case 2: ops = &gicv2_ops; break;
+	case 3: ops = &gicv3_ops; break;
+	default: panic("irq: no GICv2/GICv3 node in the device tree");
+	}
+	err = ops->init(g);
+	if (err)
+		panic("irq: GICv%d init failed (%d)", g->version, err);
+	gic = ops;
+	hal_irq_handler = irq_dispatch;
+	kprintf("irq: GICv%d, %u INTIDs\n", gic->version, gic->nr_intids());
+	return 0;
+}
+INITCALL(INIT_LEVEL_IRQ, irq_init);

@@ -1,0 +1,15 @@
+/* Private to src/kern: starting the one-shot timer interrupt. */
+#ifndef LEVBLK_KERN_TIMER_H
+#define LEVBLK_KERN_TIMER_H
+
+#include <stdint.h>
+
+/* More urgent than devices (IRQ_PRIO_DEFAULT) so the tick is acked first. */
+#define TIMER_IRQ_PRIO 0x80u
+
+/* Registers the virtual timer PPI; called by sched_start(). 0 or -Exxx. */
+int timer_start(void);
+/* The INTID of the virtual timer (for selftests of interrupt delivery). */
+uint32_t timer_irq_intid(void);
+
+#endif

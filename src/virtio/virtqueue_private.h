@@ -1,0 +1,38 @@
+/*
+ * What the transport (virtio_mmio.c) needs from the virtqueue and no one
+ * else may use: creation with the negotiated options, the ring addresses to
+ * program, and the reset/re-initialise steps of device recovery.
+ */
+#ifndef LEVBLK_VIRTIO_VIRTQUEUE_PRIVATE_H
+#define LEVBLK_VIRTIO_VIRTQUEUE_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <levblk/virtio/virtqueue.h>
+
+struct vq_params {
+	unsigned index;         /* queue number on the device (QueueSel / QueueNotify value) */
+	unsigned size;          /* entries: a power of two, 2..VRING_MAX_SIZE */
+	unsigned indirect_segs; /* entries per indirect table; 0 = no indirect descriptors */
+	bool event_idx;         /* VIRTIO_F_EVENT_IDX negotiated */
+	/* The doorbell, supplied by the transport (the virtqueue never touches MMIO). */
+	void (*notify)(void *arg, unsigned index);
+	void *notify_arg;
+};
+
+/* Allocates rings, shadow and indirect tables (thread context, init time). 0, -EINVAL, -ENOMEM. */
+int vq_create(const struct vq_params *p, struct virtqueue **out);
+void vq_destroy(struct virtqueue *vq);
+
+/* Bus addresses of the descriptor table, available ring and used ring. */
+uint64_t vq_desc_bus(const struct virtqueue *vq);
+uint64_t vq_avail_bus(const struct virtqueue *vq);
+uint64_t vq_used_bus(const struct virtqueue *vq);
+unsigned vq_index(const struct virtqueue *vq);
+
+/* The device was reset: the rings are dead, in-flight chains may be detached. */
+void vq_mark_reset(struct virtqueue *vq);
+/* Zeroes the rings and restarts the indices; -EBUSY while chains are still in flight. */
+int vq_reinit(struct virtqueue *vq);
+
+#endif

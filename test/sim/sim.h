@@ -1,0 +1,157 @@
+/*
+ * levblk_sim: a simulated virtio-mmio bus with virtio-blk devices, for host
+ * tests of src/virtio and src/blk. Link the library levblk_sim (test/sim).
+ *
+ * What it provides to the code under test (the host build's hardware):
+ *  - mmio_read32_relaxed / mmio_write32_relaxed / mmio_read8_relaxed: a
+ *    register file per slot, virtio-mmio Version 1 or 2 (4.2.2, 4.2.4);
+ *  - irq_register / irq_unregister / irq_enable / irq_disable / irq_count /
+ *    irq_set_priority / irq_spurious_count / irq_gic_version from
+ *    <levblk/irq.h>: the "interrupt controller". A device raises its line by
+ *    calling the registered handler directly, unless the host HAL says IRQs
+ *    are masked (irqs_disabled()), in which case the interrupt stays pending
+ *    until sim_deliver_irqs() or the next sim_process() with IRQs unmasked.
+ *    The line is level: after a handler returns, if InterruptStatus is still
+ *    non-zero, the handler is called again (bounded, then the test fails).
+ *
+ * The bus: SIM_NSLOTS slots at SIM_MMIO_BASE + n * SIM_SLOT_SIZE with INTID
+ * SIM_INTID_BASE + n, filled from the top like QEMU's virt machine: the first
+ * device added goes to slot 31. sim_slots() lists every slot in ascending
+ * address order (what dt_info()->virtio[] holds), empty ones included
+ * (DeviceID 0), so vmmio_probe(sim_slots(&n), n) works as on the target.
+ *
+ * The block device behaves like QEMU's virtio-blk: when the driver writes
+ * QueueNotify it takes every new avail entry (direct or indirect chain),
+ * validates the chain (descriptor ids in range, no loops, header readable
+ * and 16 bytes, status byte writable and last, data in the right
+ * direction, seg_max/size_max honoured) and queues it as "pending". Nothing
+ * completes until the test calls sim_process(), which executes pending
+ * requests on the RAM disk (IN, OUT, FLUSH, GET_ID, DISCARD, WRITE_ZEROES),
+ * writes the status byte and the used entry (len = bytes written to the
+ * driver, status byte included), and raises the interrupt honouring
+ * NO_INTERRUPT / used_event. A chain that fails validation is a driver bug:
+ * it is counted in sim_stats.driver_errors with a message in
+ * sim_last_error(), completed with VIRTIO_BLK_S_IOERR and len 0. Tests
+ * normally assert driver_errors == 0.
+ *
+ * Hostile modes (sim_set_hostile) make the next completion misbehave, once.
+ *
+ * Everything is single-threaded: the "device" runs inside the test's calls.
+ */
+#ifndef LEVBLK_TEST_SIM_H
+#define LEVBLK_TEST_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <levblk/hal/dt.h>
+
+#define SIM_MMIO_BASE  0x0a000000UL
+#define SIM_SLOT_SIZE  0x200U
+#define SIM_NSLOTS     32U
+#define SIM_INTID_BASE 48U
+
+/* virtio-blk feature bits (5.2.3) the simulator knows. */
+#define SIM_BLK_F_SIZE_MAX     1
+#define SIM_BLK_F_SEG_MAX      2
+#define SIM_BLK_F_BLK_SIZE     6
+#define SIM_BLK_F_RO           5
+#define SIM_BLK_F_FLUSH        9
+#define SIM_BLK_F_CONFIG_WCE   11
+#define SIM_BLK_F_DISCARD      13
+#define SIM_BLK_F_WRITE_ZEROES 14
+
+struct sim_blk_cfg {
+	unsigned version;        /* 1 legacy, 2 modern */
+	uint64_t capacity;       /* in 512-byte sectors */
+	uint32_t blk_size;       /* logical block bytes; 0 = BLK_SIZE not offered (512) */
+	uint32_t seg_max;        /* 0 = SEG_MAX not offered */
+	uint32_t size_max;       /* 0 = SIZE_MAX not offered */
+	bool ro, flush, config_wce, discard, write_zeroes;
+	bool indirect, event_idx; /* VIRTIO_F_INDIRECT_DESC / VIRTIO_F_EVENT_IDX offered */
+	uint32_t queue_num_max;  /* QueueNumMax (QEMU: 1024) */
+	/* Misbehaving initialisation, for the transport's failure paths. */
+	bool refuse_features_ok; /* FEATURES_OK does not stick */
+	bool offer_version_1_legacy; /* a Version 1 device that offers VERSION_1 (bogus) */
+	bool omit_version_1;     /* a Version 2 device that does not offer VERSION_1 */
+	bool reset_never_completes; /* Status never reads 0 after a reset */
+};
+
+/* QEMU's defaults: modern, 2048 sectors, 512-byte blocks, seg_max 254, FLUSH,
+ * CONFIG_WCE, DISCARD, WRITE_ZEROES, indirect and event index, QueueNumMax 1024. */
+void sim_blk_cfg_default(struct sim_blk_cfg *cfg);
+
+enum sim_hostile {
+	SIM_HOSTILE_NONE = 0,
+	SIM_HOSTILE_ID_OUT_OF_RANGE,   /* used id = queue size + 5 */
+	SIM_HOSTILE_ID_NOT_IN_FLIGHT,  /* used id = a descriptor that heads no chain in flight */
+	SIM_HOSTILE_DOUBLE_COMPLETION, /* the completion is written twice (two used entries) */
+	SIM_HOSTILE_LEN_TOO_LARGE,     /* used len = writable bytes + 4096 */
+	SIM_HOSTILE_USED_IDX_JUMP,     /* used idx advanced by queue size + 3 */
+	SIM_HOSTILE_GARBAGE_STATUS,    /* status byte 0x5a (not OK/IOERR/UNSUPP) */
+	SIM_HOSTILE_SWALLOW,           /* the request is dropped: never completed */
+	SIM_HOSTILE_DROP_IRQ,          /* completed, but no interrupt raised */
+};
+
+enum sim_order {
+	SIM_ORDER_FIFO,   /* oldest pending first (as QEMU mostly does) */
+	SIM_ORDER_LIFO,   /* newest first */
+	SIM_ORDER_RANDOM, /* shuffled with the bus's seeded generator (sim_seed) */
+};
+
+struct sim_stats {
+	uint64_t notifies;        /* QueueNotify writes */
+	uint64_t chains;          /* chains taken from the avail ring */
+	uint64_t chains_indirect; /* ... of which indirect */
+	uint64_t completions;     /* used entries written */
+	uint64_t irqs_raised;     /* interrupts raised */
+	uint64_t irqs_suppressed; /* completions whose interrupt the driver waived */
+	uint64_t driver_errors;   /* malformed chains or register misuse by the driver */
+	uint64_t reads, writes, flushes, discards, write_zeroes, get_ids;
+	uint32_t max_segments;    /* most data segments seen in one chain */
+	uint32_t max_pending;     /* most chains pending at once */
+};
+
+struct sim_dev;
+
+/* Removes every device, interrupt handler and counter: a fresh bus. */
+void sim_reset_bus(void);
+void sim_seed(uint64_t seed);
+
+/* Adds a virtio-blk device in the next free slot (31, 30, ...). NULL when full. */
+struct sim_dev *sim_add_blk(const struct sim_blk_cfg *cfg);
+/* Adds a device of another type that only does initialisation (e.g. VIRTIO_ID_RNG). */
+struct sim_dev *sim_add_other(uint32_t device_id, unsigned version);
+
+/* Every slot, ascending address, as the device tree lists them. */
+const struct dt_virtio_mmio *sim_slots(unsigned *n);
+
+/* The RAM disk behind a block device: capacity * 512 bytes. */
+uint8_t *sim_blk_data(struct sim_dev *d);
+uint32_t sim_intid(const struct sim_dev *d);
+uintptr_t sim_base(const struct sim_dev *d);
+uint8_t sim_status(const struct sim_dev *d); /* the Status register */
+
+/* Chains taken from the avail ring and not yet completed. */
+unsigned sim_pending(const struct sim_dev *d);
+/*
+ * Completes up to `max` pending chains in the given order, then raises the
+ * interrupt if any completion asked for one (and delivers interrupts still
+ * pending from earlier if IRQs are unmasked). Returns chains completed.
+ */
+unsigned sim_process(struct sim_dev *d, unsigned max, enum sim_order order);
+/* Delivers pending interrupts of every device if IRQs are unmasked. */
+void sim_deliver_irqs(void);
+/* Completes each chain as soon as it is notified (polled/synchronous tests). */
+void sim_set_autocomplete(struct sim_dev *d, bool on);
+
+/* Misbehaves on the next completion (one-shot). */
+void sim_set_hostile(struct sim_dev *d, enum sim_hostile mode);
+/* Requests touching this 512-byte sector complete with VIRTIO_BLK_S_IOERR (UINT64_MAX: none). */
+void sim_set_io_error(struct sim_dev *d, uint64_t sector);
+/* Raises a configuration-change interrupt (e.g. after changing capacity). */
+void sim_config_change(struct sim_dev *d, uint64_t new_capacity);
+
+void sim_get_stats(const struct sim_dev *d, struct sim_stats *out);
+const char *sim_last_error(const struct sim_dev *d); /* last driver error, "" if none */
+
+#endif
