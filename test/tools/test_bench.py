@@ -213,21 +213,46 @@ class RatioCheckTest(unittest.TestCase):
 class FakeRunTest(unittest.TestCase):
     """Whole runs of tools/bench with the fake guest (no QEMU, no kernel)."""
 
-    def run_bench(self, *args):
+    def run_bench(self, *args, env=None):
         self.dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.dir)
         p = subprocess.run([sys.executable, BENCH_PATH, "--quick", "--no-build", "--check",
                             "--size", "8M", "--out", self.dir, *args],
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, **(env or {})))
         return p.returncode, p.stdout + p.stderr
+
+    def results(self):
+        with open(os.path.join(self.dir, "results.json")) as f:
+            return json.load(f)
+
+    def test_through_a_fake_qemu_boot(self):
+        fake = {"LEVBLK_QEMU_BOOT": os.path.join(os.path.dirname(__file__), "fake_qemu_boot.py")}
+        rc, out = self.run_bench("--no-ceiling", "--gic", "2", "--legacy", "--cache", "none",
+                                 "--kernel", "/k.elf", env=fake)
+        self.assertEqual(rc, 0, out)
+        data = self.results()
+        self.assertIn("-append 'run=bench dev=vda rw=randread", data["meta"]["qemu_cmdline"])
+        for p in data["points"]:
+            argv = p["reps"][0]["raw"]["argv"]
+            flags = argv[:argv.index("--")]
+            self.assertIn("--legacy", flags)
+            self.assertEqual(flags[flags.index("--gic") + 1], "2")
+            self.assertEqual(flags[flags.index("--kernel") + 1], "/k.elf")
+            disk = flags[flags.index("--disk") + 1]
+            self.assertEqual(disk, os.path.join(self.dir, "bench.img") + ",cache=none")
+            self.assertIn("engine=" + p["engine"], argv)
+            self.assertIn("ios=", " ".join(argv))
+        rc, out = self.run_bench("--no-ceiling", env=dict(fake, FAKE_BOOT_EXIT="3"))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("QEMU exited with 3", out)
 
     def test_quick_ok_with_ceiling(self):
         rc, out = self.run_bench("--fake-guest")
         self.assertEqual(rc, 0, out)
         self.assertIn("[6/6] read bs=128k qd=8 async ios=200", out)
         self.assertIn("check: OK (6 points)", out)
-        with open(os.path.join(self.dir, "results.json")) as f:
-            data = json.load(f)
+        data = self.results()
         for k in ("qemu_version", "host_cpus", "date", "git_commit", "qemu_cmdline"):
             self.assertIn(k, data["meta"])
         pts = data["points"]
