@@ -27,6 +27,7 @@ CANNED = {"dev": "vda", "rw": "randread", "bs": 4096, "qd": 32, "threads": 1,
 
 
 def load_bench(path):
+    sys.dont_write_bytecode = True  # no __pycache__ next to tools/bench
     loader = importlib.machinery.SourceFileLoader("levblk_bench", path)
     spec = importlib.util.spec_from_loader("levblk_bench", loader)
     mod = importlib.util.module_from_spec(spec)
