@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
-#define CNTV_CTL_ENABLE  (1u << 0)
-#define CNTV_CTL_IMASK   (1u << 1)
+#define CNTV_CTL_ENABLE	 (1u << 0)
+#define CNTV_CTL_IMASK	 (1u << 1)
 #define CNTV_CTL_ISTATUS (1u << 2)
 
 /* CNTFRQ_EL0 as cached by clock.c (panics if the firmware left it 0). */

@@ -36,6 +36,20 @@ from_el2:
 	msr	vpidr_el2, x9
 	mrs	x9, mpidr_el1
 	msr	vmpidr_el2, x9
+	/*
+	 * GICv3 (ID_AA64PFR0_EL1.GIC != 0): EL1 reaches the CPU interface through
+	 * ICC_*_EL1 only if ICC_SRE_EL2 has SRE and Enable; otherwise its accesses
+	 * trap to EL2 (QEMU happens to reset them set; hardware need not).
+	 */
+	mrs	x9, id_aa64pfr0_el1
+	ubfx	x9, x9, #ID_AA64PFR0_GIC_SHIFT, #4
+	cbz	x9, 5f
+	mrs	x9, icc_sre_el2
+	orr	x9, x9, #ICC_SRE_EL2_SRE
+	orr	x9, x9, #ICC_SRE_EL2_ENABLE
+	msr	icc_sre_el2, x9
+	isb
+5:
 	ldr	x9, =SCTLR_EL1_RESET
 	msr	sctlr_el1, x9
 	mov	x9, #SPSR_EL1H_DAIF_MASKED

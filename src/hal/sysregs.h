@@ -11,6 +11,11 @@
 /* EL1h with D, A, I, F masked. */
 #define SPSR_EL1H_DAIF_MASKED 0x3c5
 
+/* GICv3 CPU interface at EL2: system registers for EL2, and EL1 may use them too. */
+#define ID_AA64PFR0_GIC_SHIFT 24
+#define ICC_SRE_EL2_SRE       (1 << 0)
+#define ICC_SRE_EL2_ENABLE    (1 << 3)
+
 #define ESR_EC_SHIFT 26
 #define ESR_EC_MASK  0x3f
 

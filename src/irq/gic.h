@@ -12,13 +12,13 @@
 #include <stdint.h>
 #include <levblk/hal/dt.h>
 
-#define GIC_SGI_COUNT     16u
-#define GIC_FIRST_SPI     32u
-#define GIC_INTID_LIMIT   1020u /* INTIDs >= this are special */
+#define GIC_SGI_COUNT	   16u
+#define GIC_FIRST_SPI	   32u
+#define GIC_INTID_LIMIT	   1020u /* INTIDs >= this are special */
 #define GIC_INTID_SPURIOUS 1023u
 
 /* The distributor banks: bit/byte/two-bit fields per INTID, packed in 32-bit words. */
-#define GIC_BANK_WORD(intid, bits) (((intid) * (bits) / 32u) * 4u)
+#define GIC_BANK_WORD(intid, bits)  (((intid) * (bits) / 32u) * 4u)
 #define GIC_BANK_SHIFT(intid, bits) (((intid) * (bits)) % 32u)
 
 struct gic_ops {

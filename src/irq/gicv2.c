@@ -43,11 +43,11 @@ static void gicv2_configure(uint32_t intid)
 		uint32_t sh = GIC_BANK_SHIFT(intid, 8);
 
 		/* Int_config bit 1 = 0: level-sensitive (virtio lines are level). */
-		mmio_write32_relaxed(cfg, mmio_read32_relaxed(cfg) &
-						  ~(2u << GIC_BANK_SHIFT(intid, 2)));
+		mmio_write32_relaxed(cfg,
+				     mmio_read32_relaxed(cfg) & ~(2u << GIC_BANK_SHIFT(intid, 2)));
 		/* With -smp >= 2 an SPI with no target is never delivered. */
 		mmio_write32_relaxed(tgt, (mmio_read32_relaxed(tgt) & ~(0xffu << sh)) |
-						  ((uint32_t)gicv2_cpu_mask << sh));
+					      ((uint32_t)gicv2_cpu_mask << sh));
 	}
 	/* SGI/PPI configuration is fixed or banked; nothing to route. */
 }
@@ -65,7 +65,8 @@ static void gicv2_disable(uint32_t intid)
 static void gicv2_raise(uint32_t intid)
 {
 	if (intid < GIC_SGI_COUNT)
-		mmio_write32(gicd + GICD_SGIR, GICD_SGIR_TARGET_SELF | (intid & GICD_SGIR_INTID_MASK));
+		mmio_write32(gicd + GICD_SGIR,
+			     GICD_SGIR_TARGET_SELF | (intid & GICD_SGIR_INTID_MASK));
 	else
 		gicd_bank_write(GICD_ISPENDR, intid);
 }
@@ -121,15 +122,15 @@ static int gicv2_init(const struct dt_gic *g)
 }
 
 const struct gic_ops gicv2_ops = {
-	.version = 2,
-	.init = gicv2_init,
-	.nr_intids = gicv2_nr_intids,
-	.ack = gicv2_ack,
-	.ack_intid = gicv2_ack_intid,
-	.eoi = gicv2_eoi,
-	.configure = gicv2_configure,
-	.enable = gicv2_enable,
-	.disable = gicv2_disable,
-	.set_priority = gicv2_set_priority,
-	.raise = gicv2_raise,
+    .version = 2,
+    .init = gicv2_init,
+    .nr_intids = gicv2_nr_intids,
+    .ack = gicv2_ack,
+    .ack_intid = gicv2_ack_intid,
+    .eoi = gicv2_eoi,
+    .configure = gicv2_configure,
+    .enable = gicv2_enable,
+    .disable = gicv2_disable,
+    .set_priority = gicv2_set_priority,
+    .raise = gicv2_raise,
 };

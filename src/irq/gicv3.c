@@ -74,8 +74,8 @@ static void gicv3_configure(uint32_t intid)
 	if (intid >= GIC_FIRST_SPI) {
 		uintptr_t cfg = gicd + GICD_ICFGR + GIC_BANK_WORD(intid, 2);
 
-		mmio_write32_relaxed(cfg, mmio_read32_relaxed(cfg) &
-						  ~(2u << GIC_BANK_SHIFT(intid, 2)));
+		mmio_write32_relaxed(cfg,
+				     mmio_read32_relaxed(cfg) & ~(2u << GIC_BANK_SHIFT(intid, 2)));
 		/* Interrupt_Routing_Mode 0: to the PE with this affinity (ours). */
 		uintptr_t r = gicd + GICD_IROUTER + 8u * intid;
 		mmio_write32_relaxed(r, (uint32_t)gicv3_mpidr);
@@ -185,7 +185,7 @@ static int gicv3_init(const struct dt_gic *g)
 
 	/* Redistributor: wake it (ProcessorSleep off), then reset SGIs/PPIs likewise. */
 	mmio_write32_relaxed(gicr_rd + GICR_WAKER, mmio_read32_relaxed(gicr_rd + GICR_WAKER) &
-							   ~GICR_WAKER_PROCESSOR_SLEEP);
+						       ~GICR_WAKER_PROCESSOR_SLEEP);
 	for (i = 0; i < GICV3_POLL_LIMIT; i++) {
 		if (!(mmio_read32_relaxed(gicr_rd + GICR_WAKER) & GICR_WAKER_CHILDREN_ASLEEP))
 			break;
@@ -207,21 +207,23 @@ static int gicv3_init(const struct dt_gic *g)
 	__asm__ volatile("msr icc_sre_el1, %0\n\tisb" : : "r"(sre) : "memory");
 	__asm__ volatile("msr icc_pmr_el1, %0" : : "r"((uint64_t)ICC_PMR_ALL) : "memory");
 	__asm__ volatile("msr icc_bpr1_el1, xzr" ::: "memory");
-	__asm__ volatile("msr icc_igrpen1_el1, %0\n\tisb" : : "r"((uint64_t)ICC_IGRPEN1_EN)
+	__asm__ volatile("msr icc_igrpen1_el1, %0\n\tisb"
+			 :
+			 : "r"((uint64_t)ICC_IGRPEN1_EN)
 			 : "memory");
 	return 0;
 }
 
 const struct gic_ops gicv3_ops = {
-	.version = 3,
-	.init = gicv3_init,
-	.nr_intids = gicv3_nr_intids,
-	.ack = gicv3_ack,
-	.ack_intid = gicv3_ack_intid,
-	.eoi = gicv3_eoi,
-	.configure = gicv3_configure,
-	.enable = gicv3_enable,
-	.disable = gicv3_disable,
-	.set_priority = gicv3_set_priority,
-	.raise = gicv3_raise,
+    .version = 3,
+    .init = gicv3_init,
+    .nr_intids = gicv3_nr_intids,
+    .ack = gicv3_ack,
+    .ack_intid = gicv3_ack_intid,
+    .eoi = gicv3_eoi,
+    .configure = gicv3_configure,
+    .enable = gicv3_enable,
+    .disable = gicv3_disable,
+    .set_priority = gicv3_set_priority,
+    .raise = gicv3_raise,
 };

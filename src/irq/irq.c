@@ -35,30 +35,43 @@ static bool irq_valid(uint32_t intid)
 	return gic && intid < gic->nr_intids();
 }
 
+/*
+ * The IRQ exception: acknowledges and handles interrupts until none is
+ * pending (saving an exception entry and exit per extra interrupt when
+ * several are signalled together), then gives the scheduler its chance.
+ */
 static void irq_dispatch(struct trap_frame *tf)
 {
 	(void)tf;
-	uint32_t raw = gic->ack();
-	uint32_t intid = gic->ack_intid(raw);
+	for (unsigned int n = 0;; n++) {
+		uint32_t raw = gic->ack();
+		uint32_t intid = gic->ack_intid(raw);
 
-	if (intid >= GIC_INTID_LIMIT) {
-		/* The interrupt went away (level dropped) between signal and ack: no EOI. */
-		irq_spurious++;
-		return;
+		if (intid >= GIC_INTID_LIMIT) {
+			/*
+			 * Nothing (any more) pending: normal after the first round; on
+			 * the first, the interrupt went away (its level dropped)
+			 * between signal and ack. A special INTID gets no EOI.
+			 */
+			if (n == 0)
+				irq_spurious++;
+			break;
+		}
+		struct irq_desc *d = &irq_table[intid];
+		d->count++;
+		if (d->fn)
+			d->fn(d->arg);
+		else
+			irq_spurious++; /* enabled without a handler cannot happen; count, do not
+					   die */
+		/*
+		 * The handler's device writes (e.g. virtio InterruptACK) must have
+		 * reached the device before the GIC re-samples the level at EOI, or
+		 * the same interrupt is taken again at once.
+		 */
+		dsb_sy();
+		gic->eoi(raw);
 	}
-	struct irq_desc *d = &irq_table[intid];
-	d->count++;
-	if (d->fn)
-		d->fn(d->arg);
-	else
-		irq_spurious++; /* enabled without a handler cannot happen; count, do not die */
-	/*
-	 * The handler's device writes (e.g. virtio InterruptACK) must have
-	 * reached the device before the GIC re-samples the level at EOI, or the
-	 * same interrupt is taken again at once.
-	 */
-	dsb_sy();
-	gic->eoi(raw);
 	sched_irq_exit();
 }
 
@@ -144,9 +157,14 @@ static int irq_init(void)
 	int err;
 
 	switch (g->version) {
-	case 2: ops = &gicv2_ops; break;
-	case 3: ops = &gicv3_ops; break;
-	default: panic("irq: no GICv2/GICv3 node in the device tree");
+	case 2:
+		ops = &gicv2_ops;
+		break;
+	case 3:
+		ops = &gicv3_ops;
+		break;
+	default:
+		panic("irq: no GICv2/GICv3 node in the device tree");
 	}
 	err = ops->init(g);
 	if (err)

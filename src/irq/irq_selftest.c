@@ -57,7 +57,7 @@ SELFTEST("irq.timer_ticks", st_irq_timer_ticks);
 /* Raises intid by software `times` times and checks each delivery. */
 static bool raise_and_check(uint32_t intid, unsigned int times)
 {
-	uint64_t before = irq_count(intid);
+	uint64_t before = irq_count(intid), t0;
 	bool ok = true;
 
 	test_hits = 0;
@@ -65,10 +65,13 @@ static bool raise_and_check(uint32_t intid, unsigned int times)
 		kprintf("# irq_register(%u) failed\n", intid);
 		return false;
 	}
+	t0 = clock_ns();
 	for (unsigned int i = 1; i <= times && ok; i++) {
 		irq_raise(intid);
 		ok = wait_hits(i);
 	}
+	kprintf("# INTID %u: raise to handler return %lu ns on average\n", intid,
+		(unsigned long)((clock_ns() - t0) / times));
 	if (!ok || test_last_arg != intid || irq_count(intid) != before + times) {
 		kprintf("# INTID %u: %u/%u handler calls, arg %u, count +%lu\n", intid, test_hits,
 			times, test_last_arg, (unsigned long)(irq_count(intid) - before));

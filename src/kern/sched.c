@@ -20,6 +20,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/cpu.h>
+#include <levblk/hal/backtrace.h>
 #include <levblk/hal/exit.h>
 #include <levblk/kern/sched.h>
 #include <levblk/kern/thread.h>
@@ -31,7 +32,7 @@
 
 static struct thread thread_pool[THREAD_MAX];
 static uint64_t thread_stacks[THREAD_MAX][THREAD_STACK_SIZE / sizeof(uint64_t)]
-	__attribute__((aligned(16)));
+    __attribute__((aligned(16)));
 
 static struct thread *sched_cur;
 static struct thread *runq_head, *runq_tail;
@@ -102,6 +103,9 @@ static void schedule(void)
 
 void sched_block(void)
 {
+	if (!sched_cur || sched_cur == idle_thread)
+		panic("sleeping %s",
+		      sched_cur ? "in the idle thread" : "before the scheduler started");
 	sched_cur->state = THREAD_BLOCKED;
 	schedule();
 }
@@ -169,7 +173,8 @@ static struct thread *thread_alloc(const char *name, void (*fn)(void *), void *a
 		t->arg = arg;
 		t->stack_base = thread_stacks[i];
 		*t->stack_base = STACK_CANARY;
-		t->ctx.sp = (uint64_t)(uintptr_t)(thread_stacks[i] + THREAD_STACK_SIZE / sizeof(uint64_t));
+		t->ctx.sp =
+		    (uint64_t)(uintptr_t)(thread_stacks[i] + THREAD_STACK_SIZE / sizeof(uint64_t));
 		t->ctx.x30 = (uint64_t)(uintptr_t)thread_entry;
 		t->ctx.x29 = 0; /* ends frame-pointer backtraces */
 		t->state = THREAD_READY;
@@ -204,6 +209,8 @@ void thread_join(struct thread *t)
 
 void thread_yield(void)
 {
+	if (!sched_cur)
+		return; /* boot, before sched_start: nothing to yield to */
 	irqflags_t f = irq_save();
 	schedule();
 	irq_restore(f);
@@ -212,8 +219,14 @@ void thread_yield(void)
 void thread_sleep_ns(uint64_t ns)
 {
 	uint64_t deadline = clock_ns() + ns;
-	irqflags_t f = irq_save();
 
+	if (!sched_cur) {
+		/* Boot, before sched_start (EARLY/IRQ initcalls): no thread to block; poll. */
+		while (clock_ns() < deadline)
+			cpu_relax();
+		return;
+	}
+	irqflags_t f = irq_save();
 	while (clock_ns() < deadline)
 		waitq_sleep_locked_until(NULL, deadline);
 	irq_restore(f);
@@ -227,6 +240,18 @@ struct thread *thread_current(void)
 const char *thread_name(const struct thread *t)
 {
 	return t->name;
+}
+
+/* The backtrace hook (levblk/hal/backtrace.h): which thread stack holds sp. Any context. */
+bool kern_stack_bounds(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t base = (uintptr_t)thread_stacks;
+
+	if (sp < base || sp >= base + sizeof(thread_stacks))
+		return false;
+	*lo = base + (sp - base) / THREAD_STACK_SIZE * THREAD_STACK_SIZE;
+	*hi = *lo + THREAD_STACK_SIZE;
+	return true;
 }
 
 uint64_t sched_idle_ns(void)

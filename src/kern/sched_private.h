@@ -17,15 +17,15 @@
 #include <levblk/kern/thread.h>
 #include "switch.h"
 
-#define THREAD_MAX      96
+#define THREAD_MAX	96
 #define THREAD_NAME_MAX 16
 
 enum thread_state {
 	THREAD_FREE = 0, /* slot unused */
-	THREAD_READY,    /* on the run queue (the idle thread: never queued) */
-	THREAD_RUNNING,  /* the current thread */
-	THREAD_BLOCKED,  /* asleep: on a wait queue and/or waiting for its sleep timer */
-	THREAD_DEAD,     /* returned from its function; slot freed by thread_join */
+	THREAD_READY,	 /* on the run queue (the idle thread: never queued) */
+	THREAD_RUNNING,	 /* the current thread */
+	THREAD_BLOCKED,	 /* asleep: on a wait queue and/or waiting for its sleep timer */
+	THREAD_DEAD,	 /* returned from its function; slot freed by thread_join */
 };
 
 struct thread {

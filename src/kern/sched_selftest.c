@@ -13,8 +13,8 @@
 #include <levblk/kern/thread.h>
 
 #define PINGPONG_ROUNDS 10000u
-#define HOP_TIMEOUT_NS  (500ull * NSEC_PER_MSEC)
-#define MANY_THREADS    64u
+#define HOP_TIMEOUT_NS	(500ull * NSEC_PER_MSEC)
+#define MANY_THREADS	64u
 
 /* --- ping-pong: ping --(timer IRQ: complete)--> pong --(complete)--> ping --- */
 

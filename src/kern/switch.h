@@ -8,9 +8,9 @@
 #ifndef LEVBLK_KERN_SWITCH_H
 #define LEVBLK_KERN_SWITCH_H
 
-#define CTX_X19 0
-#define CTX_X29 80
-#define CTX_SP  96
+#define CTX_X19	 0
+#define CTX_X29	 80
+#define CTX_SP	 96
 #define CTX_SIZE 104
 
 #ifndef __ASSEMBLER__

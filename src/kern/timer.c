@@ -93,8 +93,3 @@ int timer_start(void)
 	irq_restore(f);
 	return 0;
 }
-
-uint32_t timer_irq_intid(void)
-{
-	return timer_intid;
-}

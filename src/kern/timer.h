@@ -9,7 +9,5 @@
 
 /* Registers the virtual timer PPI; called by sched_start(). 0 or -Exxx. */
 int timer_start(void);
-/* The INTID of the virtual timer (for selftests of interrupt delivery). */
-uint32_t timer_irq_intid(void);
 
 #endif

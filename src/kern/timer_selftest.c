@@ -11,7 +11,7 @@
 #include <levblk/kern/thread.h>
 
 #define TIMER_LATE_LIMIT (50ull * NSEC_PER_MSEC)
-#define N_TIMERS 6
+#define N_TIMERS	 6
 
 struct fired {
 	uint64_t at;

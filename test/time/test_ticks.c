@@ -12,8 +12,8 @@
 
 #define NS 1000000000ull
 
-static const uint64_t freqs[] = {1, 1000, 19200000, 24000000, 62500000, 100000000, NS,
-				 3 * NS, (1ull << 34) - 1};
+static const uint64_t freqs[] = {1,	    1000, 19200000, 24000000,	     62500000,
+				 100000000, NS,	  3 * NS,   (1ull << 34) - 1};
 
 static uint64_t ref_ns(uint64_t ticks, uint64_t f)
 {
@@ -75,8 +75,8 @@ static void test_against_reference(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_known_values),
-		cmocka_unit_test(test_against_reference),
+	    cmocka_unit_test(test_known_values),
+	    cmocka_unit_test(test_against_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,7 +36,7 @@ static void test_order_and_ties(void **state)
 	assert_null(timerlist_pop_due(&head, 9));
 	assert_ptr_equal(timerlist_pop_due(&head, 10), &c);
 	assert_false(c.pending);
-	assert_true(timerlist_remove(&head, &d)); /* middle */
+	assert_true(timerlist_remove(&head, &d));  /* middle */
 	assert_false(timerlist_remove(&head, &d)); /* not there any more */
 	assert_false(d.pending);
 	assert_ptr_equal(timerlist_pop_due(&head, 1000), &a);
@@ -80,8 +80,8 @@ static void test_random_against_sort(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_order_and_ties),
-		cmocka_unit_test(test_random_against_sort),
+	    cmocka_unit_test(test_order_and_ties),
+	    cmocka_unit_test(test_random_against_sort),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@ levblk_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 LEVBLK_BASE_PACKAGES=(clang lld llvm cmake ninja-build qemu-system-arm gdb-multiarch)
 LEVBLK_TEST_PACKAGES=(libcmocka-dev libclang-rt-14-dev qemu-utils device-tree-compiler python3)
+# tools/bench: qemu-img for the ceiling, gnuplot for the plots.
+LEVBLK_BENCH_PACKAGES=(qemu-utils gnuplot-nox python3)
 
 levblk_need_packages() {
   local missing=() p

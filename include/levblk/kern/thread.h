@@ -5,7 +5,9 @@
  *
  * Context rules: thread_create/thread_join/thread_sleep_ns/thread_yield are
  * for thread context only (never from an interrupt handler or with a
- * spinlock held).
+ * spinlock held). Before the scheduler starts (EARLY and IRQ initcalls, on
+ * the boot stack) thread_sleep_ns busy-waits, thread_yield does nothing and
+ * anything that would block panics.
  */
 #ifndef LEVBLK_KERN_THREAD_H
 #define LEVBLK_KERN_THREAD_H

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <levblk/hal/clock.h>
 
-/* Inserts t (not on the list) in deadline order; marks it pending. Returns true if t is now first. */
+/* Inserts t (not on the list) in deadline order, marks it pending; true if t is now first. */
 bool timerlist_insert(struct ktimer **head, struct ktimer *t);
 /* Unlinks t if it is on the list; returns whether it was. Clears pending. */
 bool timerlist_remove(struct ktimer **head, struct ktimer *t);

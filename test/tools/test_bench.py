@@ -1,0 +1,280 @@
+#!/usr/bin/python3
+"""Tests of tools/bench without a guest: its parsing of BENCH lines, the
+matrices, ratios, medians, the --check rules, JSON/CSV output and plots, and
+whole runs with --fake-guest (which synthesises the guest's BENCH lines).
+
+    test_bench.py TOOLS_BENCH
+"""
+import csv
+import importlib.machinery
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BENCH_PATH = None
+bench = None
+
+CANNED = {"dev": "vda", "rw": "randread", "bs": 4096, "qd": 32, "threads": 1,
+          "engine": "async", "secs": 5, "ios": 206150, "iops": 41230, "mbps": 168.9,
+          "lat_us": {"avg": 770.2, "p50": 700, "p99": 1900, "p999": 2600, "max": 5100},
+          "bios": 206150, "requests": 206150, "merges": 0, "kicks": 40000, "irqs": 60000,
+          "errors": 0, "cpu_util": 0.97, "cpu_ns_per_io": 23500, "avg_request_kib": 4.0}
+
+
+def load_bench(path):
+    sys.dont_write_bytecode = True  # no __pycache__ next to tools/bench
+    loader = importlib.machinery.SourceFileLoader("levblk_bench", path)
+    spec = importlib.util.spec_from_loader("levblk_bench", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def result(point, obj, **kw):
+    """A results entry as run_point makes it, from a Point and a BENCH object."""
+    res = point.as_dict()
+    res.update({"name": point.label(), "merging": point.merging,
+                "extra_guest": {k: v for k, v in point.extra.items() if k not in ("secs", "ios")},
+                "reps": [{"exit": 0, "raw": obj}]})
+    if obj is not None and not bench.bench_problems(obj):
+        res["bench"] = bench.median_bench([obj])
+    res.update(kw)
+    return res
+
+
+def canned(**changes):
+    obj = json.loads(json.dumps(CANNED))
+    obj.update(changes)
+    return obj
+
+
+class ParseTest(unittest.TestCase):
+    def test_parse_canned_line(self):
+        console = "levblk 0.1\nBLKDEV name=vda capacity=2097152\nBENCH %s\nRESULT PASS\n" \
+            % json.dumps(CANNED)
+        obj = bench.parse_bench(console)
+        self.assertEqual(obj, CANNED)
+        self.assertEqual(bench.bench_problems(obj), [])
+
+    def test_picks_the_requested_disk(self):
+        lines = ["BENCH " + json.dumps(canned(dev=d, iops=i))
+                 for d, i in (("vda", 1), ("vdb", 2), ("vda,vdb", 3))]
+        self.assertEqual(bench.parse_bench("\n".join(lines), "vdb")["iops"], 2)
+        self.assertEqual(bench.parse_bench("\n".join(lines))["iops"], 1)
+
+    def test_bad_consoles(self):
+        with self.assertRaises(ValueError):
+            bench.parse_bench("RESULT PASS\n")
+        with self.assertRaises(ValueError):
+            bench.parse_bench('BENCH {"dev": "vda",\nRESULT PASS\n')
+
+    def test_field_problems(self):
+        obj = canned()
+        del obj["lat_us"]["p999"]
+        del obj["kicks"]
+        obj["iops"] = "fast"
+        probs = bench.bench_problems(obj)
+        self.assertIn("missing field kicks", probs)
+        self.assertIn("missing or non-numeric lat_us.p999", probs)
+        self.assertIn("field iops is not a number: 'fast'", probs)
+        self.assertEqual(len(probs), 3)
+        self.assertEqual(bench.bench_problems([1]), ["BENCH payload is not a JSON object"])
+
+
+class MatrixTest(unittest.TestCase):
+    def test_parse_point(self):
+        p = bench.parse_point("rw=randread bs=4k qd=32 blk.merge=0 secs=2")
+        self.assertEqual((p.rw, p.bs, p.qd, p.engine, p.threads), ("randread", 4096, 32, "async", 1))
+        self.assertEqual(p.extra, {"blk.merge": "0", "secs": "2"})
+        self.assertFalse(p.merging)
+        words = p.guest_words({"secs": "5"})
+        self.assertIn("secs=2", words)
+        self.assertIn("blk.merge=0", words)
+        self.assertEqual(words[0], "run=bench")
+        self.assertIn("ios=9", bench.parse_point("rw=read bs=512 ios=9").guest_words({"secs": "5"}))
+        self.assertNotIn("secs=5", bench.parse_point("rw=read bs=512 ios=9").guest_words({"secs": "5"}))
+        for bad in ("rw=randread", "rw=scan bs=4096", "rw=read bs=1000", "rw=read bs=4096 qd=0",
+                    "rw=read bs=4096 engine=turbo", "rw=read bs=2M", "oops"):
+            with self.assertRaises(ValueError, msg=bad):
+                bench.parse_point(bad)
+
+    def test_standard_matrix_is_the_issue_matrix(self):
+        m = bench.standard_matrix()
+        asyncs = {(p.rw, p.bs, p.qd) for p in m if p.engine == "async" and p.merging}
+        want = {("randread", 4096, q) for q in (1, 4, 16, 32, 128)} | {
+            ("randwrite", 4096, 1), ("randwrite", 4096, 32), ("randrw", 4096, 32),
+            ("read", 4096, 32), ("write", 4096, 32), ("read", 131072, 8), ("write", 131072, 8),
+            ("read", 1048576, 4), ("write", 1048576, 4)}
+        self.assertEqual(asyncs, want)
+        syncs = {(p.rw, p.bs) for p in m if p.engine == "sync"}
+        self.assertEqual(syncs, {(rw, bs) for rw, bs, _ in want})
+        self.assertTrue(all(p.qd == 1 for p in m if p.engine == "sync"))
+        self.assertEqual([p.label() for p in m if not p.merging],
+                         ["write bs=4k qd=32 async blk.merge=0"])
+
+    def test_quick_matrix_has_what_check_needs(self):
+        res = [result(p, bench.parse_bench(bench.fake_console(p, "ok", 1)[0]))
+               for p in bench.quick_matrix()]
+        self.assertEqual(bench.check_results(res), [])
+
+    def test_coprime_stride(self):
+        import math
+        for n in (1, 2, 1 << 18, 1000, 12289):
+            s = bench.coprime_stride(n)
+            self.assertEqual(math.gcd(s, n), 1, n)
+
+
+class RatioCheckTest(unittest.TestCase):
+    def setUp(self):
+        P = bench.Point
+        self.sync = result(P("randread", 4096, 1, "sync"), canned(engine="sync", qd=1, iops=10000,
+                                                                 irqs=0))
+        self.asy = result(P("randread", 4096, 32), canned(iops=40000),
+                          ceiling={"iops": 100000.0, "mbps": 409.6})
+        self.seqw = result(P("write", 4096, 32), canned(rw="write", iops=30000, bios=1000,
+                                                       requests=100))
+        self.nomerge = result(P("write", 4096, 32, extra={"blk.merge": "0"}),
+                              canned(rw="write", iops=6000, bios=1000, requests=1000))
+        self.syncw = result(P("write", 4096, 1, "sync"), canned(rw="write", engine="sync", qd=1,
+                                                               irqs=0, iops=5000))
+        self.all = [self.sync, self.asy, self.seqw, self.nomerge, self.syncw]
+
+    def test_ratios(self):
+        bench.add_ratios(self.all)
+        self.assertAlmostEqual(self.asy["ratio_ceiling"], 0.4)
+        self.assertAlmostEqual(self.asy["ratio_sync"], 4.0)
+        self.assertAlmostEqual(self.seqw["ratio_sync"], 6.0)
+        self.assertIsNone(self.sync["ratio_sync"])
+        self.assertIsNone(self.nomerge["ratio_sync"])
+        self.assertAlmostEqual(self.nomerge["merge_gain"], 5.0)
+        line = bench.progress_line(2, 5, self.asy)
+        self.assertEqual(line, "[2/5] randread bs=4k qd=32 async  40000 IOPS  p99 1.9 ms"
+                               "  0.40x ceiling  4.00x sync")
+
+    def test_median(self):
+        objs = [canned(iops=v, lat_us=dict(CANNED["lat_us"], p99=v)) for v in (3, 1, 2)]
+        m = bench.median_bench(objs)
+        self.assertEqual((m["iops"], m["lat_us"]["p99"]), (2, 2))
+
+    def test_check_good(self):
+        self.assertEqual(bench.check_results(self.all), [])
+
+    def test_check_merging(self):
+        self.seqw["reps"][0]["raw"]["requests"] = 250  # exactly a quarter is not enough
+        probs = bench.check_results(self.all)
+        self.assertEqual(len(probs), 1)
+        self.assertIn("requests=250 not fewer than a quarter of bios=1000", probs[0])
+
+    def test_check_sync_irqs_errors_and_fields(self):
+        self.syncw["reps"][0]["raw"]["irqs"] = 3
+        self.asy["reps"][0]["raw"]["errors"] = 2
+        del self.sync["reps"][0]["raw"]["avg_request_kib"]
+        probs = bench.check_results(self.all)
+        self.assertEqual(len(probs), 3, probs)
+        self.assertTrue(any("irqs=3, want 0 for engine=sync" in p for p in probs))
+        self.assertTrue(any("errors=2, want 0" in p for p in probs))
+        self.assertTrue(any("missing field avg_request_kib" in p for p in probs))
+
+    def test_check_needs_its_points(self):
+        probs = bench.check_results([self.asy])
+        self.assertEqual(len(probs), 2, probs)
+        self.assertEqual(bench.check_results([])[0], "no points ran")
+
+    def test_failed_point(self):
+        bad = result(bench.Point("read", 4096, 1, "sync"), None, error="no BENCH line")
+        self.assertIn("read bs=4k qd=1 sync: no BENCH line", bench.check_results(self.all + [bad]))
+
+    def test_json_csv_and_plots(self):
+        bench.add_ratios(self.all)
+        with tempfile.TemporaryDirectory() as d:
+            bench.write_outputs(d, {"qemu_version": "x"}, self.all)
+            with open(os.path.join(d, "results.json")) as f:
+                data = json.load(f)
+            self.assertEqual(len(data["points"]), 5)
+            self.assertEqual(data["points"][1]["bench"]["iops"], 40000)
+            with open(os.path.join(d, "results.csv")) as f:
+                rows = list(csv.DictReader(f))
+            self.assertEqual(len(rows), 5)
+            self.assertEqual(float(rows[1]["ratio_sync"]), 4.0)
+            self.assertEqual(rows[3]["extra"], "blk.merge=0")
+            if shutil.which("gnuplot"):
+                pngs = bench.draw_plots(d, self.all, "test")
+                self.assertEqual([os.path.basename(p) for p in pngs],
+                                 ["iops_vs_qd.png", "mbps_vs_bs.png"])
+                for p in pngs:
+                    with open(p, "rb") as f:
+                        self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+
+class FakeRunTest(unittest.TestCase):
+    """Whole runs of tools/bench with the fake guest (no QEMU, no kernel)."""
+
+    def run_bench(self, *args, env=None):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        p = subprocess.run([sys.executable, BENCH_PATH, "--quick", "--no-build", "--check",
+                            "--size", "8M", "--out", self.dir, *args],
+                           capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, **(env or {})))
+        return p.returncode, p.stdout + p.stderr
+
+    def results(self):
+        with open(os.path.join(self.dir, "results.json")) as f:
+            return json.load(f)
+
+    def test_through_a_fake_qemu_boot(self):
+        fake = {"LEVBLK_QEMU_BOOT": os.path.join(os.path.dirname(__file__), "fake_qemu_boot.py")}
+        rc, out = self.run_bench("--no-ceiling", "--gic", "2", "--legacy", "--cache", "none",
+                                 "--kernel", "/k.elf", env=fake)
+        self.assertEqual(rc, 0, out)
+        data = self.results()
+        self.assertIn("-append 'run=bench dev=vda rw=randread", data["meta"]["qemu_cmdline"])
+        for p in data["points"]:
+            argv = p["reps"][0]["raw"]["argv"]
+            flags = argv[:argv.index("--")]
+            self.assertIn("--legacy", flags)
+            self.assertEqual(flags[flags.index("--gic") + 1], "2")
+            self.assertEqual(flags[flags.index("--kernel") + 1], "/k.elf")
+            disk = flags[flags.index("--disk") + 1]
+            self.assertEqual(disk, os.path.join(self.dir, "bench.img") + ",cache=none")
+            self.assertIn("engine=" + p["engine"], argv)
+            self.assertIn("ios=", " ".join(argv))
+        rc, out = self.run_bench("--no-ceiling", env=dict(fake, FAKE_BOOT_EXIT="3"))
+        self.assertEqual(rc, 1, out)
+        self.assertIn("QEMU exited with 3", out)
+
+    def test_quick_ok_with_ceiling(self):
+        rc, out = self.run_bench("--fake-guest")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("[6/6] read bs=128k qd=8 async ios=200", out)
+        self.assertIn("check: OK (6 points)", out)
+        data = self.results()
+        for k in ("qemu_version", "host_cpus", "date", "git_commit", "qemu_cmdline"):
+            self.assertIn(k, data["meta"])
+        pts = data["points"]
+        self.assertEqual(len(pts), 6)
+        self.assertTrue(all(p["ceiling"]["iops"] > 0 for p in pts))
+        self.assertTrue(all(p["ratio_sync"] > 0 for p in pts if p["engine"] == "async"))
+
+    def test_quick_reps_and_broken_guests(self):
+        rc, out = self.run_bench("--fake-guest", "--no-ceiling", "--reps", "3")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("(min ", out)
+        for mode, want in (("nomerge", "not fewer than a quarter of bios"),
+                           ("syncirq", "want 0 for engine=sync"), ("errors", "errors=1, want 0"),
+                           ("missing", "missing field cpu_util"), ("fail", "QEMU exited with 1")):
+            rc, out = self.run_bench("--fake-guest=" + mode, "--no-ceiling")
+            self.assertEqual(rc, 1, mode)
+            self.assertIn(want, out, mode)
+            self.assertIn("check: FAIL\n", out, mode)
+
+
+if __name__ == "__main__":
+    BENCH_PATH = sys.argv[1]
+    bench = load_bench(BENCH_PATH)
+    unittest.main(argv=sys.argv[:1], verbosity=2)
