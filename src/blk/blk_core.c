@@ -67,8 +67,8 @@ static struct request *rq_alloc(struct blkdev *dev, uint8_t op)
 	rq->rq_nsegs = 0;
 	rq->rq_nparts = 0;
 	rq->rq_view = 0;
-	rq->rq_fifo_deadline_ns =
-		clock_ns() + (elv_dir(op) == ELV_READ ? dev->elv.read_expire_ns : dev->elv.write_expire_ns);
+	rq->rq_fifo_deadline_ns = clock_ns() + (elv_dir(op) == ELV_READ ? dev->elv.read_expire_ns
+									: dev->elv.write_expire_ns);
 	rq->rq_deadline_ns = 0;
 	return rq;
 }
@@ -124,16 +124,17 @@ static void rq_add_part(struct request *rq, struct bio *bio, uint64_t bytes, uin
 			bool front)
 {
 	struct blk_part p = {
-		.bio = bio,
-		.sector = bio->bio_sector + (bio->bio_cur_bytes >> SECTOR_SHIFT),
-		.bytes = (uint32_t)bytes,
-		.seg = bio->bio_cur_seg,
-		.off = bio->bio_cur_off,
-		.nsegs = nsegs,
+	    .bio = bio,
+	    .sector = bio->bio_sector + (bio->bio_cur_bytes >> SECTOR_SHIFT),
+	    .bytes = (uint32_t)bytes,
+	    .seg = bio->bio_cur_seg,
+	    .off = bio->bio_cur_off,
+	    .nsegs = nsegs,
 	};
 
 	if (front) {
-		memmove(&rq->rq_parts[1], &rq->rq_parts[0], rq->rq_nparts * sizeof(rq->rq_parts[0]));
+		memmove(&rq->rq_parts[1], &rq->rq_parts[0],
+			rq->rq_nparts * sizeof(rq->rq_parts[0]));
 		rq->rq_parts[0] = p;
 		rq->rq_sector = p.sector;
 	} else {
@@ -145,7 +146,8 @@ static void rq_add_part(struct request *rq, struct bio *bio, uint64_t bytes, uin
 	rq->rq_nsegs += nsegs;
 	if (rq->rq_op != BIO_OP_GET_ID)
 		rq->rq_sectors += (uint32_t)(bytes >> SECTOR_SHIFT);
-	if (bio->bio_op == BIO_OP_READ || bio->bio_op == BIO_OP_WRITE || bio->bio_op == BIO_OP_GET_ID)
+	if (bio->bio_op == BIO_OP_READ || bio->bio_op == BIO_OP_WRITE ||
+	    bio->bio_op == BIO_OP_GET_ID)
 		blk_advance_cursor(bio, &bio->bio_cur_seg, &bio->bio_cur_off, bytes);
 	bio->bio_cur_bytes += bytes;
 	bio->bio_refs++;
@@ -171,8 +173,10 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 
 	if (!blk_param_merge || (bio->bio_op != BIO_OP_READ && bio->bio_op != BIO_OP_WRITE))
 		return false;
-	head = dev->epoch_tail == dev->epoch_head ? &dev->elv.sorted[elv_dir(bio->bio_op)] : &dev->held;
-	blk_list_for_each(n, head) {
+	head = dev->epoch_tail == dev->epoch_head ? &dev->elv.sorted[elv_dir(bio->bio_op)]
+						  : &dev->held;
+	blk_list_for_each(n, head)
+	{
 		struct request *rq = blk_list_entry(n, struct request, rq_sort);
 		uint32_t nsegs;
 		uint64_t bytes;
@@ -181,8 +185,8 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 			continue;
 		uint64_t room = max_rq_bytes(dev) - ((uint64_t)rq->rq_sectors << SECTOR_SHIFT);
 		if (rq->rq_sector + rq->rq_sectors == start) {
-			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room, dev->info.lbs,
-					      lim->max_seg_bytes, &nsegs);
+			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room,
+					      dev->info.lbs, lim->max_seg_bytes, &nsegs);
 			if (bytes == 0)
 				continue;
 			rq_add_part(rq, bio, bytes, nsegs, false);
@@ -190,8 +194,8 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 			return true;
 		}
 		if (rq->rq_sector == end) {
-			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room, dev->info.lbs,
-					      lim->max_seg_bytes, &nsegs);
+			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room,
+					      dev->info.lbs, lim->max_seg_bytes, &nsegs);
 			if (bytes != bio->bio_bytes - bio->bio_cur_bytes)
 				continue;
 			rq_add_part(rq, bio, bytes, nsegs, true);
@@ -215,9 +219,10 @@ static bool rq_first_part(struct blkdev *dev, struct request *rq, struct bio *bi
 	switch (bio->bio_op) {
 	case BIO_OP_DISCARD:
 	case BIO_OP_WRITE_ZEROES: {
-		uint64_t max = (uint64_t)(bio->bio_op == BIO_OP_DISCARD ? lim->max_discard_sectors
-								     : lim->max_write_zeroes_sectors)
-			       << SECTOR_SHIFT;
+		uint64_t max =
+		    (uint64_t)(bio->bio_op == BIO_OP_DISCARD ? lim->max_discard_sectors
+							     : lim->max_write_zeroes_sectors)
+		    << SECTOR_SHIFT;
 		bytes = left < max ? left : max;
 		bytes -= bytes % dev->info.lbs;
 		break;
@@ -450,11 +455,13 @@ static void finish_rq(struct blkdev *dev, struct request *rq, int status, struct
 				rq_requeue(dev, rq);
 				return;
 			}
-			end_parts(dev, rq, rq->rq_view, rq->rq_nparts, status ? status : -ENODEV, done);
+			end_parts(dev, rq, rq->rq_view, rq->rq_nparts, status ? status : -ENODEV,
+				  done);
 		}
 	} else {
 		if (rq->rq_op == BIO_OP_FLUSH)
-			epoch_advance(dev); /* before the bios move on: their data joins the new epoch */
+			epoch_advance(
+			    dev); /* before the bios move on: their data joins the new epoch */
 		end_parts(dev, rq, 0, rq->rq_nparts, status, done);
 	}
 	rq_free(dev, rq);

@@ -15,9 +15,9 @@
 #include <levblk/lib/pattern.h>
 #include <levblk/lib/string.h>
 
-#define ST_MAX_LBS     4096u
-#define ST_THREADS     64u
-#define ST_SEED        0x5e1f7e57ull
+#define ST_MAX_LBS 4096u
+#define ST_THREADS 64u
+#define ST_SEED	   0x5e1f7e57ull
 
 /* The first device that is writable / read-only / has 4 KiB blocks, or NULL. */
 static struct blkdev *st_find(bool want_ro, uint32_t want_lbs)
@@ -81,8 +81,8 @@ static bool st_write_block(struct blkdev *dev, uint64_t sector, struct st_bufs *
 		  (err = st_io(dev, BIO_OP_READ, sector, b->rd, lbs)) == 0 &&
 		  memcmp(b->wr, b->rd, lbs) == 0;
 	if (!ok)
-		kprintf("# write/read-back of sector %llu: err %d%s\n", (unsigned long long)sector, err,
-			err ? "" : ", data differs");
+		kprintf("# write/read-back of sector %llu: err %d%s\n", (unsigned long long)sector,
+			err, err ? "" : ", data differs");
 	if ((err = st_io(dev, BIO_OP_WRITE, sector, b->save, lbs)) != 0) {
 		kprintf("# restoring sector %llu: %d\n", (unsigned long long)sector, err);
 		ok = false;
@@ -182,8 +182,8 @@ static bool st_ro_write(void)
 	int err = st_io(dev, BIO_OP_WRITE, 0, b.wr, blkdev_info(dev)->lbs);
 	int rerr = st_io(dev, BIO_OP_READ, 0, b.rd, blkdev_info(dev)->lbs);
 	if (err != -EROFS || rerr != 0)
-		kprintf("# write to a read-only disk gave %d (want %d), read gave %d\n", err, -EROFS,
-			rerr);
+		kprintf("# write to a read-only disk gave %d (want %d), read gave %d\n", err,
+			-EROFS, rerr);
 	dma_free(&b.mem);
 	return err == -EROFS && rerr == 0;
 }
@@ -200,9 +200,9 @@ static bool st_misaligned_4k(void)
 		return st_skip("no 4 KiB-block device");
 	if (!st_alloc(&b))
 		return false;
-	int e1 = st_io(dev, BIO_OP_READ, 1, b.rd, 4096);   /* start inside a block */
-	int e2 = st_io(dev, BIO_OP_READ, 8, b.rd, 512);    /* not a whole block */
-	int e3 = st_io(dev, BIO_OP_READ, 8, b.rd, 4096);   /* fine */
+	int e1 = st_io(dev, BIO_OP_READ, 1, b.rd, 4096); /* start inside a block */
+	int e2 = st_io(dev, BIO_OP_READ, 8, b.rd, 512);	 /* not a whole block */
+	int e3 = st_io(dev, BIO_OP_READ, 8, b.rd, 4096); /* fine */
 	bool ok = e1 == -EINVAL && e2 == -EINVAL && e3 == 0;
 	if (!ok)
 		kprintf("# 4 KiB disk: misaligned %d, short %d, aligned %d\n", e1, e2, e3);
@@ -253,7 +253,8 @@ static bool st_threads(void)
 	blkdev_counters(dev, &before);
 	for (unsigned int i = 0; i < ST_THREADS; i++) {
 		thr[i] = (struct st_thr){.dev = dev,
-					 .sector = ((uint64_t)i * 97 * lb) % (d->capacity - d->capacity % lb),
+					 .sector = ((uint64_t)i * 97 * lb) %
+						   (d->capacity - d->capacity % lb),
 					 .buf = (uint8_t *)mem.va + i * 2 * ST_MAX_LBS,
 					 .err = 1};
 		tid[i] = thread_create("bio_wait", st_thr_fn, &thr[i]);

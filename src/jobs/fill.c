@@ -9,6 +9,9 @@
  * segments of uneven sizes (multiples of 8 bytes, so a pattern word never
  * straddles two), placed apart in the slot's buffer so no two touch.
  *
+ * dev= may list several devices (dev=vda,vdb): each gets the whole job,
+ * all at the same time.
+ *
  * Concurrency: `threads` kernel threads take stripes from a shared cursor;
  * each owns its share of the `qd` bio slots. end_io (interrupt context) only
  * moves a slot to its thread's done list and completes the thread's
@@ -28,23 +31,23 @@
 #include <levblk/lib/prng.h>
 #include <levblk/lib/string.h>
 
-#define FILL_MAX_THREADS    16u
-#define FILL_MAX_QD         256u
-#define FILL_MAX_SEGS       8u   /* segments per bio, at most */
-#define FILL_SEG_GAP        64u  /* bytes between a bio's segments in memory */
-#define FILL_WORD           8u   /* segment sizes are multiples of this */
-#define FILL_SHOW_MISMATCH  8u   /* MISMATCH lines printed, at most */
+#define FILL_MAX_THREADS   16u
+#define FILL_MAX_QD	   256u
+#define FILL_MAX_SEGS	   8u  /* segments per bio, at most */
+#define FILL_SEG_GAP	   64u /* bytes between a bio's segments in memory */
+#define FILL_WORD	   8u  /* segment sizes are multiples of this */
+#define FILL_SHOW_MISMATCH 8u  /* MISMATCH lines printed, at most */
 
-static const char *const fill_keys[] = {"dev", "seed", "start", "count", "qd", "threads", "maxbio",
-					NULL};
+static const char *const fill_keys[] = {"dev", "seed",	  "start",  "count",
+					"qd",  "threads", "maxbio", NULL};
 
 struct fill_job;
 
 struct fill_slot {
 	struct bio bio;
 	struct bio_seg seg[FILL_MAX_SEGS];
-	uint8_t *mem;              /* this slot's buffer */
-	uint64_t nsect;            /* the bio's length, 512-byte sectors */
+	uint8_t *mem;	/* this slot's buffer */
+	uint64_t nsect; /* the bio's length, 512-byte sectors */
 	struct fill_thread *owner;
 	struct fill_slot *next_done;
 };
@@ -55,8 +58,8 @@ struct fill_thread {
 	struct prng rng;
 	unsigned int nslots, idle; /* slots it owns / not in flight */
 	struct fill_slot *slots;
-	struct fill_slot *done;    /* ended, not yet looked at; guarded by masking IRQs */
-	struct completion ended;   /* one complete() per ended bio */
+	struct fill_slot *done;	 /* ended, not yet looked at; guarded by masking IRQs */
+	struct completion ended; /* one complete() per ended bio */
 	/* The stripe being cut into bios. */
 	uint64_t cur, cur_end;
 };
@@ -65,13 +68,16 @@ struct fill_job {
 	bool check;
 	struct blkdev *dev;
 	const char *name;
-	uint64_t seed, start, count, maxbio; /* sectors */
-	uint32_t lb;                         /* sectors per logical block */
+	uint64_t seed, start, count, maxbio;		/* sectors */
+	uint32_t lb;					/* sectors per logical block */
 	uint64_t nstripes, perm_a, perm_b, next_stripe; /* next_stripe guarded by masking IRQs */
 	/* Results, guarded by masking IRQs (threads add their share). */
 	uint64_t bios, errors, mismatches, shown;
+	uint64_t qd;
 	struct fill_thread thr[FILL_MAX_THREADS];
 	unsigned int nthreads;
+	struct dma_buf mem, slot_mem; /* slot buffers, slot structures */
+	struct blk_counters before;
 };
 
 static uint64_t gcd(uint64_t a, uint64_t b)
@@ -93,7 +99,8 @@ static bool fill_take_stripe(struct fill_job *j, uint64_t *first, uint64_t *end)
 
 	if (i == UINT64_MAX)
 		return false;
-	/* (a*i + b) mod n without overflow: a, i, b < n < 2^32 is not guaranteed, so reduce stepwise. */
+	/* (a*i + b) mod n without overflow: a, i, b < n < 2^32 is not guaranteed, so reduce
+	 * stepwise. */
 	uint64_t p = 0, a = j->perm_a % j->nstripes, x = i;
 	while (x) { /* p = a*i mod n by doubling (n < 2^63) */
 		if (x & 1)
@@ -120,7 +127,8 @@ static void fill_cut_segments(struct fill_thread *t, struct fill_slot *s, uint32
 		nseg = words;
 	for (uint32_t i = 0; i < nseg; i++) {
 		uint32_t left = nseg - i - 1; /* segments still to come need a word each */
-		uint32_t w = i == nseg - 1 ? words : 1 + (uint32_t)prng_below(&t->rng, words - left);
+		uint32_t w =
+		    i == nseg - 1 ? words : 1 + (uint32_t)prng_below(&t->rng, words - left);
 		s->seg[i] = (struct bio_seg){p, w * FILL_WORD};
 		p += w * FILL_WORD + FILL_SEG_GAP;
 		words -= w;
@@ -146,7 +154,7 @@ static void fill_make_pattern(struct fill_job *j, struct fill_slot *s)
 	for (uint64_t k = 0; k < nsect; k++) {
 		for (unsigned int i = 0; i < PATTERN_WORDS; i++)
 			*fill_word_at(s, k * PATTERN_WORDS + i, &seg, &seg_first) =
-				pattern_word(j->seed, s->bio.bio_sector + k, i);
+			    pattern_word(j->seed, s->bio.bio_sector + k, i);
 	}
 }
 
@@ -170,9 +178,10 @@ static uint64_t fill_compare(struct fill_job *j, struct fill_slot *s)
 			j->shown += show;
 			irq_restore(f);
 			if (show)
-				kprintf("MISMATCH sector=%llu word=%u got=0x%016llx want=0x%016llx\n",
-					(unsigned long long)sector, i, (unsigned long long)got,
-					(unsigned long long)want);
+				kprintf(
+				    "MISMATCH sector=%llu word=%u got=0x%016llx want=0x%016llx\n",
+				    (unsigned long long)sector, i, (unsigned long long)got,
+				    (unsigned long long)want);
 		}
 		bad += sector_bad;
 	}
@@ -257,8 +266,8 @@ static void fill_thread_fn(void *arg)
 		uint64_t blocks = (t->cur_end - t->cur) / j->lb;
 		uint64_t maxb = j->maxbio / j->lb;
 		uint64_t n = (1 + prng_below(&t->rng, maxb < blocks ? maxb : blocks)) * j->lb;
-		bio_init_rw(&s->bio, j->dev, j->check ? BIO_OP_READ : BIO_OP_WRITE, t->cur, s->seg, 0,
-			    fill_end_io, s);
+		bio_init_rw(&s->bio, j->dev, j->check ? BIO_OP_READ : BIO_OP_WRITE, t->cur, s->seg,
+			    0, fill_end_io, s);
 		s->nsect = n;
 		fill_cut_segments(t, s, (uint32_t)(n * SECTOR_SIZE));
 		if (!j->check)
@@ -271,14 +280,22 @@ static void fill_thread_fn(void *arg)
 		(void)fill_wait_slot(t);
 }
 
-static int fill_args(struct fill_job *j, uint64_t *qd, const char **why)
+/* Reads the job's arguments for device `name` (one of the dev= list). */
+static int fill_args(struct fill_job *j, const char *name, size_t name_len, const char **why)
 {
-	const char *name = arg_str("dev", "vda");
+	char buf[BLKDEV_NAME_MAX];
 	uint64_t threads;
 
-	j->dev = blkdev_find(name);
+	if (name_len == 0 || name_len >= sizeof(buf)) {
+		kprintf("%s: bad dev= list\n", j->check ? "check" : "fill");
+		*why = "bad argument";
+		return -EINVAL;
+	}
+	memcpy(buf, name, name_len);
+	buf[name_len] = '\0';
+	j->dev = blkdev_find(buf);
 	if (!j->dev) {
-		kprintf("%s: no block device called %s\n", j->check ? "check" : "fill", name);
+		kprintf("%s: no block device called %s\n", j->check ? "check" : "fill", buf);
 		*why = "no such device";
 		return -ENODEV;
 	}
@@ -288,41 +305,31 @@ static int fill_args(struct fill_job *j, uint64_t *qd, const char **why)
 	if (arg_u64("seed", 1, 0, UINT64_MAX, &j->seed) ||
 	    arg_u64("start", 0, 0, d->capacity, &j->start) ||
 	    arg_u64("count", d->capacity - j->start, 0, d->capacity - j->start, &j->count) ||
-	    arg_u64("qd", 32, 1, FILL_MAX_QD, qd) ||
+	    arg_u64("qd", 32, 1, FILL_MAX_QD, &j->qd) ||
 	    arg_u64("threads", 4, 1, FILL_MAX_THREADS, &threads) ||
 	    arg_u64("maxbio", 256, 1, 4096, &j->maxbio)) {
 		*why = "bad argument";
 		return -EINVAL;
 	}
 	if (j->start % j->lb || j->count % j->lb || j->maxbio < j->lb) {
-		kprintf("%s: start, count and maxbio must be whole %u-byte blocks\n",
-			j->check ? "check" : "fill", d->lbs);
+		kprintf("%s: start, count and maxbio must be whole %u-byte blocks on %s\n",
+			j->check ? "check" : "fill", d->lbs, d->name);
 		*why = "bad argument";
 		return -EINVAL;
 	}
 	j->maxbio -= j->maxbio % j->lb;
 	j->nthreads = (unsigned int)threads;
-	if (j->nthreads > *qd)
-		j->nthreads = (unsigned int)*qd;
+	if (j->nthreads > j->qd)
+		j->nthreads = (unsigned int)j->qd;
 	return 0;
 }
 
-static int fill_run(bool check, const char **why)
+/* Memory, stripe permutation and thread shares of one device's job. */
+static int fill_prepare(struct fill_job *j, const char **why)
 {
-	static struct fill_job job;
-	struct fill_job *j = &job;
-	struct dma_buf mem = {0}, slots = {0};
-	struct blk_counters before, after;
-	uint64_t qd;
-	int err;
-
-	memset(j, 0, sizeof(*j));
-	j->check = check;
-	err = fill_args(j, &qd, why);
-	if (err)
-		return err;
-	j->nstripes = (j->count + j->maxbio - 1) / j->maxbio;
 	struct prng rng;
+
+	j->nstripes = (j->count + j->maxbio - 1) / j->maxbio;
 	prng_seed(&rng, j->seed ^ 0xf111u);
 	if (j->nstripes) {
 		j->perm_b = prng_below(&rng, j->nstripes);
@@ -331,39 +338,35 @@ static int fill_run(bool check, const char **why)
 		while (gcd(j->perm_a, j->nstripes) != 1);
 	}
 	size_t slot_bytes = (size_t)j->maxbio * SECTOR_SIZE + FILL_MAX_SEGS * FILL_SEG_GAP;
-	if (dma_alloc(slot_bytes * qd, 4096, &mem) ||
-	    dma_alloc(sizeof(struct fill_slot) * qd, 4096, &slots)) {
+	if (dma_alloc(slot_bytes * j->qd, 4096, &j->mem) ||
+	    dma_alloc(sizeof(struct fill_slot) * j->qd, 4096, &j->slot_mem)) {
 		*why = "out of memory";
-		err = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
-	struct fill_slot *all = slots.va;
+	struct fill_slot *all = j->slot_mem.va;
 	unsigned int given = 0;
 	for (unsigned int i = 0; i < j->nthreads; i++) {
 		struct fill_thread *t = &j->thr[i];
 		t->job = j;
-		t->nslots = (unsigned int)(qd / j->nthreads + (i < qd % j->nthreads));
+		t->nslots = (unsigned int)(j->qd / j->nthreads + (i < j->qd % j->nthreads));
 		t->slots = &all[given];
 		for (unsigned int k = 0; k < t->nslots; k++) {
-			all[given + k].mem = (uint8_t *)mem.va + (given + k) * slot_bytes;
+			all[given + k].mem = (uint8_t *)j->mem.va + (given + k) * slot_bytes;
 			all[given + k].owner = t;
 		}
 		given += t->nslots;
-		prng_seed(&t->rng, j->seed * 0x100 + i + (check ? 0x80 : 0));
+		prng_seed(&t->rng, j->seed * 0x100 + i + (j->check ? 0x80 : 0));
 		completion_init(&t->ended);
 	}
+	return 0;
+}
 
-	blkdev_counters(j->dev, &before);
-	for (unsigned int i = 0; i < j->nthreads; i++) {
-		j->thr[i].thr = thread_create(check ? "check" : "fill", fill_thread_fn, &j->thr[i]);
-		if (!j->thr[i].thr)
-			fill_thread_fn(&j->thr[i]); /* out of threads: do its share here */
-	}
-	for (unsigned int i = 0; i < j->nthreads; i++) {
-		if (j->thr[i].thr)
-			thread_join(j->thr[i].thr);
-	}
-	if (!check) {
+/* The flush after a fill, and the result lines. */
+static void fill_report(struct fill_job *j)
+{
+	struct blk_counters after;
+
+	if (!j->check) {
 		struct bio fb;
 		bio_init_nodata(&fb, j->dev, BIO_OP_FLUSH, 0, 0, NULL, NULL);
 		int ferr = submit_bio_wait(&fb);
@@ -373,35 +376,86 @@ static int fill_run(bool check, const char **why)
 		}
 	}
 	blkdev_counters(j->dev, &after);
-	if (check)
-		kprintf("CHECK dev=%s sectors=%llu bios=%llu errors=%llu mismatches=%llu\n", j->name,
-			(unsigned long long)j->count, (unsigned long long)j->bios,
+	if (j->check)
+		kprintf("CHECK dev=%s sectors=%llu bios=%llu errors=%llu mismatches=%llu\n",
+			j->name, (unsigned long long)j->count, (unsigned long long)j->bios,
 			(unsigned long long)j->errors, (unsigned long long)j->mismatches);
 	else
 		kprintf("FILL dev=%s sectors=%llu bios=%llu requests=%llu errors=%llu\n", j->name,
 			(unsigned long long)j->count, (unsigned long long)j->bios,
-			(unsigned long long)(after.requests - before.requests),
+			(unsigned long long)(after.requests - j->before.requests),
 			(unsigned long long)j->errors);
 	kprintf("# %s counters: bios=%llu requests=%llu merges=%llu kicks=%llu irqs=%llu "
 		"retries=%llu\n",
-		j->name, (unsigned long long)(after.bios - before.bios),
-		(unsigned long long)(after.requests - before.requests),
-		(unsigned long long)(after.merges - before.merges),
-		(unsigned long long)(after.kicks - before.kicks),
-		(unsigned long long)(after.irqs - before.irqs),
-		(unsigned long long)(after.retries - before.retries));
-	if (j->errors) {
-		*why = "I/O errors";
-		err = -EIO;
-	} else if (j->mismatches) {
-		*why = "mismatches";
-		err = -EIO;
+		j->name, (unsigned long long)(after.bios - j->before.bios),
+		(unsigned long long)(after.requests - j->before.requests),
+		(unsigned long long)(after.merges - j->before.merges),
+		(unsigned long long)(after.kicks - j->before.kicks),
+		(unsigned long long)(after.irqs - j->before.irqs),
+		(unsigned long long)(after.retries - j->before.retries));
+}
+
+/* dev=vda or dev=vda,vdb,...: the devices are done at the same time. */
+static int fill_run(bool check, const char **why)
+{
+	static struct fill_job jobs[BLKDEV_MAX];
+	const char *list = arg_str("dev", "vda");
+	unsigned int njobs = 0;
+	int err = 0;
+
+	memset(jobs, 0, sizeof(jobs));
+	for (const char *p = list; *p && !err;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (njobs == BLKDEV_MAX) {
+			*why = "bad argument";
+			err = -EINVAL;
+			break;
+		}
+		jobs[njobs].check = check;
+		err = fill_args(&jobs[njobs], p, len, why);
+		if (!err)
+			err = fill_prepare(&jobs[njobs], why);
+		njobs++;
+		p = comma ? comma + 1 : p + len;
+	}
+	if (err)
+		goto out;
+
+	for (unsigned int k = 0; k < njobs; k++) {
+		struct fill_job *j = &jobs[k];
+		blkdev_counters(j->dev, &j->before);
+		for (unsigned int i = 0; i < j->nthreads; i++)
+			j->thr[i].thr =
+			    thread_create(check ? "check" : "fill", fill_thread_fn, &j->thr[i]);
+	}
+	for (unsigned int k = 0; k < njobs; k++) {
+		struct fill_job *j = &jobs[k];
+		for (unsigned int i = 0; i < j->nthreads; i++) {
+			if (j->thr[i].thr)
+				thread_join(j->thr[i].thr);
+			else
+				fill_thread_fn(&j->thr[i]); /* out of threads: do its share here */
+		}
+	}
+	for (unsigned int k = 0; k < njobs; k++) {
+		struct fill_job *j = &jobs[k];
+		fill_report(j);
+		if (j->errors && !err) {
+			*why = "I/O errors";
+			err = -EIO;
+		} else if (j->mismatches && !err) {
+			*why = "mismatches";
+			err = -EIO;
+		}
 	}
 out:
-	if (slots.va)
-		dma_free(&slots);
-	if (mem.va)
-		dma_free(&mem);
+	for (unsigned int k = 0; k < njobs; k++) {
+		if (jobs[k].slot_mem.va)
+			dma_free(&jobs[k].slot_mem);
+		if (jobs[k].mem.va)
+			dma_free(&jobs[k].mem);
+	}
 	return err;
 }
 

@@ -69,9 +69,9 @@ static void fake_notify(void *drv)
 }
 
 static const struct blk_driver_ops fake_ops = {
-	.queue_rq = fake_queue_rq,
-	.kick_prepare = fake_kick_prepare,
-	.notify = fake_notify,
+    .queue_rq = fake_queue_rq,
+    .kick_prepare = fake_kick_prepare,
+    .notify = fake_notify,
 };
 
 struct fake_drv *fake_create(uint64_t capacity, uint32_t lbs, uint32_t max_segs,
@@ -80,18 +80,18 @@ struct fake_drv *fake_create(uint64_t capacity, uint32_t lbs, uint32_t max_segs,
 {
 	struct fake_drv *fd = calloc(1, sizeof(*fd));
 	struct blkdev_info info = {
-		.capacity = capacity,
-		.lbs = lbs,
-		.pbs = lbs,
-		.ro = ro,
-		.volatile_cache = volatile_cache,
-		.ops = (1u << BIO_OP_READ) | (1u << BIO_OP_WRITE) | (1u << BIO_OP_FLUSH) |
-		       (1u << BIO_OP_GET_ID) | (1u << BIO_OP_DISCARD),
-		.limits = {.max_segs = max_segs,
-			   .max_seg_bytes = max_seg_bytes,
-			   .max_sectors = max_sectors,
-			   .max_discard_sectors = 64,
-			   .nr_requests = nr_requests},
+	    .capacity = capacity,
+	    .lbs = lbs,
+	    .pbs = lbs,
+	    .ro = ro,
+	    .volatile_cache = volatile_cache,
+	    .ops = (1u << BIO_OP_READ) | (1u << BIO_OP_WRITE) | (1u << BIO_OP_FLUSH) |
+		   (1u << BIO_OP_GET_ID) | (1u << BIO_OP_DISCARD),
+	    .limits = {.max_segs = max_segs,
+		       .max_seg_bytes = max_seg_bytes,
+		       .max_sectors = max_sectors,
+		       .max_discard_sectors = 64,
+		       .nr_requests = nr_requests},
 	};
 	fd->disk_bytes = capacity * SECTOR_SIZE;
 	fd->disk = calloc(1, fd->disk_bytes);

@@ -29,7 +29,7 @@ struct fake_drv {
 	struct blkdev *dev;
 	uint8_t *disk;
 	uint64_t disk_bytes;
-	uint32_t capacity;       /* requests the "ring" holds at once */
+	uint32_t capacity; /* requests the "ring" holds at once */
 	uint32_t in_ring;
 	struct fake_rq_log log[FAKE_MAX_LOG]; /* every queue_rq that succeeded */
 	uint32_t nlog;

@@ -70,7 +70,8 @@ static int teardown(void **state)
 static struct fake_drv *mkdev(uint64_t cap, uint32_t lbs, uint32_t max_segs, uint32_t msb,
 			      uint32_t max_sectors, uint32_t nr, uint32_t ring, bool cache, bool ro)
 {
-	struct fake_drv *fd = fake_create(cap, lbs, max_segs, msb, max_sectors, nr, ring, cache, ro);
+	struct fake_drv *fd =
+	    fake_create(cap, lbs, max_segs, msb, max_sectors, nr, ring, cache, ro);
 	all_fds[n_fds++] = fd;
 	return fd;
 }
@@ -674,19 +675,20 @@ static void test_nodata_ops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_bad_bios, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_back_and_front_merge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_merge_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_split, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sorted_sweep, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fifo_expiry_bounds_read_starvation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_far_write_not_starved, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flush_ordering, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_isolation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plug_merges_256_writes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plug_times_out, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nodata_ops, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_bios, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_back_and_front_merge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_merge_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_split, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sorted_sweep, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fifo_expiry_bounds_read_starvation, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_far_write_not_starved, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flush_ordering, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_isolation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_plug_merges_256_writes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_plug_times_out, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nodata_ops, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
