@@ -129,5 +129,7 @@ void blk_submit_list(struct bio *head);
 /* Holds bio in the current thread's plug; false when there is none. */
 bool blk_plug_add(struct bio *bio);
 void blk_plug_flush_current(void);
+/* Plug lists handed to the queues so far, and how many of those by the time bound. */
+void blk_plug_stats(uint64_t *flushes, uint64_t *timeouts);
 
 #endif
