@@ -382,3 +382,23 @@ static int vblk_init(void)
 	return n < 0 ? n : 0;
 }
 INITCALL(INIT_LEVEL_DEVICE, vblk_init);
+
+#ifdef LEVBLK_HOST
+/* Host tests only: forget the devices (the simulator's bus is reset with them). */
+void vblk_host_reset(void);
+void vblk_host_reset(void)
+{
+	for (unsigned int i = 0; i < vblk_ndevs; i++) {
+		struct vblk *vb = &vblk_devs[i];
+		irq_unregister(vb->vdev->intid);
+		/* Forget what the device still holds, then free its rings. */
+		if (!vq_is_broken(vb->vq))
+			vmmio_reset(vb->vdev);
+		while (vq_detach_unused(vb->vq))
+			;
+		vmmio_release(vb->vdev);
+		dma_free(&vb->rqmem_buf);
+	}
+	vblk_ndevs = 0;
+}
+#endif

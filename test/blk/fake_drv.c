@@ -5,16 +5,6 @@
 #include "blk/blk_driver.h"
 #include "blk/fake_drv.h"
 
-struct thread;
-struct thread *thread_current(void);
-
-/* The host tests have one "thread". */
-struct thread *thread_current(void)
-{
-	static int the_thread;
-	return (struct thread *)&the_thread;
-}
-
 static bool fake_log_live(const struct fake_drv *fd, uint32_t i)
 {
 	/* A log entry is live while its request is in the ring (completion clears it). */
