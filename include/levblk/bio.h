@@ -22,6 +22,10 @@
  * call complete(), wake threads, and submit_bio() (resubmitting is safe: no
  * lock is held when it runs). It must be short: other completions wait.
  *
+ * A bio may be submitted again once its end_io has started (from end_io
+ * itself, too); submitting one that has not ended yet is refused with a
+ * console warning and changes nothing. Build bios with bio_init_*.
+ *
  * Errors, through bio_status (CONTRACT.md "Errors seen by bio users"):
  *   -EINVAL      empty (no segments, a zero-length segment, no sectors),
  *                not a whole number of logical blocks, start not aligned to

@@ -34,6 +34,7 @@
 #include <levblk/bio.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
+#include <levblk/hal/console.h>
 #include <levblk/hal/exit.h>
 #include <levblk/lib/string.h>
 #include "blk/blk_queue.h"
@@ -320,6 +321,11 @@ static void park(struct blkdev *dev, struct bio *bio)
 /* Bios wait their turn: nothing overtakes a parked bio. */
 static void place_or_park_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
 {
+	if (dev->broken) { /* nothing will be dispatched any more */
+		bio->bio_status = -ENODEV;
+		bio_end_locked(dev, bio, done);
+		return;
+	}
 	if (dev->pending_head || !place_locked(dev, bio, done))
 		park(dev, bio);
 }
@@ -567,23 +573,30 @@ void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done)
 {
 	struct blk_list *lists[] = {&dev->requeue, &dev->barriers, &dev->held};
 	struct request *rq;
+	bool again;
 
 	assert_locked(dev);
 	dev->broken = true;
-	while ((rq = elv_next(&dev->elv, clock_ns())) != NULL)
-		finish_rq(dev, rq, -ENODEV, done);
-	for (unsigned int i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		while (!blk_list_empty(lists[i])) {
-			rq = blk_list_entry(lists[i]->next, struct request, rq_sort);
-			blk_list_del(&rq->rq_sort);
+	/* Ending a flush promotes held requests into the elevator: repeat until all is empty. */
+	do {
+		again = false;
+		while ((rq = elv_next(&dev->elv, clock_ns())) != NULL)
 			finish_rq(dev, rq, -ENODEV, done);
+		for (unsigned int i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+			while (!blk_list_empty(lists[i])) {
+				rq = blk_list_entry(lists[i]->next, struct request, rq_sort);
+				blk_list_del(&rq->rq_sort);
+				finish_rq(dev, rq, -ENODEV, done);
+				again = true;
+			}
 		}
-	}
+	} while (again);
 	while (dev->pending_head) {
 		struct bio *bio = dev->pending_head;
 		dev->pending_head = bio->bio_next;
 		bio->bio_status = -ENODEV;
 		if (bio->bio_stage == BIO_STAGE_DATA) {
+			/* Pieces already in requests end with them; the rest is given up. */
 			bio->bio_cur_bytes = bio->bio_bytes;
 			bio_put_locked(dev, bio, -ENODEV, done);
 		} else {
@@ -629,6 +642,15 @@ void blk_submit_list(struct bio *head)
 void submit_bio(struct bio *bio)
 {
 	struct blkdev *dev = bio->bio_dev;
+
+	if (bio->bio_stage != BIO_STAGE_IDLE && bio->bio_stage != BIO_STAGE_ENDED) {
+		/*
+		 * Submitted again before it ended: its fields belong to the queue,
+		 * and its one end_io call is still to come. Refuse loudly, touch nothing.
+		 */
+		kprintf("blk: bio %p submitted while in flight: ignored\n", (void *)bio);
+		return;
+	}
 	int err = dev ? blk_bio_check(dev, bio) : -ENODEV;
 
 	if (dev) {
@@ -644,6 +666,7 @@ void submit_bio(struct bio *bio)
 			bio->bio_end_io(bio);
 		return;
 	}
+	bio->bio_stage = BIO_STAGE_ACCEPTED;
 	if (!(bio->bio_flags & BIO_SYNC) && blk_plug_add(bio))
 		return;
 	bio->bio_next = NULL;

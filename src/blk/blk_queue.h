@@ -19,10 +19,12 @@ enum { ELV_READ = 0, ELV_WRITE = 1, ELV_DIRS = 2 };
 
 /* bio_stage: a bio's way through the queue. */
 enum {
-	BIO_STAGE_PREFLUSH = 0,	 /* waits for a flush before its data is placed */
-	BIO_STAGE_DATA = 1,	 /* data placed into requests (or waiting to be) */
-	BIO_STAGE_POSTFLUSH = 2, /* FUA: data done, waits for the flush after it */
-	BIO_STAGE_ENDED = 3,
+	BIO_STAGE_IDLE = 0,	 /* never submitted (bio_init_* zeroes it) */
+	BIO_STAGE_ACCEPTED = 1,	 /* passed the checks: in a plug or entering the queue */
+	BIO_STAGE_PREFLUSH = 2,	 /* waits for a flush before its data is placed */
+	BIO_STAGE_DATA = 3,	 /* data placed into requests (or waiting to be) */
+	BIO_STAGE_POSTFLUSH = 4, /* FUA: data done, waits for the flush after it */
+	BIO_STAGE_ENDED = 5,	 /* end_io called or about to be: may be submitted again */
 };
 
 /* One bio piece inside a request: a contiguous byte range of one bio. */

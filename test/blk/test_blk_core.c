@@ -148,6 +148,10 @@ static void test_bad_bios(void **state)
 	tbio_rw(&t, fd, BIO_OP_READ, 1016, buf, 4096);
 	submit_bio(&t.bio);
 	assert_int_equal(fd->nlog, 1);
+	/* submitted again while in flight: refused, nothing changes */
+	submit_bio(&t.bio);
+	assert_int_equal(fd->nlog, 1);
+	assert_int_equal(t.ended, 0);
 	fake_complete_all(fd);
 	assert_int_equal(t.ended, 1);
 	assert_int_equal(t.status, 0);
