@@ -244,11 +244,18 @@ static struct fill_slot *fill_wait_slot(struct fill_thread *t)
 	return free;
 }
 
+/*
+ * A stripe's bios are adjacent, so they are submitted under a plug and can
+ * merge; the plug is finished before the thread sleeps for a free slot (a
+ * plug must not hold bios while its owner waits for them).
+ */
 static void fill_thread_fn(void *arg)
 {
 	struct fill_thread *t = arg;
 	struct fill_job *j = t->job;
 	struct fill_slot *free = NULL;
+	struct blk_plug plug;
+	bool plugged = false;
 
 	for (unsigned int i = 0; i < t->nslots; i++) {
 		t->slots[i].next_done = free;
@@ -256,10 +263,22 @@ static void fill_thread_fn(void *arg)
 	}
 	t->idle = t->nslots;
 	for (;;) {
-		if (t->cur == t->cur_end && !fill_take_stripe(j, &t->cur, &t->cur_end))
-			break;
-		if (!free)
+		if (t->cur == t->cur_end) {
+			if (plugged)
+				blk_finish_plug(&plug);
+			plugged = false;
+			if (!fill_take_stripe(j, &t->cur, &t->cur_end))
+				break;
+		}
+		if (!free) {
+			if (plugged)
+				blk_finish_plug(&plug);
+			plugged = false;
 			free = fill_wait_slot(t);
+		}
+		if (!plugged)
+			blk_start_plug(&plug);
+		plugged = true;
 		struct fill_slot *s = free;
 		free = s->next_done;
 
