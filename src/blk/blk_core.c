@@ -484,6 +484,31 @@ void blk_complete_locked(struct blkdev *dev, struct request *rq, int status, str
 	finish_rq(dev, rq, status, done);
 }
 
+struct request *blk_oldest_inflight_locked(struct blkdev *dev)
+{
+	assert_locked(dev);
+	if (blk_list_empty(&dev->active))
+		return NULL;
+	return blk_list_entry(dev->active.next, struct request, rq_active);
+}
+
+uint64_t blk_rq_deadline_ns(const struct request *rq)
+{
+	return rq->rq_deadline_ns;
+}
+
+void blk_unissue_locked(struct blkdev *dev, struct request *rq)
+{
+	assert_locked(dev);
+	if (rq->rq_state != RQ_INFLIGHT)
+		panic("blk %s: unissue of request %u that is not in flight", dev->info.name,
+		      rq->rq_tag);
+	blk_list_del(&rq->rq_active);
+	dev->ctr.in_flight--;
+	rq->rq_state = RQ_REQUEUE;
+	blk_list_add_head(&dev->requeue, &rq->rq_sort);
+}
+
 /* --- dispatch ---------------------------------------------------------------- */
 
 /*

@@ -93,6 +93,20 @@ void blk_count_irq_locked(struct blkdev *dev);
 void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done);
 
 /*
+ * Hooks for recovery (issue 5: per-request deadlines, device reset and
+ * resubmission). Queue lock held for all three.
+ *  - blk_oldest_inflight_locked: the request the driver has held longest
+ *    (in-flight requests are kept in dispatch order), or NULL;
+ *  - blk_rq_deadline_ns: when it is due (dispatch time + blk.timeout_ms);
+ *  - blk_unissue_locked: the driver gives back a request it owned but the
+ *    device will never complete (e.g. collected with vq_detach_unused after
+ *    a reset): it goes first in line again, with no error counted against it.
+ */
+struct request *blk_oldest_inflight_locked(struct blkdev *dev);
+uint64_t blk_rq_deadline_ns(const struct request *rq);
+void blk_unissue_locked(struct blkdev *dev, struct request *rq);
+
+/*
  * What the driver reads of a request. "Wire" values describe what goes to
  * the device on this dispatch: normally the whole request, but a failed
  * merged request is retried one bio piece at a time, and then they describe

@@ -676,6 +676,44 @@ static void test_nodata_ops(void **state)
 	freedev(fd);
 }
 
+/* The recovery hooks: a request taken back from the driver goes out again and ends once. */
+static void test_unissue_and_deadline(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
+	static uint8_t a[512], b[512];
+	struct tbio ta, tb;
+
+	blk_param_timeout_ms = 30000;
+	tbio_rw(&ta, fd, BIO_OP_WRITE, 0, a, 512);
+	submit_bio(&ta.bio);
+	hal_host_advance(NSEC_PER_MSEC);
+	tbio_rw(&tb, fd, BIO_OP_WRITE, 100, b, 512);
+	submit_bio(&tb.bio);
+	irqflags_t f = blk_lock(fd->dev);
+	struct request *old = blk_oldest_inflight_locked(fd->dev);
+	assert_ptr_equal(old, fd->log[0].rq);
+	assert_true(blk_rq_deadline_ns(old) + NSEC_PER_MSEC == blk_rq_deadline_ns(fd->log[1].rq));
+	assert_true(blk_rq_deadline_ns(old) >= 30000 * NSEC_PER_MSEC);
+	/* The "device was reset": the driver hands the first request back. */
+	fd->log[0].rq = NULL;
+	fd->in_ring--;
+	blk_unissue_locked(fd->dev, old);
+	struct blk_done done = BLK_DONE_INIT;
+	bool kick = blk_dispatch_locked(fd->dev, &done);
+	blk_unlock(fd->dev, f);
+	assert_true(kick);
+	assert_int_equal(fd->nlog, 3);
+	assert_int_equal(fd->log[2].sector, 0);
+	fake_complete_all(fd);
+	assert_int_equal(ta.ended, 1);
+	assert_int_equal(ta.status, 0);
+	assert_int_equal(tb.ended, 1);
+	struct blk_counters c;
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(c.errors, 0);
+	assert_int_equal(c.in_flight, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,6 +731,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_plug_merges_256_writes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_plug_times_out, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nodata_ops, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unissue_and_deadline, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
