@@ -40,6 +40,12 @@ static void demo_list(void)
 			"features=0x%llx\n",
 			d->name, (unsigned long long)d->capacity, d->lbs, d->ro ? 1 : 0,
 			d->transport, d->irq, (unsigned long long)d->features);
+		kprintf("  %s: %llu MiB, %u-byte blocks, %s%s; a request carries up to %u segments "
+			"and %u KiB, %u requests preallocated\n",
+			d->name, (unsigned long long)(d->capacity >> (20 - SECTOR_SHIFT)), d->lbs,
+			d->ro ? "read-only" : "read-write",
+			d->volatile_cache ? ", write-back cache" : ", no volatile cache",
+			d->limits.max_segs, d->limits.max_sectors / 2, d->limits.nr_requests);
 	}
 }
 
@@ -89,8 +95,10 @@ static int demo_scratch(struct blkdev *dev, uint64_t sector, uint8_t *wbuf, uint
 			(unsigned long long)sector);
 		return -EIO;
 	}
-	kprintf("demo: wrote %u bytes at sector %llu and read them back: identical\n", lbs,
-		(unsigned long long)sector);
+	kprintf("demo: wrote %u bytes of the test pattern at sector %llu and read them back: "
+		"identical (first word 0x%016llx)\n",
+		lbs, (unsigned long long)sector,
+		(unsigned long long)pattern_word(DEMO_SEED, sector, 0));
 	return 0;
 }
 
