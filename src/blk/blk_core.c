@@ -41,6 +41,7 @@
 #include "blk/blk_rq.h"
 
 static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
+static bool resubmit_defer(struct bio *bio);
 static void bio_put_locked(struct blkdev *dev, struct bio *bio, int status, struct blk_done *done);
 static bool place_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 static void place_or_park_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
@@ -579,11 +580,36 @@ void blk_notify(struct blkdev *dev)
 	dev->ops->notify(dev->drv);
 }
 
+/*
+ * Bios that end_io callbacks resubmit from interrupt context are collected
+ * here while the callbacks run and submitted together afterwards, so a
+ * completion interrupt that restarts many bios dispatches them as one batch
+ * with one kick per device instead of one each. Touched only with IRQs
+ * masked (one CPU: that is exclusive).
+ */
+static unsigned int end_depth;
+static struct bio *resubmit_head, *resubmit_tail;
+
+static bool resubmit_defer(struct bio *bio)
+{
+	if (!end_depth || !irqs_disabled())
+		return false;
+	bio->bio_next = NULL;
+	if (resubmit_tail)
+		resubmit_tail->bio_next = bio;
+	else
+		resubmit_head = bio;
+	resubmit_tail = bio;
+	return true;
+}
+
 void blk_end_done(struct blk_done *done)
 {
 	struct bio *bio = done->head;
+	bool masked = irqs_disabled();
 
 	done->head = done->tail = NULL;
+	end_depth += masked;
 	while (bio) {
 		struct bio *next = bio->bio_next; /* end_io may resubmit bio */
 		bio->bio_next = NULL;
@@ -591,6 +617,13 @@ void blk_end_done(struct blk_done *done)
 			bio->bio_end_io(bio);
 		bio = next;
 	}
+	/* The outermost masked caller submits what was resubmitted (nested calls only collect). */
+	while (masked && end_depth == 1 && resubmit_head) {
+		struct bio *list = resubmit_head;
+		resubmit_head = resubmit_tail = NULL;
+		blk_submit_list(list);
+	}
+	end_depth -= masked;
 }
 
 /* Every request and bio not owned by the driver ends -ENODEV. */
@@ -692,6 +725,8 @@ void submit_bio(struct bio *bio)
 		return;
 	}
 	bio->bio_stage = BIO_STAGE_ACCEPTED;
+	if (resubmit_defer(bio))
+		return;
 	if (!(bio->bio_flags & BIO_SYNC) && blk_plug_add(bio))
 		return;
 	bio->bio_next = NULL;

@@ -190,3 +190,30 @@ void fake_complete_all(struct fake_drv *fd)
 	while ((i = fake_inflight_index(fd, 0)) >= 0)
 		fake_complete(fd, i, 0);
 }
+
+void fake_complete_irq(struct fake_drv *fd, uint32_t n)
+{
+	struct blk_done done = BLK_DONE_INIT;
+	struct request *rqs[FAKE_MAX_LOG];
+	uint32_t k = 0;
+	int i;
+
+	irqflags_t irq = irq_save(); /* "interrupt context" */
+	while (k < n && (i = fake_inflight_index(fd, 0)) >= 0) {
+		struct fake_rq_log *l = &fd->log[i];
+		fake_transfer(fd, l);
+		rqs[k++] = l->rq;
+		l->rq = NULL;
+		fd->in_ring--;
+	}
+	irqflags_t f = blk_lock(fd->dev);
+	blk_count_irq_locked(fd->dev);
+	for (uint32_t j = 0; j < k; j++)
+		blk_complete_locked(fd->dev, rqs[j], 0, &done);
+	bool kick = blk_dispatch_locked(fd->dev, &done);
+	blk_unlock(fd->dev, f);
+	if (kick)
+		blk_notify(fd->dev);
+	blk_end_done(&done);
+	irq_restore(irq);
+}

@@ -714,6 +714,44 @@ static void test_unissue_and_deadline(void **state)
 	assert_int_equal(c.in_flight, 0);
 }
 
+/* end_io resubmits from the completion interrupt: one batch, one kick. */
+static int resubmits_left;
+static void resubmit_end_io(struct bio *b)
+{
+	struct tbio *t = b->bio_private;
+	t->ended++;
+	t->status = b->bio_status;
+	if (resubmits_left > 0) {
+		resubmits_left--;
+		b->bio_sector += 1000; /* far from the others: no merging */
+		submit_bio(b);
+	}
+}
+
+static void test_resubmit_from_irq_is_batched(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
+	static uint8_t bufs[8][512];
+	struct tbio t[8];
+
+	for (int i = 0; i < 8; i++) {
+		tbio_rw(&t[i], fd, BIO_OP_READ, (uint64_t)i * 64, bufs[i], 512);
+		t[i].bio.bio_end_io = resubmit_end_io;
+		submit_bio(&t[i].bio);
+	}
+	assert_int_equal(fd->nlog, 8);
+	uint32_t kicks = fd->notifies;
+	resubmits_left = 8;
+	fake_complete_irq(fd, 8);
+	assert_int_equal(fd->nlog, 16);		   /* all eight went out again ... */
+	assert_int_equal(fd->notifies, kicks + 1); /* ... with one kick */
+	fake_complete_all(fd);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(t[i].ended, 2);
+		assert_int_equal(t[i].status, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -732,6 +770,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_plug_times_out, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nodata_ops, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unissue_and_deadline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resubmit_from_irq_is_batched, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
