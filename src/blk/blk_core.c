@@ -2,6 +2,8 @@
  * The request queue: bios in, requests to the driver out, completions back.
  *
  * A bio's way (bio_stage):
+ *   IDLE       fresh from bio_init_*; ENDED bios may be submitted again too.
+ *   ACCEPTED   passed the checks (bio_check.c); in a plug or entering here.
  *   PREFLUSH   (WRITE with BIO_PREFLUSH on a volatile cache) waits on a
  *              flush request; when the flush ends well it moves on to DATA.
  *   DATA       its bytes are placed into requests from a cursor: merged at
@@ -28,8 +30,9 @@
  * that touch the failing sectors fail; each try is retried up to
  * blk.retries times before its bios end with the error.
  *
- * Everything here runs under the device's queue lock except blk_submit_list
- * (which takes it) and blk_end_done (which must run without it).
+ * Everything here runs under the device's queue lock except submit_bio and
+ * blk_submit_list (which take it) and blk_end_done (which must run without
+ * it, and batches what end_io callbacks resubmit from interrupt context).
  */
 #include <levblk/bio.h>
 #include <levblk/errno.h>
