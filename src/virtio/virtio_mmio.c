@@ -117,9 +117,9 @@ int vmmio_probe(const struct dt_virtio_mmio *slots, unsigned n_slots)
 		dev = &vmmio_devs[vmmio_ndevs];
 		*dev = probe;
 		dev->index = vmmio_ndevs++;
-		kprintf("virtio-mmio@%#lx: %s (device id %u) version %u vendor %#x irq %u\n",
-			(unsigned long)dev->base, vmmio_type_name(dev->device_id), dev->device_id,
-			dev->version, dev->vendor_id, dev->intid);
+		kprintf("virtio-mmio %u: %s (device id %u) version %u vendor %#x at %#lx irq %u\n",
+			dev->index, vmmio_type_name(dev->device_id), dev->device_id, dev->version,
+			dev->vendor_id, (unsigned long)dev->base, dev->intid);
 	}
 	if (n_slots && !magic_seen)
 		return -EIO;
@@ -308,8 +308,7 @@ int vmmio_setup_queue(struct vmmio_dev *dev, unsigned index, unsigned wanted_siz
 	if (dev->version == 2 && !(dev->status & VIRTIO_STATUS_FEATURES_OK))
 		return -EINVAL; /* vmmio_init first */
 	vmmio_wr(dev, VMMIO_QUEUE_SEL, index);
-	if (dev->version == 2 ? vmmio_rd(dev, VMMIO_QUEUE_READY)
-			      : vmmio_rd(dev, VMMIO_QUEUE_PFN)) {
+	if (dev->version == 2 ? vmmio_rd(dev, VMMIO_QUEUE_READY) : vmmio_rd(dev, VMMIO_QUEUE_PFN)) {
 		vmmio_fail(dev, "queue already in use after reset");
 		return -EIO;
 	}
@@ -385,7 +384,7 @@ int vmmio_config_read(struct vmmio_dev *dev, unsigned offset, void *buf, unsigne
 	uint8_t *out = buf;
 
 	if (!dev || !buf || (len != 1 && len != 2 && len != 4 && len != 8) ||
-	    offset + len > dev->size - VMMIO_CONFIG)
+	    dev->size <= VMMIO_CONFIG || offset + len > dev->size - VMMIO_CONFIG)
 		return -EINVAL;
 	for (unsigned t = 0; t < VMMIO_CONFIG_TRIES; t++) {
 		bool same = true;
@@ -466,4 +465,14 @@ int vmmio_restart(struct vmmio_dev *dev)
 			return err;
 	}
 	return vmmio_driver_ok(dev);
+}
+
+void vmmio_release(struct vmmio_dev *dev)
+{
+	if (!dev->failed && vmmio_wait_reset(dev))
+		vmmio_fail(dev, "reset did not complete");
+	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++) {
+		vq_destroy(dev->vq[q]);
+		dev->vq[q] = NULL;
+	}
 }

@@ -34,10 +34,10 @@
 
 /* Private shadow of one chain, indexed by its head descriptor id. */
 struct vq_chain {
-	void *cookie;      /* non-NULL while this id heads a chain in flight */
+	void *cookie;	   /* non-NULL while this id heads a chain in flight */
 	uint32_t in_bytes; /* device-writable bytes the chain offers */
-	uint16_t ndesc;    /* ring descriptors the chain holds (1 when indirect) */
-	uint16_t last;     /* its last ring descriptor id */
+	uint16_t ndesc;	   /* ring descriptors the chain holds (1 when indirect) */
+	uint16_t last;	   /* its last ring descriptor id */
 };
 
 enum vq_state {
@@ -55,20 +55,20 @@ struct virtqueue {
 	struct vring_desc *indirect; /* size tables of indirect_segs entries */
 
 	/* Private. */
-	unsigned size;       /* power of two */
+	unsigned size; /* power of two */
 	unsigned index;
 	unsigned indirect_segs;
 	bool event_idx;
-	bool cb_enabled;     /* the caller wants interrupts */
+	bool cb_enabled; /* the caller wants interrupts */
 	enum vq_state state;
 	const char *broken_reason;
 	uint16_t free_head;
 	unsigned num_free;
 	unsigned in_flight;
-	uint16_t avail_shadow;   /* next avail idx to publish */
-	uint16_t kicked_avail;   /* avail idx at the last kick_prepare */
-	uint16_t last_used;      /* next used idx to consume */
-	uint16_t avail_flags;    /* shadow of avail->flags (the driver owns it) */
+	uint16_t avail_shadow; /* next avail idx to publish */
+	uint16_t kicked_avail; /* avail idx at the last kick_prepare */
+	uint16_t last_used;    /* next used idx to consume */
+	uint16_t avail_flags;  /* shadow of avail->flags (the driver owns it) */
 	uint16_t *free_next;
 	struct vq_chain *chain;
 	void (*notify)(void *arg, unsigned index);
@@ -269,8 +269,8 @@ int vq_add(struct virtqueue *vq, void *cookie, const struct vq_sg *sg, unsigned 
 				    (uint16_t)((i >= n_out ? VRING_DESC_F_WRITE : 0) |
 					       (i + 1 < n ? VRING_DESC_F_NEXT : 0)),
 				    (uint16_t)(i + 1 < n ? i + 1 : 0));
-		tsg.bus = vq->indirect_mem.bus + (uint64_t)head * vq->indirect_segs *
-							 sizeof(struct vring_desc);
+		tsg.bus = vq->indirect_mem.bus +
+			  (uint64_t)head * vq->indirect_segs * sizeof(struct vring_desc);
 		tsg.len = (uint32_t)(n * sizeof(struct vring_desc));
 		vq_set_desc(&vq->desc[head], &tsg, VRING_DESC_F_INDIRECT, 0);
 		last = head;
@@ -426,11 +426,14 @@ void *vq_get_used(struct virtqueue *vq, uint32_t *len)
 	vq->st.used++;
 	if (vq->event_idx && vq->cb_enabled) {
 		/*
-		 * Ask for an interrupt at the next completion. No barrier needed
-		 * here: vq_enable_cb's re-check closes the race for callers that
-		 * stop draining.
+		 * Ask for an interrupt at the next completion. The store must be
+		 * visible before our next read of used->idx, or a completion
+		 * landing in between would be neither seen nor signalled. Pairs
+		 * with the device's full barrier between writing used->idx and
+		 * reading used_event.
 		 */
 		*vring_used_event(vq->avail, vq->size) = vq->last_used;
+		vq_mb();
 	}
 	if (len)
 		*len = ulen;
@@ -439,6 +442,7 @@ void *vq_get_used(struct virtqueue *vq, uint32_t *len)
 
 void vq_disable_cb(struct virtqueue *vq)
 {
+	/* No barrier: suppression is a hint, and a late interrupt is harmless. */
 	vq->cb_enabled = false;
 	if (vq->event_idx) {
 		/* Spec 2.7.7: with event index the flags must stay 0; park

@@ -11,10 +11,10 @@
 #include <levblk/virtio/virtqueue.h>
 
 struct vq_params {
-	unsigned index;         /* queue number on the device (QueueSel / QueueNotify value) */
-	unsigned size;          /* entries: a power of two, 2..VRING_MAX_SIZE */
+	unsigned index;		/* queue number on the device (QueueSel / QueueNotify value) */
+	unsigned size;		/* entries: a power of two, 2..VRING_MAX_SIZE */
 	unsigned indirect_segs; /* entries per indirect table; 0 = no indirect descriptors */
-	bool event_idx;         /* VIRTIO_F_EVENT_IDX negotiated */
+	bool event_idx;		/* VIRTIO_F_EVENT_IDX negotiated */
 	/* The doorbell, supplied by the transport (the virtqueue never touches MMIO). */
 	void (*notify)(void *arg, unsigned index);
 	void *notify_arg;

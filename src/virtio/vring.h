@@ -28,7 +28,7 @@
 
 /* avail->flags (2.7.6) and used->flags (2.7.8), used without event index. */
 #define VRING_AVAIL_F_NO_INTERRUPT 1U
-#define VRING_USED_F_NO_NOTIFY     1U
+#define VRING_USED_F_NO_NOTIFY	   1U
 
 /* QueueAlign the legacy transport is given (and the used ring's offset rounding). */
 #define VRING_LEGACY_ALIGN 4096U
@@ -50,7 +50,7 @@ struct vring_avail {
 };
 
 struct vring_used_elem {
-	uint32_t id;  /* 32 bits on the wire; only ids < num are valid */
+	uint32_t id; /* 32 bits on the wire; only ids < num are valid */
 	uint32_t len;
 };
 
@@ -78,8 +78,8 @@ static inline struct vring_layout vring_layout(unsigned num)
 
 	l.avail_off = sizeof(struct vring_desc) * num;
 	/* flags + idx + ring[num] + used_event */
-	avail_end = l.avail_off + sizeof(struct vring_avail) + sizeof(uint16_t) * num +
-		    sizeof(uint16_t);
+	avail_end =
+	    l.avail_off + sizeof(struct vring_avail) + sizeof(uint16_t) * num + sizeof(uint16_t);
 	l.used_off = (avail_end + VRING_LEGACY_ALIGN - 1) & ~(size_t)(VRING_LEGACY_ALIGN - 1);
 	/* flags + idx + ring[num] + avail_event */
 	l.size = l.used_off + sizeof(struct vring_used) + sizeof(struct vring_used_elem) * num +

@@ -1,13 +1,14 @@
 /*
  * The host HAL: what src/hal gives the kernel, for host unit tests.
  * Interrupt masking is a flag (tests check lock/IRQ rules against it), the
- * clock is set by the test, DMA memory comes from the C heap and its "bus
- * address" is its host address (the simulated device dereferences it).
+ * clock is set by the test, DMA memory comes from low anonymous mappings (see
+ * dma_alloc) and its "bus address" is its host address (the simulated device dereferences it).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <levblk/errno.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/cpu.h>
@@ -88,6 +89,12 @@ void console_write(const char *s, size_t n)
 		fwrite(s, 1, n, stdout);
 }
 
+/*
+ * DMA memory comes from the low 2 GiB of the address space where the host
+ * allows it (MAP_32BIT, x86-64): legacy virtio-mmio addresses a ring through
+ * a 32-bit page number (QueuePFN), so the simulated legacy device can only
+ * reach memory below 2^44, and the host heap lies above that.
+ */
 int dma_alloc(size_t size, size_t align, struct dma_buf *out)
 {
 	/* The same contract as the kernel (src/hal/page.c): a power-of-two alignment or 0. */
@@ -96,10 +103,23 @@ int dma_alloc(size_t size, size_t align, struct dma_buf *out)
 	if (align < 4096)
 		align = 4096;
 	size = (size + 4095) & ~(size_t)4095;
+#ifdef MAP_32BIT
+	size_t span = size + align - 4096;
+	uint8_t *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
+			  -1, 0);
+	if (m == MAP_FAILED)
+		return -ENOMEM;
+	uint8_t *p = (uint8_t *)(((uintptr_t)m + align - 1) & ~(uintptr_t)(align - 1));
+	if (p > m)
+		munmap(m, (size_t)(p - m));
+	if (m + span > p + size)
+		munmap(p + size, (size_t)(m + span - (p + size)));
+#else
 	void *p = aligned_alloc(align, size);
 	if (!p)
 		return -ENOMEM;
 	memset(p, 0, size);
+#endif
 	out->va = p;
 	out->bus = (uint64_t)(uintptr_t)p;
 	out->size = size;
@@ -108,7 +128,12 @@ int dma_alloc(size_t size, size_t align, struct dma_buf *out)
 
 void dma_free(struct dma_buf *buf)
 {
+#ifdef MAP_32BIT
+	if (buf->va)
+		munmap(buf->va, buf->size);
+#else
 	free(buf->va);
+#endif
 	buf->va = NULL;
 	buf->size = 0;
 }

@@ -54,26 +54,26 @@
 #define SIM_BLK_F_SIZE_MAX     1
 #define SIM_BLK_F_SEG_MAX      2
 #define SIM_BLK_F_BLK_SIZE     6
-#define SIM_BLK_F_RO           5
-#define SIM_BLK_F_FLUSH        9
+#define SIM_BLK_F_RO	       5
+#define SIM_BLK_F_FLUSH	       9
 #define SIM_BLK_F_CONFIG_WCE   11
 #define SIM_BLK_F_DISCARD      13
 #define SIM_BLK_F_WRITE_ZEROES 14
 
 struct sim_blk_cfg {
-	unsigned version;        /* 1 legacy, 2 modern */
-	uint64_t capacity;       /* in 512-byte sectors */
-	uint32_t blk_size;       /* logical block bytes; 0 = BLK_SIZE not offered (512) */
-	uint32_t seg_max;        /* 0 = SEG_MAX not offered */
-	uint32_t size_max;       /* 0 = SIZE_MAX not offered */
+	unsigned version;  /* 1 legacy, 2 modern */
+	uint64_t capacity; /* in 512-byte sectors */
+	uint32_t blk_size; /* logical block bytes; 0 = BLK_SIZE not offered (512) */
+	uint32_t seg_max;  /* 0 = SEG_MAX not offered */
+	uint32_t size_max; /* 0 = SIZE_MAX not offered */
 	bool ro, flush, config_wce, discard, write_zeroes;
 	bool indirect, event_idx; /* VIRTIO_F_INDIRECT_DESC / VIRTIO_F_EVENT_IDX offered */
-	uint32_t queue_num_max;  /* QueueNumMax (QEMU: 1024) */
+	uint32_t queue_num_max;	  /* QueueNumMax (QEMU: 1024) */
 	/* Misbehaving initialisation, for the transport's failure paths. */
-	bool refuse_features_ok; /* FEATURES_OK does not stick */
+	bool refuse_features_ok;     /* FEATURES_OK does not stick */
 	bool offer_version_1_legacy; /* a Version 1 device that offers VERSION_1 (bogus) */
-	bool omit_version_1;     /* a Version 2 device that does not offer VERSION_1 */
-	bool reset_never_completes; /* Status never reads 0 after a reset */
+	bool omit_version_1;	     /* a Version 2 device that does not offer VERSION_1 */
+	bool reset_never_completes;  /* Status never reads 0 after a reset */
 };
 
 /* QEMU's defaults: modern, 2048 sectors, 512-byte blocks, seg_max 254, FLUSH,
@@ -88,27 +88,27 @@ enum sim_hostile {
 	SIM_HOSTILE_LEN_TOO_LARGE,     /* used len = writable bytes + 4096 */
 	SIM_HOSTILE_USED_IDX_JUMP,     /* used idx advanced by queue size + 3 */
 	SIM_HOSTILE_GARBAGE_STATUS,    /* status byte 0x5a (not OK/IOERR/UNSUPP) */
-	SIM_HOSTILE_SWALLOW,           /* the request is dropped: never completed */
-	SIM_HOSTILE_DROP_IRQ,          /* completed, but no interrupt raised */
+	SIM_HOSTILE_SWALLOW,	       /* the request is dropped: never completed */
+	SIM_HOSTILE_DROP_IRQ,	       /* completed, but no interrupt raised */
 };
 
 enum sim_order {
-	SIM_ORDER_FIFO,   /* oldest pending first (as QEMU mostly does) */
-	SIM_ORDER_LIFO,   /* newest first */
+	SIM_ORDER_FIFO,	  /* oldest pending first (as QEMU mostly does) */
+	SIM_ORDER_LIFO,	  /* newest first */
 	SIM_ORDER_RANDOM, /* shuffled with the bus's seeded generator (sim_seed) */
 };
 
 struct sim_stats {
-	uint64_t notifies;        /* QueueNotify writes */
-	uint64_t chains;          /* chains taken from the avail ring */
+	uint64_t notifies;	  /* QueueNotify writes */
+	uint64_t chains;	  /* chains taken from the avail ring */
 	uint64_t chains_indirect; /* ... of which indirect */
-	uint64_t completions;     /* used entries written */
-	uint64_t irqs_raised;     /* interrupts raised */
+	uint64_t completions;	  /* used entries written */
+	uint64_t irqs_raised;	  /* interrupts raised */
 	uint64_t irqs_suppressed; /* completions whose interrupt the driver waived */
-	uint64_t driver_errors;   /* malformed chains or register misuse by the driver */
+	uint64_t driver_errors;	  /* malformed chains or register misuse by the driver */
 	uint64_t reads, writes, flushes, discards, write_zeroes, get_ids;
-	uint32_t max_segments;    /* most data segments seen in one chain */
-	uint32_t max_pending;     /* most chains pending at once */
+	uint32_t max_segments; /* most data segments seen in one chain */
+	uint32_t max_pending;  /* most chains pending at once */
 };
 
 struct sim_dev;
@@ -141,6 +141,13 @@ unsigned sim_pending(const struct sim_dev *d);
 unsigned sim_process(struct sim_dev *d, unsigned max, enum sim_order order);
 /* Delivers pending interrupts of every device if IRQs are unmasked. */
 void sim_deliver_irqs(void);
+/*
+ * "Busy device": QueueNotify only records the kick; chains are taken from the
+ * avail ring at the next sim_process. Without event index the device sets
+ * VRING_USED_F_NO_NOTIFY meanwhile, with it avail_event stays behind: either
+ * way the driver's later kicks are suppressed (what QEMU's iothread does).
+ */
+void sim_set_deferred_fetch(struct sim_dev *d, bool on);
 /* Completes each chain as soon as it is notified (polled/synchronous tests). */
 void sim_set_autocomplete(struct sim_dev *d, bool on);
 

@@ -39,22 +39,22 @@ struct virtqueue;
 #define VMMIO_MAX_QUEUES  4U
 
 /* InterruptStatus bits (4.2.2), as returned by vmmio_ack_interrupt. */
-#define VMMIO_INT_VRING  (1U << 0) /* used buffer notification */
+#define VMMIO_INT_VRING	 (1U << 0) /* used buffer notification */
 #define VMMIO_INT_CONFIG (1U << 1) /* configuration change */
 
 /* One virtio-mmio device. Fields are read-only outside src/virtio. */
 struct vmmio_dev {
-	uintptr_t base;     /* register window */
-	uint64_t size;      /* bytes in the window */
-	uint32_t intid;     /* GIC INTID of its interrupt */
+	uintptr_t base;	    /* register window */
+	uint64_t size;	    /* bytes in the window */
+	uint32_t intid;	    /* GIC INTID of its interrupt */
 	uint32_t version;   /* 1 legacy, 2 modern */
 	uint32_t device_id; /* VIRTIO_ID_* */
 	uint32_t vendor_id;
-	unsigned index;             /* position in -device order (vmmio_get(index) == this) */
-	uint64_t device_features;   /* offered, read at vmmio_init */
-	uint64_t driver_features;   /* negotiated (shadow of the write-only register) */
-	uint8_t status;             /* shadow of what we last wrote to Status */
-	bool failed;                /* FAILED was set: left alone */
+	unsigned index;		  /* position in -device order (vmmio_get(index) == this) */
+	uint64_t device_features; /* offered, read at vmmio_init */
+	uint64_t driver_features; /* negotiated (shadow of the write-only register) */
+	uint8_t status;		  /* shadow of what we last wrote to Status */
+	bool failed;		  /* FAILED was set: left alone */
 	struct virtqueue *vq[VMMIO_MAX_QUEUES]; /* set up by vmmio_setup_queue */
 	/* Interrupt counters, kept by vmmio_ack_interrupt. */
 	uint64_t irq_vring, irq_config, irq_none;
@@ -68,7 +68,7 @@ struct vmmio_dev {
  */
 int vmmio_probe(const struct dt_virtio_mmio *slots, unsigned n_slots);
 
-unsigned vmmio_count(void);              /* present devices */
+unsigned vmmio_count(void);		 /* present devices */
 struct vmmio_dev *vmmio_get(unsigned i); /* i-th present device in -device order, or NULL */
 /* The n-th (from 0) device of type device_id in -device order, or NULL. */
 struct vmmio_dev *vmmio_find(uint32_t device_id, unsigned n);
@@ -132,6 +132,12 @@ int vmmio_reset(struct vmmio_dev *dev);
  * size, and sets DRIVER_OK. Queue handles stay valid. 0 or a negative errno.
  */
 int vmmio_restart(struct vmmio_dev *dev);
+
+/*
+ * Resets the device and frees its queues (host tests, or giving a device up
+ * for good). Detach in-flight cookies first: they are forgotten here.
+ */
+void vmmio_release(struct vmmio_dev *dev);
 
 /* "virtio-blk" etc. for a device type, "unknown" otherwise. */
 const char *vmmio_type_name(uint32_t device_id);

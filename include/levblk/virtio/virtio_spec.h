@@ -10,19 +10,19 @@
 #include <stdint.h>
 
 /* Device types (5). 0 marks an empty virtio-mmio slot. */
-#define VIRTIO_ID_NONE    0U
-#define VIRTIO_ID_NET     1U
-#define VIRTIO_ID_BLOCK   2U
+#define VIRTIO_ID_NONE	  0U
+#define VIRTIO_ID_NET	  1U
+#define VIRTIO_ID_BLOCK	  2U
 #define VIRTIO_ID_CONSOLE 3U
-#define VIRTIO_ID_RNG     4U
+#define VIRTIO_ID_RNG	  4U
 
 /* Device status field (2.1): bits accumulate during initialisation. */
-#define VIRTIO_STATUS_ACKNOWLEDGE        1U
-#define VIRTIO_STATUS_DRIVER             2U
-#define VIRTIO_STATUS_DRIVER_OK          4U
-#define VIRTIO_STATUS_FEATURES_OK        8U
+#define VIRTIO_STATUS_ACKNOWLEDGE	 1U
+#define VIRTIO_STATUS_DRIVER		 2U
+#define VIRTIO_STATUS_DRIVER_OK		 4U
+#define VIRTIO_STATUS_FEATURES_OK	 8U
 #define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64U
-#define VIRTIO_STATUS_FAILED             128U
+#define VIRTIO_STATUS_FAILED		 128U
 
 /* Reserved feature bits (6), as bit numbers in the 64-bit feature word. */
 #define VIRTIO_F_INDIRECT_DESC 28

@@ -35,16 +35,16 @@ struct vq_sg {
 
 /* Counters, monotonic since the queue was created (they survive vmmio_reset). */
 struct vq_stats {
-	uint64_t adds;              /* chains added (vq_add returned 0) */
-	uint64_t adds_indirect;     /* ... of which through an indirect table */
-	uint64_t add_nospc;         /* vq_add returned -ENOSPC */
-	uint64_t kicks;             /* vq_kick_prepare said "notify" (device notifications) */
-	uint64_t kicks_suppressed;  /* vq_kick_prepare said "no need" (event idx or NO_NOTIFY) */
-	uint64_t used;              /* chains handed back by vq_get_used */
-	uint64_t irqs;              /* vq_irq_note calls (interrupts taken for this queue) */
-	uint64_t irqs_with_work;    /* ... that found used buffers waiting */
-	uint64_t cb_rechecks;       /* vq_enable_cb found buffers that raced in */
-	uint64_t violations;        /* device misbehaviour detected (0 or 1: it breaks the queue) */
+	uint64_t adds;		   /* chains added (vq_add returned 0) */
+	uint64_t adds_indirect;	   /* ... of which through an indirect table */
+	uint64_t add_nospc;	   /* vq_add returned -ENOSPC */
+	uint64_t kicks;		   /* vq_kick_prepare said "notify" (device notifications) */
+	uint64_t kicks_suppressed; /* vq_kick_prepare said "no need" (event idx or NO_NOTIFY) */
+	uint64_t used;		   /* chains handed back by vq_get_used */
+	uint64_t irqs;		   /* vq_irq_note calls (interrupts taken for this queue) */
+	uint64_t irqs_with_work;   /* ... that found used buffers waiting */
+	uint64_t cb_rechecks;	   /* vq_enable_cb found buffers that raced in */
+	uint64_t violations;	   /* device misbehaviour detected (0 or 1: it breaks the queue) */
 };
 
 /*
@@ -109,10 +109,10 @@ void vq_disable_cb(struct virtqueue *vq);
 bool vq_enable_cb(struct virtqueue *vq);
 
 unsigned vq_free_count(const struct virtqueue *vq); /* free descriptors in the ring */
-unsigned vq_size(const struct virtqueue *vq);       /* ring entries (a power of two) */
+unsigned vq_size(const struct virtqueue *vq);	    /* ring entries (a power of two) */
 /* Most segments one chain may carry: the indirect table size with indirect, else vq_size. */
 unsigned vq_max_sg(const struct virtqueue *vq);
-unsigned vq_in_flight(const struct virtqueue *vq);  /* chains added and not yet handed back */
+unsigned vq_in_flight(const struct virtqueue *vq); /* chains added and not yet handed back */
 bool vq_is_broken(const struct virtqueue *vq);
 /* Why the queue broke ("used id 70 out of range" etc.), or NULL. */
 const char *vq_broken_reason(const struct virtqueue *vq);
