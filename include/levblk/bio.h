@@ -22,6 +22,10 @@
  * call complete(), wake threads, and submit_bio() (resubmitting is safe: no
  * lock is held when it runs). It must be short: other completions wait.
  *
+ * A bio may be submitted again once its end_io has started (from end_io
+ * itself, too); submitting one that has not ended yet is refused with a
+ * console warning and changes nothing. Build bios with bio_init_*.
+ *
  * Errors, through bio_status (CONTRACT.md "Errors seen by bio users"):
  *   -EINVAL      empty (no segments, a zero-length segment, no sectors),
  *                not a whole number of logical blocks, start not aligned to
@@ -51,15 +55,15 @@ struct blkdev;
 enum bio_op {
 	BIO_OP_READ = 0,
 	BIO_OP_WRITE = 1,
-	BIO_OP_FLUSH = 2,        /* no data: makes completed writes durable */
-	BIO_OP_DISCARD = 3,      /* no data: bio_nsectors from bio_sector */
+	BIO_OP_FLUSH = 2,	 /* no data: makes completed writes durable */
+	BIO_OP_DISCARD = 3,	 /* no data: bio_nsectors from bio_sector */
 	BIO_OP_WRITE_ZEROES = 4, /* no data: bio_nsectors from bio_sector */
-	BIO_OP_GET_ID = 5,       /* reads BIO_ID_BYTES of identification into the segments */
+	BIO_OP_GET_ID = 5,	 /* reads BIO_ID_BYTES of identification into the segments */
 	BIO_OP_COUNT
 };
 
 /* bio_flags */
-#define BIO_FUA      (1u << 0) /* write: durable when end_io runs (a write then a flush) */
+#define BIO_FUA	     (1u << 0) /* write: durable when end_io runs (a write then a flush) */
 #define BIO_PREFLUSH (1u << 1) /* write: earlier completed writes are made durable first */
 #define BIO_SYNC     (1u << 2) /* someone waits for this one: never held in a plug */
 
@@ -74,24 +78,24 @@ typedef void (*bio_end_io_t)(struct bio *bio);
 struct bio {
 	/* Set by the caller (bio_init_* does it). */
 	struct blkdev *bio_dev;
-	uint64_t bio_sector;      /* first sector, 512-byte units */
-	uint32_t bio_nsectors;    /* DISCARD / WRITE_ZEROES only: length, 512-byte units */
-	uint8_t bio_op;           /* enum bio_op */
-	uint32_t bio_flags;       /* BIO_FUA | BIO_PREFLUSH | BIO_SYNC */
+	uint64_t bio_sector;   /* first sector, 512-byte units */
+	uint32_t bio_nsectors; /* DISCARD / WRITE_ZEROES only: length, 512-byte units */
+	uint8_t bio_op;	       /* enum bio_op */
+	uint32_t bio_flags;    /* BIO_FUA | BIO_PREFLUSH | BIO_SYNC */
 	const struct bio_seg *bio_segs;
 	uint32_t bio_nsegs;
-	bio_end_io_t bio_end_io;  /* must not be NULL; see "Where end_io runs" */
-	void *bio_private;        /* for end_io */
-	int bio_status;           /* 0 or a negated errno, valid when end_io runs */
+	bio_end_io_t bio_end_io; /* must not be NULL; see "Where end_io runs" */
+	void *bio_private;	 /* for end_io */
+	int bio_status;		 /* 0 or a negated errno, valid when end_io runs */
 
 	/* Private to the block layer (src/blk): do not touch while submitted. */
-	struct bio *bio_next;     /* plug list, pending list, completion list */
-	uint32_t bio_refs;        /* fragments and flushes still outstanding, +1 while placing */
-	uint32_t bio_cur_seg;     /* placement cursor: segment index ... */
-	uint32_t bio_cur_off;     /* ... and byte offset in it */
-	uint64_t bio_cur_bytes;   /* bytes placed into requests so far */
-	uint64_t bio_bytes;       /* total data bytes (after checks) */
-	uint8_t bio_stage;        /* where in preflush -> data -> postflush it is */
+	struct bio *bio_next;	/* plug list, pending list, completion list */
+	uint32_t bio_refs;	/* fragments and flushes still outstanding, +1 while placing */
+	uint32_t bio_cur_seg;	/* placement cursor: segment index ... */
+	uint32_t bio_cur_off;	/* ... and byte offset in it */
+	uint64_t bio_cur_bytes; /* bytes placed into requests so far */
+	uint64_t bio_bytes;	/* total data bytes (after checks) */
+	uint8_t bio_stage;	/* where in preflush -> data -> postflush it is */
 };
 
 /* Fills a data bio (READ or WRITE) without allocating. */
@@ -153,9 +157,9 @@ struct blk_plug {
 	/* Private to the block layer. */
 	struct bio *head, *tail; /* held bios in submission order */
 	uint32_t count;
-	bool active;             /* registered for its thread */
-	const void *owner;       /* the thread that started it */
-	struct ktimer timer;     /* the auto-unplug bound */
+	bool active;	     /* registered for its thread */
+	const void *owner;   /* the thread that started it */
+	struct ktimer timer; /* the auto-unplug bound */
 };
 
 void blk_start_plug(struct blk_plug *plug);

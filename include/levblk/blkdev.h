@@ -18,46 +18,46 @@
 struct blkdev;
 
 #define BLKDEV_NAME_MAX 8u
-#define BLKDEV_MAX      16u
+#define BLKDEV_MAX	16u
 
 /* What one request may carry; a bio beyond these is split, never refused. */
 struct blk_limits {
-	uint32_t max_segs;          /* data segments per request */
-	uint32_t max_seg_bytes;     /* bytes per data segment */
-	uint32_t max_sectors;       /* 512-byte sectors per read/write request */
+	uint32_t max_segs;	/* data segments per request */
+	uint32_t max_seg_bytes; /* bytes per data segment */
+	uint32_t max_sectors;	/* 512-byte sectors per read/write request */
 	uint32_t max_discard_sectors;
 	uint32_t max_write_zeroes_sectors;
-	uint32_t nr_requests;       /* preallocated requests (queue depth seen by the layer) */
+	uint32_t nr_requests; /* preallocated requests (queue depth seen by the layer) */
 };
 
 struct blkdev_info {
 	char name[BLKDEV_NAME_MAX];
-	uint64_t capacity;          /* 512-byte sectors */
-	uint32_t lbs;               /* logical block size, bytes (512 or 4096 ...) */
-	uint32_t pbs;               /* physical block size, bytes */
+	uint64_t capacity; /* 512-byte sectors */
+	uint32_t lbs;	   /* logical block size, bytes (512 or 4096 ...) */
+	uint32_t pbs;	   /* physical block size, bytes */
 	bool ro;
-	bool volatile_cache;        /* writes need a flush to be durable */
-	uint32_t ops;               /* bit (1u << BIO_OP_x) for each op the device offers */
+	bool volatile_cache; /* writes need a flush to be durable */
+	uint32_t ops;	     /* bit (1u << BIO_OP_x) for each op the device offers */
 	struct blk_limits limits;
 	/* Transport facts for display (run=demo); 0 when not applicable. */
-	uint32_t transport;         /* virtio-mmio version: 1 legacy, 2 modern */
-	uint64_t features;          /* negotiated feature bits */
-	uint32_t irq;               /* INTID */
+	uint32_t transport; /* virtio-mmio version: 1 legacy, 2 modern */
+	uint64_t features;  /* negotiated feature bits */
+	uint32_t irq;	    /* INTID */
 };
 
 /* Monotonic totals since the device registered, plus two gauges. */
 struct blk_counters {
-	uint64_t bios;       /* bios submitted (each counted once, however split) */
-	uint64_t requests;   /* requests handed to the driver (descriptor chains made) */
-	uint64_t merges;     /* bios (or bio pieces) merged into an existing request */
-	uint64_t splits;     /* extra requests made because a bio exceeded the limits */
-	uint64_t kicks;      /* device notifications */
-	uint64_t irqs;       /* interrupts taken for the device */
-	uint64_t errors;     /* bios ended with a non-zero status */
-	uint64_t retries;    /* requests dispatched again after an error */
-	uint64_t flushes;    /* flush requests sent to the device */
-	uint64_t in_flight;  /* gauge: requests owned by the driver now */
-	uint64_t queued;     /* gauge: bios accepted and not yet ended */
+	uint64_t bios;	    /* bios submitted (each counted once, however split) */
+	uint64_t requests;  /* requests handed to the driver (descriptor chains made) */
+	uint64_t merges;    /* bios (or bio pieces) merged into an existing request */
+	uint64_t splits;    /* extra requests made because a bio exceeded the limits */
+	uint64_t kicks;	    /* device notifications */
+	uint64_t irqs;	    /* interrupts taken for the device */
+	uint64_t errors;    /* bios ended with a non-zero status */
+	uint64_t retries;   /* requests dispatched again after an error */
+	uint64_t flushes;   /* flush requests sent to the device */
+	uint64_t in_flight; /* gauge: requests owned by the driver now */
+	uint64_t queued;    /* gauge: bios accepted and not yet ended */
 };
 
 unsigned int blkdev_count(void);

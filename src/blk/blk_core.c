@@ -2,6 +2,8 @@
  * The request queue: bios in, requests to the driver out, completions back.
  *
  * A bio's way (bio_stage):
+ *   IDLE       fresh from bio_init_*; ENDED bios may be submitted again too.
+ *   ACCEPTED   passed the checks (bio_check.c); in a plug or entering here.
  *   PREFLUSH   (WRITE with BIO_PREFLUSH on a volatile cache) waits on a
  *              flush request; when the flush ends well it moves on to DATA.
  *   DATA       its bytes are placed into requests from a cursor: merged at
@@ -28,18 +30,21 @@
  * that touch the failing sectors fail; each try is retried up to
  * blk.retries times before its bios end with the error.
  *
- * Everything here runs under the device's queue lock except blk_submit_list
- * (which takes it) and blk_end_done (which must run without it).
+ * Everything here runs under the device's queue lock except submit_bio and
+ * blk_submit_list (which take it) and blk_end_done (which must run without
+ * it, and batches what end_io callbacks resubmit from interrupt context).
  */
 #include <levblk/bio.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
+#include <levblk/hal/console.h>
 #include <levblk/hal/exit.h>
 #include <levblk/lib/string.h>
 #include "blk/blk_queue.h"
 #include "blk/blk_rq.h"
 
 static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
+static bool resubmit_defer(struct bio *bio);
 static void bio_put_locked(struct blkdev *dev, struct bio *bio, int status, struct blk_done *done);
 static bool place_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 static void place_or_park_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
@@ -67,8 +72,8 @@ static struct request *rq_alloc(struct blkdev *dev, uint8_t op)
 	rq->rq_nsegs = 0;
 	rq->rq_nparts = 0;
 	rq->rq_view = 0;
-	rq->rq_fifo_deadline_ns =
-		clock_ns() + (elv_dir(op) == ELV_READ ? dev->elv.read_expire_ns : dev->elv.write_expire_ns);
+	rq->rq_fifo_deadline_ns = clock_ns() + (elv_dir(op) == ELV_READ ? dev->elv.read_expire_ns
+									: dev->elv.write_expire_ns);
 	rq->rq_deadline_ns = 0;
 	return rq;
 }
@@ -124,16 +129,17 @@ static void rq_add_part(struct request *rq, struct bio *bio, uint64_t bytes, uin
 			bool front)
 {
 	struct blk_part p = {
-		.bio = bio,
-		.sector = bio->bio_sector + (bio->bio_cur_bytes >> SECTOR_SHIFT),
-		.bytes = (uint32_t)bytes,
-		.seg = bio->bio_cur_seg,
-		.off = bio->bio_cur_off,
-		.nsegs = nsegs,
+	    .bio = bio,
+	    .sector = bio->bio_sector + (bio->bio_cur_bytes >> SECTOR_SHIFT),
+	    .bytes = (uint32_t)bytes,
+	    .seg = bio->bio_cur_seg,
+	    .off = bio->bio_cur_off,
+	    .nsegs = nsegs,
 	};
 
 	if (front) {
-		memmove(&rq->rq_parts[1], &rq->rq_parts[0], rq->rq_nparts * sizeof(rq->rq_parts[0]));
+		memmove(&rq->rq_parts[1], &rq->rq_parts[0],
+			rq->rq_nparts * sizeof(rq->rq_parts[0]));
 		rq->rq_parts[0] = p;
 		rq->rq_sector = p.sector;
 	} else {
@@ -145,7 +151,8 @@ static void rq_add_part(struct request *rq, struct bio *bio, uint64_t bytes, uin
 	rq->rq_nsegs += nsegs;
 	if (rq->rq_op != BIO_OP_GET_ID)
 		rq->rq_sectors += (uint32_t)(bytes >> SECTOR_SHIFT);
-	if (bio->bio_op == BIO_OP_READ || bio->bio_op == BIO_OP_WRITE || bio->bio_op == BIO_OP_GET_ID)
+	if (bio->bio_op == BIO_OP_READ || bio->bio_op == BIO_OP_WRITE ||
+	    bio->bio_op == BIO_OP_GET_ID)
 		blk_advance_cursor(bio, &bio->bio_cur_seg, &bio->bio_cur_off, bytes);
 	bio->bio_cur_bytes += bytes;
 	bio->bio_refs++;
@@ -171,8 +178,10 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 
 	if (!blk_param_merge || (bio->bio_op != BIO_OP_READ && bio->bio_op != BIO_OP_WRITE))
 		return false;
-	head = dev->epoch_tail == dev->epoch_head ? &dev->elv.sorted[elv_dir(bio->bio_op)] : &dev->held;
-	blk_list_for_each(n, head) {
+	head = dev->epoch_tail == dev->epoch_head ? &dev->elv.sorted[elv_dir(bio->bio_op)]
+						  : &dev->held;
+	blk_list_for_each(n, head)
+	{
 		struct request *rq = blk_list_entry(n, struct request, rq_sort);
 		uint32_t nsegs;
 		uint64_t bytes;
@@ -181,8 +190,8 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 			continue;
 		uint64_t room = max_rq_bytes(dev) - ((uint64_t)rq->rq_sectors << SECTOR_SHIFT);
 		if (rq->rq_sector + rq->rq_sectors == start) {
-			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room, dev->info.lbs,
-					      lim->max_seg_bytes, &nsegs);
+			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room,
+					      dev->info.lbs, lim->max_seg_bytes, &nsegs);
 			if (bytes == 0)
 				continue;
 			rq_add_part(rq, bio, bytes, nsegs, false);
@@ -190,8 +199,8 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 			return true;
 		}
 		if (rq->rq_sector == end) {
-			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room, dev->info.lbs,
-					      lim->max_seg_bytes, &nsegs);
+			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room,
+					      dev->info.lbs, lim->max_seg_bytes, &nsegs);
 			if (bytes != bio->bio_bytes - bio->bio_cur_bytes)
 				continue;
 			rq_add_part(rq, bio, bytes, nsegs, true);
@@ -215,9 +224,10 @@ static bool rq_first_part(struct blkdev *dev, struct request *rq, struct bio *bi
 	switch (bio->bio_op) {
 	case BIO_OP_DISCARD:
 	case BIO_OP_WRITE_ZEROES: {
-		uint64_t max = (uint64_t)(bio->bio_op == BIO_OP_DISCARD ? lim->max_discard_sectors
-								     : lim->max_write_zeroes_sectors)
-			       << SECTOR_SHIFT;
+		uint64_t max =
+		    (uint64_t)(bio->bio_op == BIO_OP_DISCARD ? lim->max_discard_sectors
+							     : lim->max_write_zeroes_sectors)
+		    << SECTOR_SHIFT;
 		bytes = left < max ? left : max;
 		bytes -= bytes % dev->info.lbs;
 		break;
@@ -315,6 +325,11 @@ static void park(struct blkdev *dev, struct bio *bio)
 /* Bios wait their turn: nothing overtakes a parked bio. */
 static void place_or_park_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
 {
+	if (dev->broken) { /* nothing will be dispatched any more */
+		bio->bio_status = -ENODEV;
+		bio_end_locked(dev, bio, done);
+		return;
+	}
 	if (dev->pending_head || !place_locked(dev, bio, done))
 		park(dev, bio);
 }
@@ -450,11 +465,13 @@ static void finish_rq(struct blkdev *dev, struct request *rq, int status, struct
 				rq_requeue(dev, rq);
 				return;
 			}
-			end_parts(dev, rq, rq->rq_view, rq->rq_nparts, status ? status : -ENODEV, done);
+			end_parts(dev, rq, rq->rq_view, rq->rq_nparts, status ? status : -ENODEV,
+				  done);
 		}
 	} else {
 		if (rq->rq_op == BIO_OP_FLUSH)
-			epoch_advance(dev); /* before the bios move on: their data joins the new epoch */
+			epoch_advance(
+			    dev); /* before the bios move on: their data joins the new epoch */
 		end_parts(dev, rq, 0, rq->rq_nparts, status, done);
 	}
 	rq_free(dev, rq);
@@ -469,6 +486,31 @@ void blk_complete_locked(struct blkdev *dev, struct request *rq, int status, str
 	blk_list_del(&rq->rq_active);
 	dev->ctr.in_flight--;
 	finish_rq(dev, rq, status, done);
+}
+
+struct request *blk_oldest_inflight_locked(struct blkdev *dev)
+{
+	assert_locked(dev);
+	if (blk_list_empty(&dev->active))
+		return NULL;
+	return blk_list_entry(dev->active.next, struct request, rq_active);
+}
+
+uint64_t blk_rq_deadline_ns(const struct request *rq)
+{
+	return rq->rq_deadline_ns;
+}
+
+void blk_unissue_locked(struct blkdev *dev, struct request *rq)
+{
+	assert_locked(dev);
+	if (rq->rq_state != RQ_INFLIGHT)
+		panic("blk %s: unissue of request %u that is not in flight", dev->info.name,
+		      rq->rq_tag);
+	blk_list_del(&rq->rq_active);
+	dev->ctr.in_flight--;
+	rq->rq_state = RQ_REQUEUE;
+	blk_list_add_head(&dev->requeue, &rq->rq_sort);
 }
 
 /* --- dispatch ---------------------------------------------------------------- */
@@ -541,11 +583,36 @@ void blk_notify(struct blkdev *dev)
 	dev->ops->notify(dev->drv);
 }
 
+/*
+ * Bios that end_io callbacks resubmit from interrupt context are collected
+ * here while the callbacks run and submitted together afterwards, so a
+ * completion interrupt that restarts many bios dispatches them as one batch
+ * with one kick per device instead of one each. Touched only with IRQs
+ * masked (one CPU: that is exclusive).
+ */
+static unsigned int end_depth;
+static struct bio *resubmit_head, *resubmit_tail;
+
+static bool resubmit_defer(struct bio *bio)
+{
+	if (!end_depth || !irqs_disabled())
+		return false;
+	bio->bio_next = NULL;
+	if (resubmit_tail)
+		resubmit_tail->bio_next = bio;
+	else
+		resubmit_head = bio;
+	resubmit_tail = bio;
+	return true;
+}
+
 void blk_end_done(struct blk_done *done)
 {
 	struct bio *bio = done->head;
+	bool masked = irqs_disabled();
 
 	done->head = done->tail = NULL;
+	end_depth += masked;
 	while (bio) {
 		struct bio *next = bio->bio_next; /* end_io may resubmit bio */
 		bio->bio_next = NULL;
@@ -553,6 +620,13 @@ void blk_end_done(struct blk_done *done)
 			bio->bio_end_io(bio);
 		bio = next;
 	}
+	/* The outermost masked caller submits what was resubmitted (nested calls only collect). */
+	while (masked && end_depth == 1 && resubmit_head) {
+		struct bio *list = resubmit_head;
+		resubmit_head = resubmit_tail = NULL;
+		blk_submit_list(list);
+	}
+	end_depth -= masked;
 }
 
 /* Every request and bio not owned by the driver ends -ENODEV. */
@@ -560,23 +634,30 @@ void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done)
 {
 	struct blk_list *lists[] = {&dev->requeue, &dev->barriers, &dev->held};
 	struct request *rq;
+	bool again;
 
 	assert_locked(dev);
 	dev->broken = true;
-	while ((rq = elv_next(&dev->elv, clock_ns())) != NULL)
-		finish_rq(dev, rq, -ENODEV, done);
-	for (unsigned int i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		while (!blk_list_empty(lists[i])) {
-			rq = blk_list_entry(lists[i]->next, struct request, rq_sort);
-			blk_list_del(&rq->rq_sort);
+	/* Ending a flush promotes held requests into the elevator: repeat until all is empty. */
+	do {
+		again = false;
+		while ((rq = elv_next(&dev->elv, clock_ns())) != NULL)
 			finish_rq(dev, rq, -ENODEV, done);
+		for (unsigned int i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+			while (!blk_list_empty(lists[i])) {
+				rq = blk_list_entry(lists[i]->next, struct request, rq_sort);
+				blk_list_del(&rq->rq_sort);
+				finish_rq(dev, rq, -ENODEV, done);
+				again = true;
+			}
 		}
-	}
+	} while (again);
 	while (dev->pending_head) {
 		struct bio *bio = dev->pending_head;
 		dev->pending_head = bio->bio_next;
 		bio->bio_status = -ENODEV;
 		if (bio->bio_stage == BIO_STAGE_DATA) {
+			/* Pieces already in requests end with them; the rest is given up. */
 			bio->bio_cur_bytes = bio->bio_bytes;
 			bio_put_locked(dev, bio, -ENODEV, done);
 		} else {
@@ -622,6 +703,15 @@ void blk_submit_list(struct bio *head)
 void submit_bio(struct bio *bio)
 {
 	struct blkdev *dev = bio->bio_dev;
+
+	if (bio->bio_stage != BIO_STAGE_IDLE && bio->bio_stage != BIO_STAGE_ENDED) {
+		/*
+		 * Submitted again before it ended: its fields belong to the queue,
+		 * and its one end_io call is still to come. Refuse loudly, touch nothing.
+		 */
+		kprintf("blk: bio %p submitted while in flight: ignored\n", (void *)bio);
+		return;
+	}
 	int err = dev ? blk_bio_check(dev, bio) : -ENODEV;
 
 	if (dev) {
@@ -637,6 +727,9 @@ void submit_bio(struct bio *bio)
 			bio->bio_end_io(bio);
 		return;
 	}
+	bio->bio_stage = BIO_STAGE_ACCEPTED;
+	if (resubmit_defer(bio))
+		return;
 	if (!(bio->bio_flags & BIO_SYNC) && blk_plug_add(bio))
 		return;
 	bio->bio_next = NULL;

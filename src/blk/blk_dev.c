@@ -39,8 +39,14 @@ struct blkdev *blk_dev_register(struct blkdev_info *info, const struct blk_drive
 	lim->max_segs = clamp_u32(lim->max_segs, 1, BLK_MAX_SEGS);
 	if (!lim->max_seg_bytes)
 		lim->max_seg_bytes = DEFAULT_MAX_SEG_BYTES;
-	lim->max_sectors = clamp_u32(lim->max_sectors, info->lbs >> SECTOR_SHIFT, UINT32_MAX >> SECTOR_SHIFT);
+	lim->max_sectors =
+	    clamp_u32(lim->max_sectors, info->lbs >> SECTOR_SHIFT, UINT32_MAX >> SECTOR_SHIFT);
 	lim->nr_requests = clamp_u32(lim->nr_requests, 1, BLK_MAX_REQUESTS);
+	/* Request and part lengths are 32-bit byte counts. */
+	lim->max_discard_sectors =
+	    clamp_u32(lim->max_discard_sectors, 0, UINT32_MAX >> SECTOR_SHIFT);
+	lim->max_write_zeroes_sectors =
+	    clamp_u32(lim->max_write_zeroes_sectors, 0, UINT32_MAX >> SECTOR_SHIFT);
 
 	if (dma_alloc(lim->nr_requests * sizeof(struct request), 4096, &rq_mem))
 		return NULL;

@@ -52,7 +52,10 @@ struct blk_driver_ops {
 struct blk_done {
 	struct bio *head, *tail;
 };
-#define BLK_DONE_INIT {NULL, NULL}
+#define BLK_DONE_INIT                                                                              \
+	{                                                                                          \
+		NULL, NULL                                                                         \
+	}
 
 /*
  * Registers a device: fills info->name (vda, vdb, ... in call order),
@@ -64,7 +67,7 @@ struct blk_done {
 struct blkdev *blk_dev_register(struct blkdev_info *info, const struct blk_driver_ops *ops,
 				void *drv);
 
-#define BLK_MAX_SEGS     128u /* data segments per request the core will build */
+#define BLK_MAX_SEGS	 128u /* data segments per request the core will build */
 #define BLK_MAX_REQUESTS 128u /* requests per device */
 
 irqflags_t blk_lock(struct blkdev *dev);
@@ -90,24 +93,38 @@ void blk_count_irq_locked(struct blkdev *dev);
 void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done);
 
 /*
+ * Hooks for recovery (issue 5: per-request deadlines, device reset and
+ * resubmission). Queue lock held for all three.
+ *  - blk_oldest_inflight_locked: the request the driver has held longest
+ *    (in-flight requests are kept in dispatch order), or NULL;
+ *  - blk_rq_deadline_ns: when it is due (dispatch time + blk.timeout_ms);
+ *  - blk_unissue_locked: the driver gives back a request it owned but the
+ *    device will never complete (e.g. collected with vq_detach_unused after
+ *    a reset): it goes first in line again, with no error counted against it.
+ */
+struct request *blk_oldest_inflight_locked(struct blkdev *dev);
+uint64_t blk_rq_deadline_ns(const struct request *rq);
+void blk_unissue_locked(struct blkdev *dev, struct request *rq);
+
+/*
  * What the driver reads of a request. "Wire" values describe what goes to
  * the device on this dispatch: normally the whole request, but a failed
  * merged request is retried one bio piece at a time, and then they describe
  * only that piece.
  */
 enum bio_op blk_rq_op(const struct request *rq);
-uint32_t blk_rq_tag(const struct request *rq);       /* 0 .. nr_requests-1, stable per request */
-uint64_t blk_rq_sector(const struct request *rq);    /* 512-byte sectors */
-uint32_t blk_rq_sectors(const struct request *rq);   /* 512-byte sectors (DISCARD/WZ: the range) */
-uint32_t blk_rq_nsegs(const struct request *rq);     /* data segments the iterator yields */
-uint32_t blk_rq_bytes(const struct request *rq);     /* data bytes the iterator yields */
+uint32_t blk_rq_tag(const struct request *rq);	   /* 0 .. nr_requests-1, stable per request */
+uint64_t blk_rq_sector(const struct request *rq);  /* 512-byte sectors */
+uint32_t blk_rq_sectors(const struct request *rq); /* 512-byte sectors (DISCARD/WZ: the range) */
+uint32_t blk_rq_nsegs(const struct request *rq);   /* data segments the iterator yields */
+uint32_t blk_rq_bytes(const struct request *rq);   /* data bytes the iterator yields */
 
 struct blk_seg_iter {
 	const struct request *rq;
 	uint32_t part, part_end; /* part index, and one past the last on the wire */
-	uint32_t seg, off;       /* position in the current part's bio */
-	uint32_t left;           /* bytes of the current part still to yield */
-	uint32_t max;            /* bytes per yielded segment */
+	uint32_t seg, off;	 /* position in the current part's bio */
+	uint32_t left;		 /* bytes of the current part still to yield */
+	uint32_t max;		 /* bytes per yielded segment */
 };
 void blk_rq_seg_iter_init(struct blk_seg_iter *it, const struct request *rq);
 /* Next data segment (at most max_seg_bytes); false when there are no more. */

@@ -13,7 +13,7 @@ struct blk_list {
 	struct blk_list *next, *prev;
 };
 
-#define blk_list_entry(node, type, member) ((type *)((char *)(node) - offsetof(type, member)))
+#define blk_list_entry(node, type, member) ((type *)((char *)(node)-offsetof(type, member)))
 
 static inline void blk_list_init(struct blk_list *l)
 {
@@ -57,6 +57,7 @@ static inline void blk_list_del(struct blk_list *n)
 	blk_list_init(n);
 }
 
-#define blk_list_for_each(pos, head) for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
+#define blk_list_for_each(pos, head)                                                               \
+	for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
 
 #endif

@@ -19,20 +19,22 @@ enum { ELV_READ = 0, ELV_WRITE = 1, ELV_DIRS = 2 };
 
 /* bio_stage: a bio's way through the queue. */
 enum {
-	BIO_STAGE_PREFLUSH = 0, /* waits for a flush before its data is placed */
-	BIO_STAGE_DATA = 1,     /* data placed into requests (or waiting to be) */
-	BIO_STAGE_POSTFLUSH = 2,/* FUA: data done, waits for the flush after it */
-	BIO_STAGE_ENDED = 3,
+	BIO_STAGE_IDLE = 0,	 /* never submitted (bio_init_* zeroes it) */
+	BIO_STAGE_ACCEPTED = 1,	 /* passed the checks: in a plug or entering the queue */
+	BIO_STAGE_PREFLUSH = 2,	 /* waits for a flush before its data is placed */
+	BIO_STAGE_DATA = 3,	 /* data placed into requests (or waiting to be) */
+	BIO_STAGE_POSTFLUSH = 4, /* FUA: data done, waits for the flush after it */
+	BIO_STAGE_ENDED = 5,	 /* end_io called or about to be: may be submitted again */
 };
 
 /* One bio piece inside a request: a contiguous byte range of one bio. */
 struct blk_part {
 	struct bio *bio;
-	uint64_t sector;  /* 512-byte sector of the first byte */
-	uint32_t bytes;   /* data bytes (DISCARD/WZ: the range in bytes, no data) */
-	uint32_t seg;     /* first bio segment ... */
-	uint32_t off;     /* ... and byte offset in it */
-	uint32_t nsegs;   /* data segments it takes on the wire */
+	uint64_t sector; /* 512-byte sector of the first byte */
+	uint32_t bytes;	 /* data bytes (DISCARD/WZ: the range in bytes, no data) */
+	uint32_t seg;	 /* first bio segment ... */
+	uint32_t off;	 /* ... and byte offset in it */
+	uint32_t nsegs;	 /* data segments it takes on the wire */
 };
 
 enum rq_state {
@@ -52,14 +54,14 @@ struct request {
 	uint32_t rq_tag;
 	uint8_t rq_op;
 	uint8_t rq_state;
-	bool rq_isolate;           /* retrying a failed merge one part at a time */
-	uint8_t rq_attempts;       /* dispatches after an error of the part(s) on the wire */
-	uint64_t rq_epoch;         /* flush epoch it belongs to */
-	uint64_t rq_sector;        /* whole request: first 512-byte sector ... */
-	uint32_t rq_sectors;       /* ... and length in 512-byte sectors */
-	uint32_t rq_nsegs;         /* whole request: data segments */
+	bool rq_isolate;     /* retrying a failed merge one part at a time */
+	uint8_t rq_attempts; /* dispatches after an error of the part(s) on the wire */
+	uint64_t rq_epoch;   /* flush epoch it belongs to */
+	uint64_t rq_sector;  /* whole request: first 512-byte sector ... */
+	uint32_t rq_sectors; /* ... and length in 512-byte sectors */
+	uint32_t rq_nsegs;   /* whole request: data segments */
 	uint32_t rq_nparts;
-	uint32_t rq_view;          /* rq_isolate: the part on the wire */
+	uint32_t rq_view;	      /* rq_isolate: the part on the wire */
 	uint64_t rq_fifo_deadline_ns; /* elevator expiry */
 	uint64_t rq_deadline_ns;      /* completion deadline (blk.timeout_ms; issue 5) */
 	struct blk_part *rq_parts;    /* BLK_MAX_SEGS entries, preallocated */
@@ -68,19 +70,19 @@ struct request {
 /* Deadline elevator state; see elevator.c for its invariants. */
 struct blk_elv {
 	struct blk_list sorted[ELV_DIRS]; /* ascending rq_sector */
-	struct blk_list fifo[ELV_DIRS];   /* arrival order */
+	struct blk_list fifo[ELV_DIRS];	  /* arrival order */
 	uint32_t count[ELV_DIRS];
-	uint64_t pos[ELV_DIRS];           /* sweep position: end of the last dispatched */
-	int batch_dir;                    /* direction of the current batch, -1 none */
-	uint32_t batch_count;             /* requests dispatched in this batch */
-	uint32_t starved;                 /* read batches chosen while writes waited */
+	uint64_t pos[ELV_DIRS]; /* sweep position: end of the last dispatched */
+	int batch_dir;		/* direction of the current batch, -1 none */
+	uint32_t batch_count;	/* requests dispatched in this batch */
+	uint32_t starved;	/* read batches chosen while writes waited */
 	uint64_t read_expire_ns, write_expire_ns;
 };
 
 #define ELV_READ_EXPIRE_NS  (500ull * 1000000ull)  /* 500 ms */
 #define ELV_WRITE_EXPIRE_NS (5000ull * 1000000ull) /* 5 s */
-#define ELV_FIFO_BATCH      16u /* requests per batch before directions are weighed again */
-#define ELV_WRITES_STARVED  2u  /* read batches allowed while writes wait */
+#define ELV_FIFO_BATCH	    16u /* requests per batch before directions are weighed again */
+#define ELV_WRITES_STARVED  2u	/* read batches allowed while writes wait */
 
 struct blkdev {
 	spinlock_t lock; /* the queue lock: see blk_driver.h */
@@ -89,16 +91,16 @@ struct blkdev {
 	void *drv;
 	bool broken;
 
-	struct request *rqs;       /* nr_requests, preallocated */
+	struct request *rqs;		 /* nr_requests, preallocated */
 	struct dma_buf rq_mem, part_mem; /* where rqs and their part arrays live */
-	struct blk_list free;      /* RQ_FREE requests */
-	struct blk_list held;      /* RQ_HELD, creation order */
-	struct blk_list barriers;  /* RQ_BARRIER flushes, epoch order */
-	struct blk_list requeue;   /* RQ_REQUEUE, dispatch first */
-	struct blk_list active;    /* RQ_INFLIGHT, dispatch order */
+	struct blk_list free;		 /* RQ_FREE requests */
+	struct blk_list held;		 /* RQ_HELD, creation order */
+	struct blk_list barriers;	 /* RQ_BARRIER flushes, epoch order */
+	struct blk_list requeue;	 /* RQ_REQUEUE, dispatch first */
+	struct blk_list active;		 /* RQ_INFLIGHT, dispatch order */
 	struct blk_elv elv;
-	uint64_t epoch_head;       /* requests of this epoch may be dispatched */
-	uint64_t epoch_tail;       /* epoch given to new data requests */
+	uint64_t epoch_head;			 /* requests of this epoch may be dispatched */
+	uint64_t epoch_tail;			 /* epoch given to new data requests */
 	struct bio *pending_head, *pending_tail; /* bios waiting for a free request */
 
 	struct blk_counters ctr;
@@ -129,5 +131,7 @@ void blk_submit_list(struct bio *head);
 /* Holds bio in the current thread's plug; false when there is none. */
 bool blk_plug_add(struct bio *bio);
 void blk_plug_flush_current(void);
+/* Plug lists handed to the queues so far, and how many of those by the time bound. */
+void blk_plug_stats(uint64_t *flushes, uint64_t *timeouts);
 
 #endif

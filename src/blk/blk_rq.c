@@ -77,8 +77,9 @@ uint64_t blk_fit_bytes(const struct bio *bio, uint32_t max_segs, uint64_t max_by
 		off = 0;
 	}
 	total -= total % lbs;
-	*nsegs = total ? blk_count_segs(bio, bio->bio_cur_seg, bio->bio_cur_off, total, max_seg_bytes)
-		       : 0;
+	*nsegs = total
+		     ? blk_count_segs(bio, bio->bio_cur_seg, bio->bio_cur_off, total, max_seg_bytes)
+		     : 0;
 	return total;
 }
 

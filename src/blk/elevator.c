@@ -101,7 +101,8 @@ static struct request *sorted_first_from(struct blk_elv *e, int dir, uint64_t po
 {
 	struct blk_list *n;
 
-	blk_list_for_each(n, &e->sorted[dir]) {
+	blk_list_for_each(n, &e->sorted[dir])
+	{
 		struct request *rq = blk_list_entry(n, struct request, rq_sort);
 		if (rq->rq_sector >= pos)
 			return rq;

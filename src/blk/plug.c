@@ -21,6 +21,9 @@
 #define PLUG_SLOTS 64u /* threads that may hold a plug at the same time */
 
 static struct blk_plug *plug_slots[PLUG_SLOTS];
+/* Non-empty plug lists handed to the queue, by cause; guarded by masking IRQs. */
+static uint64_t plug_flushes;
+static uint64_t plug_timeouts;
 
 static struct blk_plug *blk_current_plug(void);
 static struct bio *plug_take(struct blk_plug *plug);
@@ -67,6 +70,7 @@ static struct bio *plug_take(struct blk_plug *plug)
 
 	plug->head = plug->tail = NULL;
 	plug->count = 0;
+	plug_flushes += head != NULL;
 	irq_restore(f);
 	return head;
 }
@@ -76,12 +80,20 @@ static void plug_timer_fn(void *arg)
 {
 	struct bio *head = plug_take(arg);
 
+	plug_timeouts += head != NULL;
 	if (head)
 		blk_submit_list(head);
 }
 
 bool blk_plug_add(struct bio *bio)
 {
+	/*
+	 * With IRQs masked we may be in an interrupt handler (an end_io that
+	 * resubmits), where "the current thread" is whoever was interrupted:
+	 * its plug is not ours to fill.
+	 */
+	if (irqs_disabled())
+		return false;
 	struct blk_plug *plug = blk_current_plug();
 
 	if (!plug)
@@ -126,5 +138,13 @@ void blk_finish_plug(struct blk_plug *plug)
 			plug_slots[i] = NULL;
 	}
 	plug->active = false;
+	irq_restore(f);
+}
+
+void blk_plug_stats(uint64_t *flushes, uint64_t *timeouts)
+{
+	irqflags_t f = irq_save();
+	*flushes = plug_flushes;
+	*timeouts = plug_timeouts;
 	irq_restore(f);
 }

@@ -34,15 +34,15 @@
 #include "blk/virtio_blk.h"
 #include "blk/virtio_blk_spec.h"
 
-#define VBLK_QUEUE_SIZE  256u          /* ring entries we ask for */
-#define VBLK_MAX_SECTORS 1024u         /* 512 KiB per request: our choice, virtio has no limit */
-#define VBLK_NO_SIZE_MAX (4u << 20)    /* segment bytes when the device states no size_max */
-#define VBLK_STATUS_NONE 0xffu         /* "the device wrote no status" sentinel */
-#define VBLK_CHAIN_EXTRA 2u            /* header and status descriptors around the data */
+#define VBLK_QUEUE_SIZE	 256u	    /* ring entries we ask for */
+#define VBLK_MAX_SECTORS 1024u	    /* 512 KiB per request: our choice, virtio has no limit */
+#define VBLK_NO_SIZE_MAX (4u << 20) /* segment bytes when the device states no size_max */
+#define VBLK_STATUS_NONE 0xffu	    /* "the device wrote no status" sentinel */
+#define VBLK_CHAIN_EXTRA 2u	    /* header and status descriptors around the data */
 
 /* Feature bits we use when the device offers them (VERSION_1 is the transport's). */
 #define VBLK_WANTED                                                                                \
-	(VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |                   \
+	(VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |                    \
 	 VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_RO) |                         \
 	 VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) | VIRTIO_BIT(VIRTIO_BLK_F_TOPOLOGY) |                      \
 	 VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE) | VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |                  \
@@ -77,9 +77,9 @@ static void vblk_irq(void *arg);
 static int vblk_status_errno(uint8_t status);
 
 static const struct blk_driver_ops vblk_ops = {
-	.queue_rq = vblk_queue_rq,
-	.kick_prepare = vblk_kick_prepare,
-	.notify = vblk_notify,
+    .queue_rq = vblk_queue_rq,
+    .kick_prepare = vblk_kick_prepare,
+    .notify = vblk_notify,
 };
 
 static bool has(const struct vblk *vb, unsigned int bit)
@@ -130,7 +130,8 @@ static int vblk_queue_rq(void *drv, struct request *rq)
 		break;
 	case BIO_OP_DISCARD:
 	case BIO_OP_WRITE_ZEROES:
-		m->hdr.type = op == BIO_OP_DISCARD ? VIRTIO_BLK_T_DISCARD : VIRTIO_BLK_T_WRITE_ZEROES;
+		m->hdr.type =
+		    op == BIO_OP_DISCARD ? VIRTIO_BLK_T_DISCARD : VIRTIO_BLK_T_WRITE_ZEROES;
 		m->hdr.sector = 0;
 		m->range.sector = blk_rq_sector(rq);
 		m->range.num_sectors = blk_rq_sectors(rq);
@@ -149,7 +150,8 @@ static int vblk_queue_rq(void *drv, struct request *rq)
 	blk_rq_seg_iter_init(&it, rq);
 	while (blk_rq_seg_next(&it, &va, &len)) {
 		if (n >= BLK_MAX_SEGS + 1)
-			return -EIO; /* more than the limits we gave the core: a core bug, fail it */
+			return -EIO; /* more than the limits we gave the core: a core bug, fail it
+				      */
 		vb->sg[n++] = (struct vq_sg){hal_virt_to_bus(va), len};
 	}
 	n_out = data_in ? 1 : n;
@@ -266,7 +268,8 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info)
 	    !vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_WRITEBACK, &b, 1))
 		info->volatile_cache = info->volatile_cache && b != 0;
 
-	/* Segments: seg_max if stated (else one, as the spec implies), and what a chain can hold. */
+	/* Segments: seg_max if stated (else one, as the spec implies), and what a chain can hold.
+	 */
 	uint32_t segs = 1;
 	if (has(vb, VIRTIO_BLK_F_SEG_MAX) && !cfg32(vb, VIRTIO_BLK_CFG_SEG_MAX, &v) && v)
 		segs = v;
@@ -345,7 +348,7 @@ static int vblk_probe(struct vmmio_dev *vdev)
 		(unsigned long long)vb->features);
 	return 0;
 
-err_broken: {
+err_broken : {
 	/* Registered already (names are handed out for good): keep it, broken. */
 	struct blk_done done = BLK_DONE_INIT;
 	irqflags_t f = blk_lock(vb->bdev);
@@ -397,3 +400,23 @@ int vblk_poll_parts(struct blkdev *bdev, struct vblk_poll_parts *out)
 	}
 	return -ENODEV;
 }
+
+#ifdef LEVBLK_HOST
+/* Host tests only: forget the devices (the simulator's bus is reset with them). */
+void vblk_host_reset(void);
+void vblk_host_reset(void)
+{
+	for (unsigned int i = 0; i < vblk_ndevs; i++) {
+		struct vblk *vb = &vblk_devs[i];
+		irq_unregister(vb->vdev->intid);
+		/* Forget what the device still holds, then free its rings. */
+		if (!vq_is_broken(vb->vq))
+			vmmio_reset(vb->vdev);
+		while (vq_detach_unused(vb->vq))
+			;
+		vmmio_release(vb->vdev);
+		dma_free(&vb->rqmem_buf);
+	}
+	vblk_ndevs = 0;
+}
+#endif

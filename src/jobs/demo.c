@@ -23,11 +23,11 @@
 #include <levblk/lib/prng.h>
 #include <levblk/lib/string.h>
 
-#define DEMO_SHOW_BYTES   64u
-#define DEMO_SAMPLE_NS    (200ull * NSEC_PER_MSEC)
-#define DEMO_SAMPLE_QD    16u
+#define DEMO_SHOW_BYTES	  64u
+#define DEMO_SAMPLE_NS	  (200ull * NSEC_PER_MSEC)
+#define DEMO_SAMPLE_QD	  16u
 #define DEMO_SAMPLE_BYTES 4096u
-#define DEMO_SEED         0x1e7b1cull
+#define DEMO_SEED	  0x1e7b1cull
 
 static const char *const demo_keys[] = {"scratch", NULL};
 
@@ -36,9 +36,16 @@ static void demo_list(void)
 {
 	for (unsigned int i = 0; i < blkdev_count(); i++) {
 		const struct blkdev_info *d = blkdev_info(blkdev_get(i));
-		kprintf("BLKDEV name=%s capacity=%llu lbs=%u ro=%d transport=%u irq=%u features=0x%llx\n",
-			d->name, (unsigned long long)d->capacity, d->lbs, d->ro ? 1 : 0, d->transport,
-			d->irq, (unsigned long long)d->features);
+		kprintf("BLKDEV name=%s capacity=%llu lbs=%u ro=%d transport=%u irq=%u "
+			"features=0x%llx\n",
+			d->name, (unsigned long long)d->capacity, d->lbs, d->ro ? 1 : 0,
+			d->transport, d->irq, (unsigned long long)d->features);
+		kprintf("  %s: %llu MiB, %u-byte blocks, %s%s; a request carries up to %u segments "
+			"and %u KiB, %u requests preallocated\n",
+			d->name, (unsigned long long)(d->capacity >> (20 - SECTOR_SHIFT)), d->lbs,
+			d->ro ? "read-only" : "read-write",
+			d->volatile_cache ? ", write-back cache" : ", no volatile cache",
+			d->limits.max_segs, d->limits.max_sectors / 2, d->limits.nr_requests);
 	}
 }
 
@@ -88,8 +95,10 @@ static int demo_scratch(struct blkdev *dev, uint64_t sector, uint8_t *wbuf, uint
 			(unsigned long long)sector);
 		return -EIO;
 	}
-	kprintf("demo: wrote %u bytes at sector %llu and read them back: identical\n", lbs,
-		(unsigned long long)sector);
+	kprintf("demo: wrote %u bytes of the test pattern at sector %llu and read them back: "
+		"identical (first word 0x%016llx)\n",
+		lbs, (unsigned long long)sector,
+		(unsigned long long)pattern_word(DEMO_SEED, sector, 0));
 	return 0;
 }
 
@@ -98,7 +107,7 @@ static int demo_scratch(struct blkdev *dev, uint64_t sector, uint8_t *wbuf, uint
 struct demo_sample {
 	struct blkdev *dev;
 	struct prng rng;
-	uint64_t blocks;   /* DEMO_SAMPLE_BYTES blocks on the disk */
+	uint64_t blocks; /* DEMO_SAMPLE_BYTES blocks on the disk */
 	uint64_t end_ns;
 	uint64_t ios, errors;
 	unsigned int live; /* bios in flight; guarded by masking IRQs */
@@ -110,7 +119,8 @@ struct demo_sample {
 static void demo_sample_submit(struct demo_sample *s, unsigned int i)
 {
 	uint64_t sector = prng_below(&s->rng, s->blocks) * (DEMO_SAMPLE_BYTES / SECTOR_SIZE);
-	bio_init_rw(&s->bio[i], s->dev, BIO_OP_READ, sector, &s->seg[i], 1, s->bio[i].bio_end_io, s);
+	bio_init_rw(&s->bio[i], s->dev, BIO_OP_READ, sector, &s->seg[i], 1, s->bio[i].bio_end_io,
+		    s);
 	submit_bio(&s->bio[i]);
 }
 
@@ -171,14 +181,15 @@ static void demo_counters(void)
 	for (unsigned int i = 0; i < blkdev_count(); i++) {
 		struct blk_counters c;
 		blkdev_counters(blkdev_get(i), &c);
-		kprintf("COUNTERS dev=%s bios=%llu requests=%llu merges=%llu splits=%llu kicks=%llu "
-			"irqs=%llu errors=%llu retries=%llu flushes=%llu in_flight=%llu\n",
-			blkdev_info(blkdev_get(i))->name, (unsigned long long)c.bios,
-			(unsigned long long)c.requests, (unsigned long long)c.merges,
-			(unsigned long long)c.splits, (unsigned long long)c.kicks,
-			(unsigned long long)c.irqs, (unsigned long long)c.errors,
-			(unsigned long long)c.retries, (unsigned long long)c.flushes,
-			(unsigned long long)c.in_flight);
+		kprintf(
+		    "COUNTERS dev=%s bios=%llu requests=%llu merges=%llu splits=%llu kicks=%llu "
+		    "irqs=%llu errors=%llu retries=%llu flushes=%llu in_flight=%llu\n",
+		    blkdev_info(blkdev_get(i))->name, (unsigned long long)c.bios,
+		    (unsigned long long)c.requests, (unsigned long long)c.merges,
+		    (unsigned long long)c.splits, (unsigned long long)c.kicks,
+		    (unsigned long long)c.irqs, (unsigned long long)c.errors,
+		    (unsigned long long)c.retries, (unsigned long long)c.flushes,
+		    (unsigned long long)c.in_flight);
 	}
 }
 

@@ -5,16 +5,6 @@
 #include "blk/blk_driver.h"
 #include "blk/fake_drv.h"
 
-struct thread;
-struct thread *thread_current(void);
-
-/* The host tests have one "thread". */
-struct thread *thread_current(void)
-{
-	static int the_thread;
-	return (struct thread *)&the_thread;
-}
-
 static bool fake_log_live(const struct fake_drv *fd, uint32_t i)
 {
 	/* A log entry is live while its request is in the ring (completion clears it). */
@@ -69,9 +59,9 @@ static void fake_notify(void *drv)
 }
 
 static const struct blk_driver_ops fake_ops = {
-	.queue_rq = fake_queue_rq,
-	.kick_prepare = fake_kick_prepare,
-	.notify = fake_notify,
+    .queue_rq = fake_queue_rq,
+    .kick_prepare = fake_kick_prepare,
+    .notify = fake_notify,
 };
 
 struct fake_drv *fake_create(uint64_t capacity, uint32_t lbs, uint32_t max_segs,
@@ -80,18 +70,18 @@ struct fake_drv *fake_create(uint64_t capacity, uint32_t lbs, uint32_t max_segs,
 {
 	struct fake_drv *fd = calloc(1, sizeof(*fd));
 	struct blkdev_info info = {
-		.capacity = capacity,
-		.lbs = lbs,
-		.pbs = lbs,
-		.ro = ro,
-		.volatile_cache = volatile_cache,
-		.ops = (1u << BIO_OP_READ) | (1u << BIO_OP_WRITE) | (1u << BIO_OP_FLUSH) |
-		       (1u << BIO_OP_GET_ID) | (1u << BIO_OP_DISCARD),
-		.limits = {.max_segs = max_segs,
-			   .max_seg_bytes = max_seg_bytes,
-			   .max_sectors = max_sectors,
-			   .max_discard_sectors = 64,
-			   .nr_requests = nr_requests},
+	    .capacity = capacity,
+	    .lbs = lbs,
+	    .pbs = lbs,
+	    .ro = ro,
+	    .volatile_cache = volatile_cache,
+	    .ops = (1u << BIO_OP_READ) | (1u << BIO_OP_WRITE) | (1u << BIO_OP_FLUSH) |
+		   (1u << BIO_OP_GET_ID) | (1u << BIO_OP_DISCARD),
+	    .limits = {.max_segs = max_segs,
+		       .max_seg_bytes = max_seg_bytes,
+		       .max_sectors = max_sectors,
+		       .max_discard_sectors = 64,
+		       .nr_requests = nr_requests},
 	};
 	fd->disk_bytes = capacity * SECTOR_SIZE;
 	fd->disk = calloc(1, fd->disk_bytes);
@@ -199,4 +189,31 @@ void fake_complete_all(struct fake_drv *fd)
 
 	while ((i = fake_inflight_index(fd, 0)) >= 0)
 		fake_complete(fd, i, 0);
+}
+
+void fake_complete_irq(struct fake_drv *fd, uint32_t n)
+{
+	struct blk_done done = BLK_DONE_INIT;
+	struct request *rqs[FAKE_MAX_LOG];
+	uint32_t k = 0;
+	int i;
+
+	irqflags_t irq = irq_save(); /* "interrupt context" */
+	while (k < n && (i = fake_inflight_index(fd, 0)) >= 0) {
+		struct fake_rq_log *l = &fd->log[i];
+		fake_transfer(fd, l);
+		rqs[k++] = l->rq;
+		l->rq = NULL;
+		fd->in_ring--;
+	}
+	irqflags_t f = blk_lock(fd->dev);
+	blk_count_irq_locked(fd->dev);
+	for (uint32_t j = 0; j < k; j++)
+		blk_complete_locked(fd->dev, rqs[j], 0, &done);
+	bool kick = blk_dispatch_locked(fd->dev, &done);
+	blk_unlock(fd->dev, f);
+	if (kick)
+		blk_notify(fd->dev);
+	blk_end_done(&done);
+	irq_restore(irq);
 }

@@ -29,7 +29,7 @@ struct fake_drv {
 	struct blkdev *dev;
 	uint8_t *disk;
 	uint64_t disk_bytes;
-	uint32_t capacity;       /* requests the "ring" holds at once */
+	uint32_t capacity; /* requests the "ring" holds at once */
 	uint32_t in_ring;
 	struct fake_rq_log log[FAKE_MAX_LOG]; /* every queue_rq that succeeded */
 	uint32_t nlog;
@@ -53,6 +53,8 @@ int fake_inflight_index(struct fake_drv *fd, uint32_t nth);
 void fake_complete(struct fake_drv *fd, int log_idx, int status);
 /* Completes every in-flight request, oldest first, until none is left. */
 void fake_complete_all(struct fake_drv *fd);
+/* Completes up to n in-flight requests in one "interrupt" (IRQs masked, one lock hold). */
+void fake_complete_irq(struct fake_drv *fd, uint32_t n);
 void fake_add_bad(struct fake_drv *fd, uint64_t sector, int times);
 
 #endif

@@ -70,7 +70,8 @@ static int teardown(void **state)
 static struct fake_drv *mkdev(uint64_t cap, uint32_t lbs, uint32_t max_segs, uint32_t msb,
 			      uint32_t max_sectors, uint32_t nr, uint32_t ring, bool cache, bool ro)
 {
-	struct fake_drv *fd = fake_create(cap, lbs, max_segs, msb, max_sectors, nr, ring, cache, ro);
+	struct fake_drv *fd =
+	    fake_create(cap, lbs, max_segs, msb, max_sectors, nr, ring, cache, ro);
 	all_fds[n_fds++] = fd;
 	return fd;
 }
@@ -147,6 +148,10 @@ static void test_bad_bios(void **state)
 	tbio_rw(&t, fd, BIO_OP_READ, 1016, buf, 4096);
 	submit_bio(&t.bio);
 	assert_int_equal(fd->nlog, 1);
+	/* submitted again while in flight: refused, nothing changes */
+	submit_bio(&t.bio);
+	assert_int_equal(fd->nlog, 1);
+	assert_int_equal(t.ended, 0);
 	fake_complete_all(fd);
 	assert_int_equal(t.ended, 1);
 	assert_int_equal(t.status, 0);
@@ -671,22 +676,101 @@ static void test_nodata_ops(void **state)
 	freedev(fd);
 }
 
+/* The recovery hooks: a request taken back from the driver goes out again and ends once. */
+static void test_unissue_and_deadline(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
+	static uint8_t a[512], b[512];
+	struct tbio ta, tb;
+
+	blk_param_timeout_ms = 30000;
+	tbio_rw(&ta, fd, BIO_OP_WRITE, 0, a, 512);
+	submit_bio(&ta.bio);
+	hal_host_advance(NSEC_PER_MSEC);
+	tbio_rw(&tb, fd, BIO_OP_WRITE, 100, b, 512);
+	submit_bio(&tb.bio);
+	irqflags_t f = blk_lock(fd->dev);
+	struct request *old = blk_oldest_inflight_locked(fd->dev);
+	assert_ptr_equal(old, fd->log[0].rq);
+	assert_true(blk_rq_deadline_ns(old) + NSEC_PER_MSEC == blk_rq_deadline_ns(fd->log[1].rq));
+	assert_true(blk_rq_deadline_ns(old) >= 30000 * NSEC_PER_MSEC);
+	/* The "device was reset": the driver hands the first request back. */
+	fd->log[0].rq = NULL;
+	fd->in_ring--;
+	blk_unissue_locked(fd->dev, old);
+	struct blk_done done = BLK_DONE_INIT;
+	bool kick = blk_dispatch_locked(fd->dev, &done);
+	blk_unlock(fd->dev, f);
+	assert_true(kick);
+	assert_int_equal(fd->nlog, 3);
+	assert_int_equal(fd->log[2].sector, 0);
+	fake_complete_all(fd);
+	assert_int_equal(ta.ended, 1);
+	assert_int_equal(ta.status, 0);
+	assert_int_equal(tb.ended, 1);
+	struct blk_counters c;
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(c.errors, 0);
+	assert_int_equal(c.in_flight, 0);
+}
+
+/* end_io resubmits from the completion interrupt: one batch, one kick. */
+static int resubmits_left;
+static void resubmit_end_io(struct bio *b)
+{
+	struct tbio *t = b->bio_private;
+	t->ended++;
+	t->status = b->bio_status;
+	if (resubmits_left > 0) {
+		resubmits_left--;
+		b->bio_sector += 1000; /* far from the others: no merging */
+		submit_bio(b);
+	}
+}
+
+static void test_resubmit_from_irq_is_batched(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
+	static uint8_t bufs[8][512];
+	struct tbio t[8];
+
+	for (int i = 0; i < 8; i++) {
+		tbio_rw(&t[i], fd, BIO_OP_READ, (uint64_t)i * 64, bufs[i], 512);
+		t[i].bio.bio_end_io = resubmit_end_io;
+		submit_bio(&t[i].bio);
+	}
+	assert_int_equal(fd->nlog, 8);
+	uint32_t kicks = fd->notifies;
+	resubmits_left = 8;
+	fake_complete_irq(fd, 8);
+	assert_int_equal(fd->nlog, 16);		   /* all eight went out again ... */
+	assert_int_equal(fd->notifies, kicks + 1); /* ... with one kick */
+	fake_complete_all(fd);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(t[i].ended, 2);
+		assert_int_equal(t[i].status, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_bad_bios, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_back_and_front_merge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_merge_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_split, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sorted_sweep, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fifo_expiry_bounds_read_starvation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_far_write_not_starved, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_flush_ordering, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retry_isolation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plug_merges_256_writes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plug_times_out, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nodata_ops, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_bios, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_back_and_front_merge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_merge_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_split, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sorted_sweep, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fifo_expiry_bounds_read_starvation, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_far_write_not_starved, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flush_ordering, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_retry_isolation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_plug_merges_256_writes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_plug_times_out, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nodata_ops, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unissue_and_deadline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resubmit_from_irq_is_batched, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,404 @@
+/*
+ * Host tests of the virtio-blk driver (src/blk/virtio_blk.c) with the real
+ * block core, virtqueue and transport, against the simulated device of
+ * test/sim: configuration and negotiation, data through scatter-gather
+ * chains, completions in any order, a tiny ring, device errors isolated to
+ * the bios that caused them, flushes, 4 KiB blocks, a hostile status byte.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <levblk/bio.h>
+#include <levblk/blkdev.h>
+#include <levblk/errno.h>
+#include <levblk/virtio/virtio_mmio.h>
+#include "blk/virtio_blk.h"
+#include "hal_host/hal_host.h"
+#include "sim/sim.h"
+
+void blk_dev_host_reset(void);
+void vblk_host_reset(void);
+
+struct tb {
+	struct bio bio;
+	struct bio_seg seg[8];
+	int ended, status;
+};
+
+static void tb_end(struct bio *b)
+{
+	struct tb *t = b->bio_private;
+	t->ended++;
+	t->status = b->bio_status;
+}
+
+static struct sim_dev *sims[4];
+
+/* A fresh bus with one device per cfg, probed by the driver. */
+static void bring_up(const struct sim_blk_cfg *cfgs, unsigned int n)
+{
+	unsigned int nslots;
+
+	vblk_host_reset();
+	blk_dev_host_reset();
+	sim_reset_bus();
+	for (unsigned int i = 0; i < n; i++)
+		sims[i] = sim_add_blk(&cfgs[i]);
+	const struct dt_virtio_mmio *slots = sim_slots(&nslots);
+	assert_int_equal(vmmio_probe(slots, nslots), (int)n);
+	assert_int_equal(vblk_probe_all(), (int)n);
+	assert_int_equal(blkdev_count(), n);
+}
+
+static int setup(void **state)
+{
+	hal_host_quiet = true;
+	blk_param_merge = 1;
+	blk_param_retries = 3;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	vblk_host_reset();
+	blk_dev_host_reset();
+	sim_reset_bus();
+	return 0;
+}
+
+static void fill(uint8_t *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i * 13 + (i >> 8));
+}
+
+/* Splits buf into nseg uneven segments. */
+static void tb_rw(struct tb *t, struct blkdev *dev, enum bio_op op, uint64_t sector, uint8_t *buf,
+		  uint32_t len, unsigned int nseg)
+{
+	uint32_t off = 0;
+
+	memset(t, 0, sizeof(*t));
+	for (unsigned int i = 0; i < nseg; i++) {
+		uint32_t l = i == nseg - 1 ? len - off : (len / nseg) - 8 * (i + 1);
+		t->seg[i] = (struct bio_seg){buf + off, l};
+		off += l;
+	}
+	bio_init_rw(&t->bio, dev, op, sector, t->seg, nseg, tb_end, t);
+}
+
+static void test_probe_config(void **state)
+{
+	struct sim_blk_cfg c[3];
+
+	sim_blk_cfg_default(&c[0]);
+	c[0].capacity = 4096;
+	sim_blk_cfg_default(&c[1]);
+	c[1].version = 1;
+	c[1].ro = true;
+	c[1].indirect = false;
+	c[1].event_idx = false;
+	c[1].seg_max = 0;
+	sim_blk_cfg_default(&c[2]);
+	c[2].blk_size = 4096;
+	c[2].capacity = 8192;
+	c[2].config_wce = false;
+	c[2].flush = false;
+	c[2].size_max = 8192;
+	bring_up(c, 3);
+
+	const struct blkdev_info *a = blkdev_info(blkdev_find("vda"));
+	assert_string_equal(a->name, "vda");
+	assert_int_equal(a->capacity, 4096);
+	assert_int_equal(a->lbs, 512);
+	assert_false(a->ro);
+	assert_true(a->volatile_cache);
+	assert_int_equal(a->transport, 2);
+	assert_int_equal(a->limits.max_segs,
+			 126); /* indirect tables of 128, minus header and status */
+	assert_true(a->ops & (1u << BIO_OP_DISCARD));
+	assert_true(a->ops & (1u << BIO_OP_WRITE_ZEROES));
+
+	const struct blkdev_info *b = blkdev_info(blkdev_find("vdb"));
+	assert_true(b->ro);
+	assert_int_equal(b->transport, 1);
+	assert_int_equal(b->limits.max_segs, 1); /* no SEG_MAX: one segment per request */
+
+	const struct blkdev_info *k = blkdev_info(blkdev_find("vdc"));
+	assert_int_equal(k->lbs, 4096);
+	assert_int_equal(k->capacity, 8192); /* still 512-byte sectors */
+	assert_false(k->volatile_cache);
+	assert_int_equal(k->limits.max_seg_bytes, 8192);
+}
+
+static void test_data_roundtrip_sg(void **state)
+{
+	struct sim_blk_cfg c;
+	static uint8_t w[65536], r[65536];
+	struct tb tw, tr;
+	struct sim_stats st;
+
+	sim_blk_cfg_default(&c);
+	c.size_max = 4096;
+	bring_up(&c, 1);
+	struct blkdev *dev = blkdev_get(0);
+	fill(w, sizeof(w), 5);
+	tb_rw(&tw, dev, BIO_OP_WRITE, 100, w, sizeof(w), 5);
+	submit_bio(&tw.bio);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 64, SIM_ORDER_FIFO);
+	assert_int_equal(tw.ended, 1);
+	assert_int_equal(tw.status, 0);
+	assert_memory_equal(sim_blk_data(sims[0]) + 100 * 512, w, sizeof(w));
+	tb_rw(&tr, dev, BIO_OP_READ, 100, r, sizeof(r), 7);
+	submit_bio(&tr.bio);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 64, SIM_ORDER_FIFO);
+	assert_int_equal(tr.status, 0);
+	assert_memory_equal(r, w, sizeof(w));
+	sim_get_stats(sims[0], &st);
+	assert_int_equal(st.driver_errors, 0);
+	assert_true(st.max_segments >= 16); /* 64 KiB cut at size_max 4 KiB */
+
+	struct blk_counters ctr;
+	blkdev_counters(dev, &ctr);
+	assert_int_equal(ctr.in_flight, 0);
+	assert_true(ctr.irqs >= 1);
+	assert_true(ctr.kicks >= 2);
+}
+
+/* Many bios, completions in random and reverse order, a ring of 8 without indirect. */
+static void run_many(const struct sim_blk_cfg *c, enum sim_order order)
+{
+	enum { N = 200 };
+	static uint8_t bufs[N][1024], back[N][1024];
+	static struct tb t[N];
+
+	bring_up(c, 1);
+	struct blkdev *dev = blkdev_get(0);
+	for (int i = 0; i < N; i++) {
+		fill(bufs[i], 1024, (unsigned int)i);
+		/* Scattered: every other 2-sector slot, in a shuffled order. */
+		uint64_t slot = (uint64_t)((i * 37) % N);
+		tb_rw(&t[i], dev, BIO_OP_WRITE, slot * 4, bufs[i], 1024, 1 + i % 3);
+		submit_bio(&t[i].bio);
+		if (i % 7 == 0)
+			sim_process(sims[0], 3, order);
+	}
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 5, order);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(t[i].ended, 1);
+		assert_int_equal(t[i].status, 0);
+		uint64_t slot = (uint64_t)((i * 37) % N);
+		assert_memory_equal(sim_blk_data(sims[0]) + slot * 4 * 512, bufs[i], 1024);
+	}
+	for (int i = 0; i < N; i++) {
+		uint64_t slot = (uint64_t)((i * 37) % N);
+		tb_rw(&t[i], dev, BIO_OP_READ, slot * 4, back[i], 1024, 2);
+		submit_bio(&t[i].bio);
+	}
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 5, order);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(t[i].status, 0);
+		assert_memory_equal(back[i], bufs[i], 1024);
+	}
+	struct sim_stats st;
+	sim_get_stats(sims[0], &st);
+	assert_int_equal(st.driver_errors, 0);
+	struct blk_counters ctr;
+	blkdev_counters(dev, &ctr);
+	assert_int_equal(ctr.in_flight, 0);
+	assert_int_equal(ctr.queued, 0);
+}
+
+static void test_out_of_order_completions(void **state)
+{
+	struct sim_blk_cfg c;
+
+	sim_blk_cfg_default(&c);
+	c.capacity = 2048;
+	sim_seed(42);
+	run_many(&c, SIM_ORDER_RANDOM);
+	run_many(&c, SIM_ORDER_LIFO);
+}
+
+static void test_tiny_ring_legacy(void **state)
+{
+	struct sim_blk_cfg c;
+
+	sim_blk_cfg_default(&c);
+	c.capacity = 2048;
+	c.version = 1;
+	c.indirect = false;
+	c.event_idx = false;
+	c.queue_num_max = 8;
+	run_many(&c, SIM_ORDER_FIFO);
+	assert_int_equal(blkdev_info(blkdev_get(0))->limits.max_segs, 6);
+}
+
+/* Four adjacent writes merged into one chain; one bad sector fails only its bio. */
+static void test_error_isolated_to_its_bio(void **state)
+{
+	struct sim_blk_cfg c;
+	static uint8_t bufs[4][4096];
+	struct tb t[4];
+	struct blk_plug plug;
+
+	sim_blk_cfg_default(&c);
+	bring_up(&c, 1);
+	struct blkdev *dev = blkdev_get(0);
+	sim_set_io_error(sims[0], 8 * 2 + 3);
+	blk_start_plug(&plug);
+	for (int i = 0; i < 4; i++) {
+		fill(bufs[i], 4096, (unsigned int)i + 100);
+		tb_rw(&t[i], dev, BIO_OP_WRITE, (uint64_t)i * 8, bufs[i], 4096, 2);
+		submit_bio(&t[i].bio);
+	}
+	blk_finish_plug(&plug);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 8, SIM_ORDER_FIFO);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(t[i].ended, 1);
+		assert_int_equal(t[i].status, i == 2 ? -EIO : 0);
+		if (i != 2)
+			assert_memory_equal(sim_blk_data(sims[0]) + i * 8 * 512, bufs[i], 4096);
+	}
+	struct blk_counters ctr;
+	blkdev_counters(dev, &ctr);
+	assert_int_equal(ctr.merges, 3);
+	assert_int_equal(ctr.errors, 1);
+	assert_int_equal(ctr.retries, 1 + 3);
+	assert_int_equal(ctr.in_flight, 0);
+}
+
+static void test_flush_and_fua(void **state)
+{
+	struct sim_blk_cfg c[2];
+	static uint8_t buf[512];
+	struct tb t;
+	struct sim_stats st;
+
+	sim_blk_cfg_default(&c[0]);
+	sim_blk_cfg_default(&c[1]);
+	c[1].flush = false;
+	c[1].config_wce = false;
+	bring_up(c, 2);
+	for (int d = 0; d < 2; d++) {
+		tb_rw(&t, blkdev_get((unsigned int)d), BIO_OP_WRITE, 8, buf, 512, 1);
+		t.bio.bio_flags = BIO_FUA;
+		submit_bio(&t.bio);
+		while (sim_pending(sims[d]))
+			sim_process(sims[d], 8, SIM_ORDER_FIFO);
+		assert_int_equal(t.ended, 1);
+		assert_int_equal(t.status, 0);
+		sim_get_stats(sims[d], &st);
+		assert_int_equal(st.writes, 1);
+		assert_int_equal(st.flushes, d == 0 ? 1 : 0); /* no cache, no flush */
+		assert_int_equal(st.driver_errors, 0);
+	}
+}
+
+static void test_4k_device(void **state)
+{
+	struct sim_blk_cfg c;
+	static uint8_t w[8192], r[8192];
+	struct tb t;
+
+	sim_blk_cfg_default(&c);
+	c.blk_size = 4096;
+	c.capacity = 1024;
+	bring_up(&c, 1);
+	struct blkdev *dev = blkdev_get(0);
+	tb_rw(&t, dev, BIO_OP_WRITE, 4, w, 4096, 1);
+	submit_bio(&t.bio);
+	assert_int_equal(t.status, -EINVAL);
+	tb_rw(&t, dev, BIO_OP_WRITE, 8, w, 2048, 1);
+	submit_bio(&t.bio);
+	assert_int_equal(t.status, -EINVAL);
+	fill(w, sizeof(w), 9);
+	tb_rw(&t, dev, BIO_OP_WRITE, 1024 - 16, w, 8192, 3);
+	submit_bio(&t.bio);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 8, SIM_ORDER_FIFO);
+	assert_int_equal(t.status, 0);
+	/* The wire counts 512-byte sectors: the last two 4 KiB blocks. */
+	assert_memory_equal(sim_blk_data(sims[0]) + (1024 - 16) * 512, w, 8192);
+	tb_rw(&t, dev, BIO_OP_READ, 1024 - 16, r, 8192, 1);
+	submit_bio(&t.bio);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 8, SIM_ORDER_FIFO);
+	assert_memory_equal(r, w, 8192);
+}
+
+static void test_garbage_status_is_eio(void **state)
+{
+	struct sim_blk_cfg c;
+	static uint8_t buf[512];
+	struct tb t;
+
+	sim_blk_cfg_default(&c);
+	bring_up(&c, 1);
+	blk_param_retries = 0;
+	tb_rw(&t, blkdev_get(0), BIO_OP_READ, 0, buf, 512, 1);
+	submit_bio(&t.bio);
+	sim_set_hostile(sims[0], SIM_HOSTILE_GARBAGE_STATUS);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 8, SIM_ORDER_FIFO);
+	assert_int_equal(t.ended, 1);
+	assert_int_equal(t.status, -EIO);
+	/* The device is still usable. */
+	tb_rw(&t, blkdev_get(0), BIO_OP_READ, 0, buf, 512, 1);
+	submit_bio(&t.bio);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 8, SIM_ORDER_FIFO);
+	assert_int_equal(t.status, 0);
+}
+
+static void test_hostile_id_breaks_device(void **state)
+{
+	struct sim_blk_cfg c;
+	static uint8_t buf[4][512];
+	struct tb t[4];
+
+	sim_blk_cfg_default(&c);
+	bring_up(&c, 1);
+	for (int i = 0; i < 4; i++) {
+		tb_rw(&t[i], blkdev_get(0), BIO_OP_READ, (uint64_t)i * 64, buf[i], 512, 1);
+		submit_bio(&t[i].bio);
+	}
+	sim_set_hostile(sims[0], SIM_HOSTILE_ID_OUT_OF_RANGE);
+	sim_process(sims[0], 1, SIM_ORDER_FIFO);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(t[i].ended, 1);
+		assert_int_equal(t[i].status, -ENODEV);
+	}
+	assert_true(blkdev_broken(blkdev_get(0)));
+	tb_rw(&t[0], blkdev_get(0), BIO_OP_READ, 0, buf[0], 512, 1);
+	submit_bio(&t[0].bio);
+	assert_int_equal(t[0].status, -ENODEV);
+	struct blk_counters ctr;
+	blkdev_counters(blkdev_get(0), &ctr);
+	assert_int_equal(ctr.in_flight, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_probe_config, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_data_roundtrip_sg, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_order_completions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tiny_ring_legacy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_error_isolated_to_its_bio, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_flush_and_fua, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_4k_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_status_is_eio, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_id_breaks_device, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
