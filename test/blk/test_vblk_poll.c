@@ -1,0 +1,310 @@
+/*
+ * Host tests of the polled path (src/blk/virtio_blk_poll.c, blk_poll_io)
+ * with the real driver, block core, virtqueue and transport against the
+ * simulated device (test/sim), whose interrupt line is level-triggered like
+ * QEMU's: data both ways, no interrupt ever taken for a polled request (the
+ * line is quieted before IRQs come back), transfers longer than a request
+ * split into several, device errors, argument checks, waiting for queued
+ * I/O to drain first, and a misbehaving device.
+ *
+ * The poll has two defences against its interrupt: it asks the device not
+ * to interrupt (vq_disable_cb, which the simulator honours like QEMU), and
+ * it acks InterruptStatus before IRQs come back on (for a device that does
+ * not). Either one alone keeps these tests green; without both they fail.
+ *
+ * The device's time does not pass on the host, so the deadline paths
+ * (blk.timeout_ms) are not exercised here.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <levblk/bio.h>
+#include <levblk/blk_poll.h>
+#include <levblk/blkdev.h>
+#include <levblk/errno.h>
+#include <levblk/kern/thread.h>
+#include <levblk/virtio/virtio_mmio.h>
+#include "blk/virtio_blk.h"
+#include "hal_host/hal_host.h"
+#include "sim/sim.h"
+
+void blk_dev_host_reset(void);
+void vblk_host_reset(void);
+
+static struct sim_dev *sim;
+static unsigned int yields;
+
+/*
+ * blk_poll_io yields while queued requests drain. On the host nothing else
+ * runs, so "other threads and the interrupt" are the device completing
+ * what it holds.
+ */
+void thread_yield(void)
+{
+	yields++;
+	sim_process(sim, UINT32_MAX, SIM_ORDER_FIFO);
+}
+
+static struct blkdev *bring_up(const struct sim_blk_cfg *cfg)
+{
+	unsigned int nslots;
+
+	vblk_host_reset();
+	blk_dev_host_reset();
+	sim_reset_bus();
+	sim = sim_add_blk(cfg);
+	const struct dt_virtio_mmio *slots = sim_slots(&nslots);
+	assert_int_equal(vmmio_probe(slots, nslots), 1);
+	assert_int_equal(vblk_probe_all(), 1);
+	sim_set_autocomplete(sim, true);
+	yields = 0;
+	return blkdev_get(0);
+}
+
+static int setup(void **state)
+{
+	hal_host_quiet = true;
+	blk_param_merge = 1;
+	blk_param_retries = 3;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	vblk_host_reset();
+	blk_dev_host_reset();
+	sim_reset_bus();
+	return 0;
+}
+
+static void fill(uint8_t *p, size_t n, unsigned int seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i * 7 + (i >> 9));
+}
+
+static void end_count(struct bio *b)
+{
+	(*(int *)b->bio_private)++;
+}
+
+/* Any interrupt still pending would be taken now: IRQs are on in the test. */
+static void assert_no_irq_taken(struct blkdev *dev)
+{
+	struct blk_counters ctr;
+
+	sim_deliver_irqs();
+	blkdev_counters(dev, &ctr);
+	assert_int_equal(ctr.irqs, 0);
+	assert_int_equal(ctr.in_flight, 0);
+}
+
+static void test_roundtrip_without_interrupts(void **state)
+{
+	static uint8_t w[8192], r[8192];
+	struct sim_blk_cfg c;
+	struct blk_counters ctr;
+	struct sim_stats st;
+
+	sim_blk_cfg_default(&c);
+	struct blkdev *dev = bring_up(&c);
+	fill(w, sizeof(w), 3);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_WRITE, 64, w, sizeof(w)), 0);
+	assert_memory_equal(sim_blk_data(sim) + 64 * 512, w, sizeof(w));
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 64, r, sizeof(r)), 0);
+	assert_memory_equal(r, w, sizeof(w));
+	assert_no_irq_taken(dev);
+
+	blkdev_counters(dev, &ctr);
+	assert_int_equal(ctr.bios, 2);
+	assert_int_equal(ctr.requests, 2);
+	assert_int_equal(ctr.kicks, 2);
+	assert_int_equal(ctr.errors, 0);
+	sim_get_stats(sim, &st);
+	assert_int_equal(st.driver_errors, 0);
+	assert_int_equal(st.reads, 1);
+	assert_int_equal(st.writes, 1);
+
+	/* The queued path still works afterwards, interrupt and all. */
+	struct bio b;
+	struct bio_seg seg = {r, 4096};
+	int ended = 0;
+	bio_init_rw(&b, dev, BIO_OP_READ, 0, &seg, 1, end_count, &ended);
+	submit_bio(&b);
+	sim_process(sim, UINT32_MAX, SIM_ORDER_FIFO);
+	assert_int_equal(ended, 1);
+	assert_int_equal(b.bio_status, 0);
+	blkdev_counters(dev, &ctr);
+	assert_int_equal(ctr.irqs, 1);
+}
+
+/* The same on a legacy device without event index (the NO_INTERRUPT flag path). */
+static void test_legacy_no_event_idx(void **state)
+{
+	static uint8_t w[4096], r[4096];
+	struct sim_blk_cfg c;
+
+	sim_blk_cfg_default(&c);
+	c.version = 1;
+	c.event_idx = false;
+	c.indirect = false;
+	struct blkdev *dev = bring_up(&c);
+	fill(w, sizeof(w), 9);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(blk_poll_io(dev, BIO_OP_WRITE, (uint64_t)i * 8, w, sizeof(w)), 0);
+		assert_int_equal(blk_poll_io(dev, BIO_OP_READ, (uint64_t)i * 8, r, sizeof(r)), 0);
+		assert_memory_equal(r, w, sizeof(w));
+	}
+	assert_no_irq_taken(dev);
+}
+
+/* 1 MiB is two requests of the driver's 512 KiB, made one after the other. */
+static void test_split_into_requests(void **state)
+{
+	static uint8_t w[1u << 20];
+	struct sim_blk_cfg c;
+	struct blk_counters ctr;
+	struct sim_stats st;
+
+	sim_blk_cfg_default(&c);
+	c.capacity = 4096; /* 2 MiB */
+	struct blkdev *dev = bring_up(&c);
+	uint32_t max = blkdev_info(dev)->limits.max_sectors * 512;
+	fill(w, sizeof(w), 1);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_WRITE, 2048, w, sizeof(w)), 0);
+	assert_memory_equal(sim_blk_data(sim) + 2048 * 512, w, sizeof(w));
+	blkdev_counters(dev, &ctr);
+	assert_int_equal(ctr.bios, 1);
+	assert_int_equal(ctr.requests, (sizeof(w) + max - 1) / max);
+	sim_get_stats(sim, &st);
+	assert_int_equal(st.max_pending, 1); /* never more than one on the device */
+	assert_no_irq_taken(dev);
+}
+
+static void test_device_error(void **state)
+{
+	static uint8_t buf[4096];
+	struct sim_blk_cfg c;
+	struct blk_counters ctr;
+
+	sim_blk_cfg_default(&c);
+	struct blkdev *dev = bring_up(&c);
+	sim_set_io_error(sim, 19);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 16, buf, sizeof(buf)), -EIO);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 24, buf, sizeof(buf)), 0);
+	blkdev_counters(dev, &ctr);
+	assert_int_equal(ctr.errors, 1);
+	assert_false(blkdev_broken(dev));
+	assert_no_irq_taken(dev);
+}
+
+static void test_bad_arguments(void **state)
+{
+	static uint8_t buf[8192];
+	struct sim_blk_cfg c[2];
+	struct blk_counters ctr;
+
+	sim_blk_cfg_default(&c[0]);
+	c[0].capacity = 64;
+	struct blkdev *dev = bring_up(&c[0]);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, 0), -EINVAL);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, 1000), -EINVAL);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 60, buf, 4096), -EINVAL); /* past the end */
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, UINT64_MAX - 3, buf, 4096), -EINVAL);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_FLUSH, 0, buf, 512), -EOPNOTSUPP);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 56, buf, 4096), 0); /* the last 8 sectors */
+	blkdev_counters(dev, &ctr);
+	assert_int_equal(ctr.requests, 1);
+
+	sim_blk_cfg_default(&c[1]);
+	c[1].ro = true;
+	dev = bring_up(&c[1]);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_WRITE, 0, buf, 512), -EROFS);
+
+	sim_blk_cfg_default(&c[1]);
+	c[1].blk_size = 4096;
+	dev = bring_up(&c[1]);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 1, buf, 4096), -EINVAL); /* not block-aligned */
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, 512), -EINVAL);  /* part of a block */
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 8, buf, 8192), 0);
+	blkdev_counters(dev, &ctr);
+	assert_int_equal(ctr.requests, 1);
+}
+
+/* Queued requests on the ring: the poll waits (yielding) until they are done. */
+static void test_waits_for_queued_io(void **state)
+{
+	static uint8_t q[4][4096], p[4096];
+	struct bio b[4];
+	struct bio_seg seg[4];
+	struct sim_blk_cfg c;
+	struct blk_counters ctr;
+	int ended = 0;
+
+	sim_blk_cfg_default(&c);
+	struct blkdev *dev = bring_up(&c);
+	sim_set_autocomplete(sim, false);
+	for (int i = 0; i < 4; i++) {
+		seg[i] = (struct bio_seg){q[i], sizeof(q[i])};
+		bio_init_rw(&b[i], dev, BIO_OP_READ, (uint64_t)i * 64, &seg[i], 1, end_count, &ended);
+		submit_bio(&b[i]);
+	}
+	assert_true(sim_pending(sim) > 0);
+	sim_set_autocomplete(sim, true);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 512, p, sizeof(p)), 0);
+	assert_true(yields >= 1);
+	assert_int_equal(ended, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(b[i].bio_status, 0);
+	sim_deliver_irqs();
+	blkdev_counters(dev, &ctr);
+	assert_true(ctr.irqs >= 1); /* the queued requests' interrupts, not the poll's */
+	assert_int_equal(ctr.in_flight, 0);
+}
+
+/* A used entry for a chain that is not in flight breaks the device: -ENODEV from then on. */
+static void test_hostile_device(void **state)
+{
+	static uint8_t buf[4096];
+	struct sim_blk_cfg c;
+
+	sim_blk_cfg_default(&c);
+	struct blkdev *dev = bring_up(&c);
+	sim_set_hostile(sim, SIM_HOSTILE_ID_OUT_OF_RANGE);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), -ENODEV);
+	assert_true(blkdev_broken(dev));
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), -ENODEV);
+}
+
+/* A status byte the spec does not allow is an I/O error, not success. */
+static void test_garbage_status(void **state)
+{
+	static uint8_t buf[4096];
+	struct sim_blk_cfg c;
+
+	sim_blk_cfg_default(&c);
+	struct blkdev *dev = bring_up(&c);
+	sim_set_hostile(sim, SIM_HOSTILE_GARBAGE_STATUS);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), -EIO);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), 0);
+	assert_no_irq_taken(dev);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_roundtrip_without_interrupts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_legacy_no_event_idx, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_split_into_requests, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_device_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_waits_for_queued_io, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_status, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
