@@ -263,8 +263,8 @@ static void bench_add_delta(struct blk_counters *sum, const struct bench_disk *d
 }
 
 /* Totals of the disks whose index has its bit set in `mask`, into bench_tot. */
-static void bench_total(const struct bench_cfg *cfg, uint32_t mask, uint64_t busy_ns,
-			uint64_t all_ios, const char *name)
+static void bench_total(const struct bench_cfg *cfg, uint32_t mask, uint64_t window_ns,
+			uint64_t busy_ns, uint64_t all_ios, const char *name)
 {
 	struct bench_totals *t = &bench_tot;
 	uint64_t end = cfg->t_start_ns;
@@ -291,6 +291,7 @@ static void bench_total(const struct bench_cfg *cfg, uint32_t mask, uint64_t bus
 			bench_add_delta(&t->ctr, &cfg->disks[i]);
 	}
 	t->elapsed_ns = end - cfg->t_start_ns;
+	t->cpu_window_ns = window_ns;
 	t->busy_ns = busy_ns;
 	t->all_ios = all_ios;
 }
@@ -350,12 +351,14 @@ static int bench_job(const char **why)
 	for (unsigned int i = 0; i < cfg->nthreads; i++)
 		all_ios += cfg->threads_of[i]->ios;
 	for (unsigned int i = 0; i < cfg->ndisks; i++) {
-		bench_total(cfg, 1u << i, busy, all_ios, cfg->disks[i].info->name);
+		bench_total(cfg, 1u << i, t_end - cfg->t_start_ns, busy, all_ios,
+			    cfg->disks[i].info->name);
 		bench_report(cfg, &bench_tot);
 		errors += bench_tot.ctr.errors + bench_tot.errors_seen;
 	}
 	if (cfg->ndisks > 1) {
-		bench_total(cfg, (1u << cfg->ndisks) - 1, busy, all_ios, cfg->dev_arg);
+		bench_total(cfg, (1u << cfg->ndisks) - 1, t_end - cfg->t_start_ns, busy, all_ios,
+			    cfg->dev_arg);
 		bench_report(cfg, &bench_tot);
 	}
 	bench_teardown(cfg);

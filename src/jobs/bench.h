@@ -116,7 +116,8 @@ struct bench_totals {
 	unsigned int disks;         /* how many disks the line adds up */
 	uint64_t ios, errors_seen;  /* I/Os ended; of them with a non-zero status */
 	uint64_t elapsed_ns;        /* start to the last I/O's end */
-	uint64_t busy_ns, all_ios;  /* CPU not in WFI during the run, and every disk's I/Os */
+	uint64_t cpu_window_ns;     /* the window busy_ns was measured over: start to threads joined */
+	uint64_t busy_ns, all_ios;  /* CPU not in WFI in that window, and every disk's I/Os */
 	struct blk_counters ctr;    /* counter deltas over the run */
 	struct hist hist;
 };

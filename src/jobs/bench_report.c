@@ -8,6 +8,11 @@
  * 10^6 bytes per second (2 decimals), lat_us microseconds (3 decimals: the
  * clock's nanoseconds), cpu_util a fraction of the run (3 decimals),
  * cpu_ns_per_io nanoseconds, avg_request_kib KiB per request (1 decimal).
+ * cpu_util is busy time (not in the idle thread's WFI) over the window it
+ * was measured in, start to every thread joined, so it never exceeds 1;
+ * cpu_ns_per_io divides the same busy time by the I/Os of every disk.
+ * avg_request_kib is the bytes the bios carried over the requests the
+ * device got (blk_counters has no byte count; every bio here is bs bytes).
  * Counters are deltas over the run. The line is formatted whole and then
  * printed with one kprintf, so nothing can cut into it.
  */
@@ -48,7 +53,7 @@ void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t)
 	uint64_t bytes = t->ios * cfg->bs;
 	uint64_t iops10 = bench_muldiv(t->ios, TENTHS * (NSEC_PER_SEC / NSEC_PER_USEC), elapsed_us);
 	uint64_t mbps100 = bench_muldiv(bytes, HUNDREDTHS, elapsed_us); /* bytes/us = 10^6 B/s */
-	uint64_t util1000 = bench_muldiv(t->busy_ns, THOUSANDTHS, t->elapsed_ns);
+	uint64_t util1000 = bench_muldiv(t->busy_ns, THOUSANDTHS, t->cpu_window_ns);
 	uint64_t ns_per_io = t->all_ios ? t->busy_ns / t->all_ios : 0;
 	uint64_t rq_kib10 = t->ctr.requests
 				    ? bench_muldiv(t->ctr.bios * cfg->bs, TENTHS, t->ctr.requests * KIB)
@@ -57,8 +62,6 @@ void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t)
 		 p99 = hist_percentile(&t->hist, P99), p999 = hist_percentile(&t->hist, P999),
 		 max = t->hist.count ? t->hist.max : 0;
 
-	if (util1000 > THOUSANDTHS)
-		util1000 = THOUSANDTHS;
 	fmt_snprintf(
 		line, sizeof(line),
 		"BENCH {\"dev\":\"%s\",\"rw\":\"%s\",\"bs\":%u,\"qd\":%u,\"threads\":%u,"
