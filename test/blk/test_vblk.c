@@ -387,6 +387,40 @@ static void test_hostile_id_breaks_device(void **state)
 	assert_int_equal(ctr.in_flight, 0);
 }
 
+/* A busy device (QEMU's iothread): later kicks are suppressed, nothing is lost. */
+static void test_busy_device_suppresses_kicks(void **state)
+{
+	for (int ev = 0; ev < 2; ev++) {
+		struct sim_blk_cfg c;
+		static uint8_t bufs[64][512];
+		static struct tb t[64];
+		struct sim_stats st;
+
+		sim_blk_cfg_default(&c);
+		c.event_idx = ev != 0;
+		bring_up(&c, 1);
+		sim_set_deferred_fetch(sims[0], true);
+		struct blkdev *dev = blkdev_get(0);
+		for (int i = 0; i < 64; i++) {
+			tb_rw(&t[i], dev, BIO_OP_READ, (uint64_t)i * 16, bufs[i], 512, 1);
+			submit_bio(&t[i].bio);
+		}
+		while (sim_process(sims[0], 4, SIM_ORDER_RANDOM) || sim_pending(sims[0]))
+			;
+		for (int i = 0; i < 64; i++) {
+			assert_int_equal(t[i].ended, 1);
+			assert_int_equal(t[i].status, 0);
+		}
+		sim_get_stats(sims[0], &st);
+		assert_int_equal(st.driver_errors, 0);
+		assert_true(st.notifies < 64);
+		struct blk_counters ctr;
+		blkdev_counters(dev, &ctr);
+		assert_int_equal(ctr.kicks, st.notifies);
+		assert_int_equal(ctr.in_flight, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +433,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_4k_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_status_is_eio, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_id_breaks_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_device_suppresses_kicks, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
