@@ -21,17 +21,17 @@ struct blkdev;
 
 /*
  * Reads or writes `len` bytes at `sector` (512-byte units) from or into
- * `buf`, one request, polled. `len` must be a whole number of logical blocks
- * and at most what one request may carry; `buf` any kernel memory (the
- * caller's buffer goes on the ring as it is, split at page-independent
- * segment limits only).
+ * `buf`, polled. `len` must be a whole number of logical blocks; `buf` is
+ * any contiguous kernel memory (it goes on the ring as it is, cut only at the
+ * device's segment size). A transfer longer than one request may carry
+ * becomes several requests, one after the other.
  *
- * Counts one bio, one request and the kick (if any) in the device's
- * counters, like the queued path would. Returns 0, -EINVAL (bad length,
- * alignment, range), -EROFS, -EIO (the device said so), -ENODEV (the device
- * is broken, or it did not answer within blk.timeout_ms: it is then declared
- * broken, since the buffer may still be written later), -EBUSY (the queue
- * did not drain within blk.timeout_ms).
+ * Counts one bio, each request and each kick in the device's counters, like
+ * the queued path would. Returns 0, -EINVAL (bad length, alignment,
+ * range), -EOPNOTSUPP (not READ or WRITE), -EROFS, -EIO (the device said
+ * so), -ENODEV (the device is broken, or it did not answer within
+ * blk.timeout_ms: it is then declared broken, since the buffer may still be
+ * written later), -EBUSY (the queue did not drain within blk.timeout_ms).
  */
 int blk_poll_io(struct blkdev *dev, enum bio_op op, uint64_t sector, void *buf, uint32_t len);
 

@@ -24,7 +24,9 @@
  *      for this request is cleared before IRQs come back on, so the line
  *      (level-triggered) is low and the handler never runs for it: the
  *      device's `irqs` counter does not move. Then re-arm callbacks
- *      (vq_enable_cb) for the queued path, and unlock.
+ *      (vq_enable_cb) for the queued path, and unlock. (The ack also
+ *      clears a configuration-change bit raised meanwhile; the driver does
+ *      not act on those.)
  *
  * A device that does not answer in time is reset and declared broken: its
  * buffer may still be written later, so the chain cannot simply be
@@ -50,8 +52,9 @@
 #include "blk/virtio_blk.h"
 #include "blk/virtio_blk_spec.h"
 
-#define POLL_STATUS_NONE 0xffu /* written before the request: a device that never sets it is caught */
-#define POLL_CHAIN_EXTRA 2u    /* header and status around the data */
+#define POLL_STATUS_NONE                                                                           \
+	0xffu		    /* written before the request: a device that never sets it is caught */
+#define POLL_CHAIN_EXTRA 2u /* header and status around the data */
 
 /* The poll's cookie: never a struct request, so nothing confuses the two. */
 static char poll_cookie;
@@ -72,7 +75,8 @@ static int poll_check(const struct blkdev *dev, enum bio_op op, uint64_t sector,
 
 	if (op != BIO_OP_READ && op != BIO_OP_WRITE)
 		return -EOPNOTSUPP;
-	if (!len || len % in->lbs || sector % lbs_sectors || sector > in->capacity || nsect > in->capacity - sector)
+	if (!len || len % in->lbs || sector % lbs_sectors || sector > in->capacity ||
+	    nsect > in->capacity - sector)
 		return -EINVAL;
 	if (op == BIO_OP_WRITE && in->ro)
 		return -EROFS;
@@ -180,7 +184,8 @@ static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enu
 	err = used_len == 0 ? -EIO : p->status_errno(*p->status);
 out_unlock:
 	if (!vq_is_broken(p->vq)) {
-		/* Quiet the line before IRQs come back on (step 5), then re-arm for the queued path. */
+		/* Quiet the line before IRQs come back on (step 5), then re-arm for the queued
+		 * path. */
 		(void)vmmio_ack_interrupt(p->vdev);
 		(void)vq_enable_cb(p->vq);
 	}

@@ -28,18 +28,17 @@
 #include <levblk/lib/string.h>
 #include "bench.h"
 
-static const char *const bench_keys[] = {"dev",    "rw",  "bs",     "qd",   "threads",
-					 "secs",   "ios", "engine", "seed", NULL};
+static const char *const bench_keys[] = {"dev",	 "rw",	"bs",	  "qd",	  "threads",
+					 "secs", "ios", "engine", "seed", NULL};
 
 static const char *const bench_rw_names[] = {
-	[BENCH_READ] = "read",           [BENCH_WRITE] = "write",
-	[BENCH_RANDREAD] = "randread",   [BENCH_RANDWRITE] = "randwrite",
-	[BENCH_RANDRW] = "randrw",
+    [BENCH_READ] = "read",	     [BENCH_WRITE] = "write",	[BENCH_RANDREAD] = "randread",
+    [BENCH_RANDWRITE] = "randwrite", [BENCH_RANDRW] = "randrw",
 };
 static const char *const bench_engine_names[] = {[BENCH_ASYNC] = "async", [BENCH_SYNC] = "sync"};
 
-#define BENCH_NRW      (sizeof(bench_rw_names) / sizeof(bench_rw_names[0]))
-#define BENCH_NENGINES (sizeof(bench_engine_names) / sizeof(bench_engine_names[0]))
+#define BENCH_NRW	  (sizeof(bench_rw_names) / sizeof(bench_rw_names[0]))
+#define BENCH_NENGINES	  (sizeof(bench_engine_names) / sizeof(bench_engine_names[0]))
 #define BENCH_DEVNAME_MAX 16u
 
 static struct bench_cfg bench;
@@ -88,7 +87,8 @@ static int bench_parse_devs(struct bench_cfg *cfg, const char *list)
 		struct blkdev *dev;
 
 		if (n == 0 || n >= sizeof(name)) {
-			kprintf("bench: bad value in dev=%s (a comma-separated list of disks)\n", list);
+			kprintf("bench: bad value in dev=%s (a comma-separated list of disks)\n",
+				list);
 			return -EINVAL;
 		}
 		memcpy(name, p, n);
@@ -101,15 +101,18 @@ static int bench_parse_devs(struct bench_cfg *cfg, const char *list)
 		}
 		for (unsigned int i = 0; i < cfg->ndisks; i++) {
 			if (cfg->disks[i].dev == dev) {
-				kprintf("bench: bad value in dev=%s (%s given twice)\n", list, name);
+				kprintf("bench: bad value in dev=%s (%s given twice)\n", list,
+					name);
 				return -EINVAL;
 			}
 		}
 		if (cfg->ndisks == BLKDEV_MAX) {
-			kprintf("bench: bad value in dev=%s (more than %u disks)\n", list, BLKDEV_MAX);
+			kprintf("bench: bad value in dev=%s (more than %u disks)\n", list,
+				BLKDEV_MAX);
 			return -EINVAL;
 		}
-		cfg->disks[cfg->ndisks++] = (struct bench_disk){.dev = dev, .info = blkdev_info(dev)};
+		cfg->disks[cfg->ndisks++] =
+		    (struct bench_disk){.dev = dev, .info = blkdev_info(dev)};
 		if (!end)
 			return 0;
 		p = end + 1;
@@ -142,8 +145,9 @@ static int bench_parse(struct bench_cfg *cfg, const char **why)
 		return -EINVAL;
 	}
 	if (bs % SECTOR_SIZE) {
-		kprintf("bench: bad value in bs=%lu (want whole 512-byte sectors, %u to %u bytes)\n",
-			(unsigned long)bs, BENCH_MIN_BS, BENCH_MAX_BS);
+		kprintf(
+		    "bench: bad value in bs=%lu (want whole 512-byte sectors, %u to %u bytes)\n",
+		    (unsigned long)bs, BENCH_MIN_BS, BENCH_MAX_BS);
 		return -EINVAL;
 	}
 	if (threads > qd) {
@@ -170,8 +174,9 @@ static int bench_parse(struct bench_cfg *cfg, const char **why)
 		const struct blkdev_info *in = cfg->disks[i].info;
 
 		if (cfg->bs % in->lbs) {
-			kprintf("bench: bad value in bs=%u (not whole %u-byte logical blocks of %s)\n",
-				cfg->bs, in->lbs, in->name);
+			kprintf(
+			    "bench: bad value in bs=%u (not whole %u-byte logical blocks of %s)\n",
+			    cfg->bs, in->lbs, in->name);
 			return -EINVAL;
 		}
 		if (in->capacity < (cfg->bs >> SECTOR_SHIFT)) {
@@ -180,8 +185,8 @@ static int bench_parse(struct bench_cfg *cfg, const char **why)
 			return -EINVAL;
 		}
 		if (in->ro && cfg->rw != BENCH_READ && cfg->rw != BENCH_RANDREAD) {
-			kprintf("bench: bad value in rw=%s (%s is read-only)\n", bench_rw_name(cfg->rw),
-				in->name);
+			kprintf("bench: bad value in rw=%s (%s is read-only)\n",
+				bench_rw_name(cfg->rw), in->name);
 			return -EROFS;
 		}
 	}
@@ -322,8 +327,8 @@ static int bench_job(const char **why)
 	cfg->t_start_ns = clock_ns();
 	cfg->deadline_ns = cfg->secs ? cfg->t_start_ns + cfg->secs * NSEC_PER_SEC : 0;
 	for (unsigned int i = 0; i < cfg->nthreads; i++) {
-		cfg->threads_of[i]->thread = thread_create("bench", bench_thread_main,
-							   cfg->threads_of[i]);
+		cfg->threads_of[i]->thread =
+		    thread_create("bench", bench_thread_main, cfg->threads_of[i]);
 		if (!cfg->threads_of[i]->thread) {
 			/* Not a clean run any more: stop the others at once, then fail. */
 			kprintf("bench: out of threads after %u\n", i);

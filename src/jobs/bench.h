@@ -29,20 +29,20 @@
 #include <levblk/lib/hist.h>
 #include <levblk/lib/prng.h>
 
-#define BENCH_MAX_QD       256u
-#define BENCH_MAX_THREADS  64u               /* worker threads over all disks */
-#define BENCH_MIN_BS       SECTOR_SIZE
-#define BENCH_MAX_BS       (1024u * 1024u)   /* 1 MiB */
-#define BENCH_MAX_SECS     3600u
-#define BENCH_MAX_IOS      (1ull << 40)
+#define BENCH_MAX_QD	  256u
+#define BENCH_MAX_THREADS 64u /* worker threads over all disks */
+#define BENCH_MIN_BS	  SECTOR_SIZE
+#define BENCH_MAX_BS	  (1024u * 1024u) /* 1 MiB */
+#define BENCH_MAX_SECS	  3600u
+#define BENCH_MAX_IOS	  (1ull << 40)
 /*
  * Data buffers per disk are capped: slots share them round-robin when
  * qd * bs is larger (a benchmark's data is not looked at, and two reads
  * landing in one buffer at once are harmless). 1 MiB x qd 256 would
  * otherwise need 256 MiB.
  */
-#define BENCH_BUF_BUDGET   (8u * 1024u * 1024u)
-#define BENCH_DMA_ALIGN    4096u /* dma_alloc's smallest alignment: one page */
+#define BENCH_BUF_BUDGET (8u * 1024u * 1024u)
+#define BENCH_DMA_ALIGN	 4096u /* dma_alloc's smallest alignment: one page */
 
 enum bench_rw { BENCH_READ, BENCH_WRITE, BENCH_RANDREAD, BENCH_RANDWRITE, BENCH_RANDRW };
 enum bench_engine { BENCH_ASYNC, BENCH_SYNC };
@@ -54,23 +54,23 @@ struct bench_slot {
 	struct bio bio;
 	struct bio_seg seg;
 	struct bench_thread *th;
-	uint64_t t0_ns;           /* submission time, for the latency */
-	struct bench_slot *next;  /* done list (engine=async) */
+	uint64_t t0_ns;		 /* submission time, for the latency */
+	struct bench_slot *next; /* done list (engine=async) */
 };
 
 struct bench_disk {
 	struct blkdev *dev;
 	const struct blkdev_info *info;
-	uint64_t nblocks;         /* bs-sized blocks on the disk: offsets are [0, nblocks) * bs */
+	uint64_t nblocks; /* bs-sized blocks on the disk: offsets are [0, nblocks) * bs */
 	/* Claims (bench_claim), changed with IRQs masked. */
-	uint64_t ios_left;        /* ios= mode: I/Os not yet claimed */
-	uint64_t next_block;      /* sequential jobs: the next block to claim */
+	uint64_t ios_left;   /* ios= mode: I/Os not yet claimed */
+	uint64_t next_block; /* sequential jobs: the next block to claim */
 	/* Memory, taken at setup. */
-	struct dma_buf buf_mem;   /* nbufs data buffers of bs bytes */
+	struct dma_buf buf_mem; /* nbufs data buffers of bs bytes */
 	uint32_t nbufs;
-	struct dma_buf slot_mem;  /* qd slots for this disk's threads */
+	struct dma_buf slot_mem; /* qd slots for this disk's threads */
 	/* Results. */
-	uint64_t t_end_ns;        /* when its last I/O ended */
+	uint64_t t_end_ns; /* when its last I/O ended */
 	struct blk_counters ctr0, ctr1;
 };
 
@@ -91,12 +91,12 @@ struct bench_thread {
 struct bench_cfg {
 	enum bench_rw rw;
 	enum bench_engine engine;
-	uint32_t bs, qd, threads;   /* qd and threads per disk */
-	uint64_t secs, ios;         /* one of them is 0: secs mode or ios mode (ios per disk) */
+	uint32_t bs, qd, threads; /* qd and threads per disk */
+	uint64_t secs, ios;	  /* one of them is 0: secs mode or ios mode (ios per disk) */
 	uint64_t seed;
-	uint64_t t_start_ns;        /* set when the run starts */
-	uint64_t deadline_ns;       /* secs mode: no claim succeeds at or after it */
-	const char *dev_arg;        /* dev= as given, the name of the sum line */
+	uint64_t t_start_ns;  /* set when the run starts */
+	uint64_t deadline_ns; /* secs mode: no claim succeeds at or after it */
+	const char *dev_arg;  /* dev= as given, the name of the sum line */
 	unsigned int ndisks;
 	struct bench_disk disks[BLKDEV_MAX];
 	unsigned int nthreads;
@@ -112,13 +112,13 @@ extern struct bench_cfg *bench_cfg_active;
 
 /* bench_report.c */
 struct bench_totals {
-	const char *dev;            /* name printed in "dev" */
-	unsigned int disks;         /* how many disks the line adds up */
-	uint64_t ios, errors_seen;  /* I/Os ended; of them with a non-zero status */
-	uint64_t elapsed_ns;        /* start to the last I/O's end */
-	uint64_t cpu_window_ns;     /* the window busy_ns was measured over: start to threads joined */
-	uint64_t busy_ns, all_ios;  /* CPU not in WFI in that window, and every disk's I/Os */
-	struct blk_counters ctr;    /* counter deltas over the run */
+	const char *dev;	   /* name printed in "dev" */
+	unsigned int disks;	   /* how many disks the line adds up */
+	uint64_t ios, errors_seen; /* I/Os ended; of them with a non-zero status */
+	uint64_t elapsed_ns;	   /* start to the last I/O's end */
+	uint64_t cpu_window_ns; /* the window busy_ns was measured over: start to threads joined */
+	uint64_t busy_ns, all_ios; /* CPU not in WFI in that window, and every disk's I/Os */
+	struct blk_counters ctr;   /* counter deltas over the run */
 	struct hist hist;
 };
 void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t);

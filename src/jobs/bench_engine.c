@@ -77,8 +77,8 @@ static bool bench_claim(struct bench_thread *th, struct bench_claim *c)
 		break;
 	}
 	block = (cfg->rw == BENCH_READ || cfg->rw == BENCH_WRITE)
-			? 0
-			: prng_below(&th->rng, d->nblocks);
+		    ? 0
+		    : prng_below(&th->rng, d->nblocks);
 
 	irqflags_t f = irq_save();
 	if (cfg->ios) {

@@ -22,13 +22,13 @@
 #include "bench.h"
 
 #define BENCH_LINE_MAX 1024u
-#define KIB            1024u
-#define TENTHS         10u
+#define KIB	       1024u
+#define TENTHS	       10u
 #define HUNDREDTHS     100u
 #define THOUSANDTHS    1000u
-#define P50            50000u /* hist_percentile's units: 1/1000 of a percent */
-#define P99            99000u
-#define P999           99900u
+#define P50	       50000u /* hist_percentile's units: 1/1000 of a percent */
+#define P99	       99000u
+#define P999	       99900u
 
 static uint64_t bench_muldiv(uint64_t a, uint64_t b, uint64_t c);
 
@@ -56,31 +56,30 @@ void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t)
 	uint64_t util1000 = bench_muldiv(t->busy_ns, THOUSANDTHS, t->cpu_window_ns);
 	uint64_t ns_per_io = t->all_ios ? t->busy_ns / t->all_ios : 0;
 	uint64_t rq_kib10 = t->ctr.requests
-				    ? bench_muldiv(t->ctr.bios * cfg->bs, TENTHS, t->ctr.requests * KIB)
-				    : 0;
+				? bench_muldiv(t->ctr.bios * cfg->bs, TENTHS, t->ctr.requests * KIB)
+				: 0;
 	uint64_t avg = hist_mean(&t->hist), p50 = hist_percentile(&t->hist, P50),
 		 p99 = hist_percentile(&t->hist, P99), p999 = hist_percentile(&t->hist, P999),
 		 max = t->hist.count ? t->hist.max : 0;
 
 	fmt_snprintf(
-		line, sizeof(line),
-		"BENCH {\"dev\":\"%s\",\"rw\":\"%s\",\"bs\":%u,\"qd\":%u,\"threads\":%u,"
-		"\"engine\":\"%s\",\"secs\":%lu.%03lu,\"ios\":%lu,\"iops\":%lu.%01lu,"
-		"\"mbps\":%lu.%02lu,\"lat_us\":{\"avg\":%lu.%03lu,\"p50\":%lu.%03lu,"
-		"\"p99\":%lu.%03lu,\"p999\":%lu.%03lu,\"max\":%lu.%03lu},"
-		"\"bios\":%lu,\"requests\":%lu,\"merges\":%lu,\"splits\":%lu,\"kicks\":%lu,"
-		"\"irqs\":%lu,\"errors\":%lu,\"cpu_util\":%lu.%03lu,\"cpu_ns_per_io\":%lu,"
-		"\"avg_request_kib\":%lu.%01lu,\"seed\":%lu,\"disks\":%u}",
-		t->dev, bench_rw_name(cfg->rw), cfg->bs, cfg->qd, cfg->threads,
-		bench_engine_name(cfg->engine), FIX(t->elapsed_ns / NSEC_PER_MSEC, THOUSANDTHS),
-		(unsigned long)t->ios, FIX(iops10, TENTHS), FIX(mbps100, HUNDREDTHS),
-		FIX(avg, THOUSANDTHS), FIX(p50, THOUSANDTHS), FIX(p99, THOUSANDTHS),
-		FIX(p999, THOUSANDTHS), FIX(max, THOUSANDTHS), (unsigned long)t->ctr.bios,
-		(unsigned long)t->ctr.requests, (unsigned long)t->ctr.merges,
-		(unsigned long)t->ctr.splits, (unsigned long)t->ctr.kicks,
-		(unsigned long)t->ctr.irqs,
-		(unsigned long)(t->ctr.errors > t->errors_seen ? t->ctr.errors : t->errors_seen),
-		FIX(util1000, THOUSANDTHS), (unsigned long)ns_per_io, FIX(rq_kib10, TENTHS),
-		(unsigned long)cfg->seed, t->disks);
+	    line, sizeof(line),
+	    "BENCH {\"dev\":\"%s\",\"rw\":\"%s\",\"bs\":%u,\"qd\":%u,\"threads\":%u,"
+	    "\"engine\":\"%s\",\"secs\":%lu.%03lu,\"ios\":%lu,\"iops\":%lu.%01lu,"
+	    "\"mbps\":%lu.%02lu,\"lat_us\":{\"avg\":%lu.%03lu,\"p50\":%lu.%03lu,"
+	    "\"p99\":%lu.%03lu,\"p999\":%lu.%03lu,\"max\":%lu.%03lu},"
+	    "\"bios\":%lu,\"requests\":%lu,\"merges\":%lu,\"splits\":%lu,\"kicks\":%lu,"
+	    "\"irqs\":%lu,\"errors\":%lu,\"cpu_util\":%lu.%03lu,\"cpu_ns_per_io\":%lu,"
+	    "\"avg_request_kib\":%lu.%01lu,\"seed\":%lu,\"disks\":%u}",
+	    t->dev, bench_rw_name(cfg->rw), cfg->bs, cfg->qd, cfg->threads,
+	    bench_engine_name(cfg->engine), FIX(t->elapsed_ns / NSEC_PER_MSEC, THOUSANDTHS),
+	    (unsigned long)t->ios, FIX(iops10, TENTHS), FIX(mbps100, HUNDREDTHS),
+	    FIX(avg, THOUSANDTHS), FIX(p50, THOUSANDTHS), FIX(p99, THOUSANDTHS),
+	    FIX(p999, THOUSANDTHS), FIX(max, THOUSANDTHS), (unsigned long)t->ctr.bios,
+	    (unsigned long)t->ctr.requests, (unsigned long)t->ctr.merges,
+	    (unsigned long)t->ctr.splits, (unsigned long)t->ctr.kicks, (unsigned long)t->ctr.irqs,
+	    (unsigned long)(t->ctr.errors > t->errors_seen ? t->ctr.errors : t->errors_seen),
+	    FIX(util1000, THOUSANDTHS), (unsigned long)ns_per_io, FIX(rq_kib10, TENTHS),
+	    (unsigned long)cfg->seed, t->disks);
 	kprintf("%s\n", line);
 }

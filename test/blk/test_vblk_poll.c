@@ -228,8 +228,9 @@ static void test_bad_arguments(void **state)
 	sim_blk_cfg_default(&c[1]);
 	c[1].blk_size = 4096;
 	dev = bring_up(&c[1]);
-	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 1, buf, 4096), -EINVAL); /* not block-aligned */
-	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, 512), -EINVAL);  /* part of a block */
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 1, buf, 4096),
+			 -EINVAL); /* not block-aligned */
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, 512), -EINVAL); /* part of a block */
 	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 8, buf, 8192), 0);
 	blkdev_counters(dev, &ctr);
 	assert_int_equal(ctr.requests, 1);
@@ -250,7 +251,8 @@ static void test_waits_for_queued_io(void **state)
 	sim_set_autocomplete(sim, false);
 	for (int i = 0; i < 4; i++) {
 		seg[i] = (struct bio_seg){q[i], sizeof(q[i])};
-		bio_init_rw(&b[i], dev, BIO_OP_READ, (uint64_t)i * 64, &seg[i], 1, end_count, &ended);
+		bio_init_rw(&b[i], dev, BIO_OP_READ, (uint64_t)i * 64, &seg[i], 1, end_count,
+			    &ended);
 		submit_bio(&b[i]);
 	}
 	assert_true(sim_pending(sim) > 0);
