@@ -85,7 +85,7 @@ const struct blkdev_info *blkdev_info(const struct blkdev *dev);
 void blkdev_counters(const struct blkdev *dev, struct blk_counters *out);
 /* A consistent snapshot of the resources. */
 void blkdev_resources(const struct blkdev *dev, struct blk_resources *out);
-/* True when out (from blkdev_resources) and the counters say the device is idle with nothing leaked. */
+/* True when r (blkdev_resources) and c say the device is idle with nothing leaked. */
 bool blkdev_at_rest(const struct blk_resources *r, const struct blk_counters *c);
 /* True once the device misbehaved and was declared broken (bios then end -ENODEV). */
 bool blkdev_broken(const struct blkdev *dev);
