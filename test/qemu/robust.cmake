@@ -33,3 +33,5 @@ robust_test(NAME robust.timeout.gives_up CASE stall-sticky)
 robust_test(NAME robust.soak.128M CASE soak TIMEOUT 600 OPTS --size 128)
 robust_test(NAME robust.soak.64M_legacy_noindirect CASE soak TIMEOUT 600
   OPTS --size 64 --disk-opt noindirect --boot=--legacy)
+robust_test(NAME robust.blkdebug.write_persistent_vdb_unaffected CASE write-persistent
+  OPTS --with-vdb)
