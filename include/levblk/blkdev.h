@@ -56,8 +56,23 @@ struct blk_counters {
 	uint64_t errors;    /* bios ended with a non-zero status */
 	uint64_t retries;   /* requests dispatched again after an error */
 	uint64_t flushes;   /* flush requests sent to the device */
+	uint64_t timeouts;  /* requests found past their deadline (blk.timeout_ms) */
+	uint64_t lost_irqs; /* deadline checks that found completions no interrupt reported */
+	uint64_t resets;    /* device resets for recovery (in-flight requests resubmitted) */
 	uint64_t in_flight; /* gauge: requests owned by the driver now */
 	uint64_t queued;    /* gauge: bios accepted and not yet ended */
+};
+
+/*
+ * The device's resources at a glance, for checking that nothing leaked once
+ * I/O is over: at rest, free_requests == nr_requests, ring_free == ring_size,
+ * ring_in_flight == 0 and the counters' in_flight and queued are 0.
+ */
+struct blk_resources {
+	uint32_t nr_requests, free_requests; /* the core's preallocated requests */
+	uint32_t ring_size, ring_free;	     /* the driver's ring: descriptors (0, 0: none) */
+	uint32_t ring_in_flight;	     /* chains the device holds */
+	uint32_t pending_bios;		     /* bios waiting for a free request */
 };
 
 unsigned int blkdev_count(void);
@@ -68,6 +83,10 @@ struct blkdev *blkdev_find(const char *name);
 const struct blkdev_info *blkdev_info(const struct blkdev *dev);
 /* A consistent snapshot of the counters. */
 void blkdev_counters(const struct blkdev *dev, struct blk_counters *out);
+/* A consistent snapshot of the resources. */
+void blkdev_resources(const struct blkdev *dev, struct blk_resources *out);
+/* True when r (blkdev_resources) and c say the device is idle with nothing leaked. */
+bool blkdev_at_rest(const struct blk_resources *r, const struct blk_counters *c);
 /* True once the device misbehaved and was declared broken (bios then end -ENODEV). */
 bool blkdev_broken(const struct blkdev *dev);
 

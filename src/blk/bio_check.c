@@ -45,6 +45,8 @@ int blk_bio_check(const struct blkdev *dev, struct bio *bio)
 	const struct blkdev_info *info = &dev->info;
 	int err;
 
+	if (!bio->bio_end_io)
+		return -EINVAL; /* no one could be told how it ended */
 	if (dev->broken)
 		return -ENODEV;
 	if (bio->bio_op >= BIO_OP_COUNT || !(info->ops & (1u << bio->bio_op)))

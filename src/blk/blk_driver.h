@@ -46,6 +46,8 @@ struct blk_driver_ops {
 	bool (*kick_prepare)(void *drv);
 	/* The doorbell. Queue lock NOT held (an MMIO write can be slow). */
 	void (*notify)(void *drv);
+	/* Optional: the ring's descriptors (ring_* fields of out). Queue lock held. */
+	void (*ring_state)(void *drv, struct blk_resources *out);
 };
 
 /* Bios ended under the lock, waiting for their end_io outside it. */
@@ -103,6 +105,10 @@ void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done);
  *    a reset): it goes first in line again, with no error counted against it.
  */
 struct request *blk_oldest_inflight_locked(struct blkdev *dev);
+/* Recovery counters (blk_health.c): a request past its deadline, a lost interrupt, a reset. */
+void blk_count_timeout_locked(struct blkdev *dev);
+void blk_count_lost_irq_locked(struct blkdev *dev);
+void blk_count_reset_locked(struct blkdev *dev);
 uint64_t blk_rq_deadline_ns(const struct request *rq);
 void blk_unissue_locked(struct blkdev *dev, struct request *rq);
 

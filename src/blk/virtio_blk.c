@@ -32,13 +32,13 @@
 #include <levblk/virtio/virtqueue.h>
 #include "blk/blk_driver.h"
 #include "blk/virtio_blk.h"
+#include "blk/virtio_blk_private.h"
 #include "blk/virtio_blk_spec.h"
 
 #define VBLK_QUEUE_SIZE	 256u	    /* ring entries we ask for */
 #define VBLK_MAX_SECTORS 1024u	    /* 512 KiB per request: our choice, virtio has no limit */
 #define VBLK_NO_SIZE_MAX (4u << 20) /* segment bytes when the device states no size_max */
 #define VBLK_STATUS_NONE 0xffu	    /* "the device wrote no status" sentinel */
-#define VBLK_CHAIN_EXTRA 2u	    /* header and status descriptors around the data */
 
 /* Feature bits we use when the device offers them (VERSION_1 is the transport's). */
 #define VBLK_WANTED                                                                                \
@@ -49,30 +49,13 @@
 	 VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |              \
 	 VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_VERSION_1))
 
-/* Per-request DMA memory, indexed by request tag. */
-struct vblk_rqmem {
-	struct virtio_blk_outhdr hdr;
-	struct virtio_blk_discard_write_zeroes range;
-	uint8_t status;
-} __attribute__((aligned(64)));
-
-struct vblk {
-	struct vmmio_dev *vdev;
-	struct virtqueue *vq;
-	struct blkdev *bdev;
-	uint64_t features;
-	struct dma_buf rqmem_buf;
-	struct vblk_rqmem *rqmem;
-	/* Chain being built: used only under the queue lock. */
-	struct vq_sg sg[BLK_MAX_SEGS + VBLK_CHAIN_EXTRA];
-};
-
 static struct vblk vblk_devs[BLKDEV_MAX];
 static unsigned int vblk_ndevs;
 
 static int vblk_queue_rq(void *drv, struct request *rq);
 static bool vblk_kick_prepare(void *drv);
 static void vblk_notify(void *drv);
+static void vblk_ring_state(void *drv, struct blk_resources *out);
 static void vblk_irq(void *arg);
 static int vblk_status_errno(uint8_t status);
 
@@ -80,6 +63,7 @@ static const struct blk_driver_ops vblk_ops = {
     .queue_rq = vblk_queue_rq,
     .kick_prepare = vblk_kick_prepare,
     .notify = vblk_notify,
+    .ring_state = vblk_ring_state,
 };
 
 static bool has(const struct vblk *vb, unsigned int bit)
@@ -99,6 +83,24 @@ static int vblk_status_errno(uint8_t status)
 	default: /* not a value the spec allows, or never written */
 		return -EIO;
 	}
+}
+
+/*
+ * What a completion means. len counts the bytes the device wrote, the
+ * status byte last: a read must have all its data and the status written
+ * (QEMU reports exactly that), anything else at least the status. A short
+ * length is a device fault on this request only (-EIO, retried): the
+ * virtqueue already refused lengths beyond the chain's writable bytes.
+ */
+static int vblk_completion_errno(const struct vblk *vb, const struct request *rq, uint32_t len)
+{
+	uint32_t want = sizeof(vb->rqmem[0].status);
+
+	if (blk_rq_op(rq) == BIO_OP_READ)
+		want += blk_rq_bytes(rq);
+	if (len < want)
+		return -EIO;
+	return vblk_status_errno(vb->rqmem[blk_rq_tag(rq)].status);
 }
 
 static int vblk_queue_rq(void *drv, struct request *rq)
@@ -162,7 +164,10 @@ static int vblk_queue_rq(void *drv, struct request *rq)
 	int err = vq_add(vb->vq, rq, vb->sg, n_out, n - n_out);
 	if (err == -ENOSPC || err == -ENODEV)
 		return err;
-	return err ? -EIO : 0;
+	if (err)
+		return -EIO;
+	vblk_watch_arm_locked(vb, rq);
+	return 0;
 }
 
 static bool vblk_kick_prepare(void *drv)
@@ -174,11 +179,22 @@ static bool vblk_kick_prepare(void *drv)
 static void vblk_notify(void *drv)
 {
 	struct vblk *vb = drv;
+	if (vblk_fault_hold_kick(vb))
+		return;
 	vq_notify(vb->vq);
 }
 
+static void vblk_ring_state(void *drv, struct blk_resources *out)
+{
+	struct vblk *vb = drv;
+
+	out->ring_size = vq_size(vb->vq);
+	out->ring_free = vq_free_count(vb->vq);
+	out->ring_in_flight = vq_in_flight(vb->vq);
+}
+
 /* Drains the used ring; queue lock held. */
-static void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
+void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
 {
 	struct request *rq;
 	uint32_t len;
@@ -186,10 +202,8 @@ static void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
 	do {
 		vq_disable_cb(vb->vq);
 		while ((rq = vq_get_used(vb->vq, &len)) != NULL) {
-			uint8_t status = vb->rqmem[blk_rq_tag(rq)].status;
-			/* len counts the bytes the device wrote, the status byte last. */
-			int err = len == 0 ? -EIO : vblk_status_errno(status);
-			blk_complete_locked(vb->bdev, rq, err, done);
+			vblk_watch_done_locked(vb, rq);
+			blk_complete_locked(vb->bdev, rq, vblk_completion_errno(vb, rq, len), done);
 		}
 	} while (!vq_enable_cb(vb->vq));
 
@@ -216,6 +230,10 @@ static void vblk_irq(void *arg)
 	irqflags_t f = blk_lock(vb->bdev);
 	blk_count_irq_locked(vb->bdev);
 	(void)vq_irq_note(vb->vq);
+	if (vblk_fault_lose_irq_locked(vb)) {
+		blk_unlock(vb->bdev, f);
+		return;
+	}
 	vblk_drain_locked(vb, &done);
 	bool kick = blk_dispatch_locked(vb->bdev, &done);
 	blk_unlock(vb->bdev, f);
@@ -409,6 +427,7 @@ void vblk_host_reset(void)
 	for (unsigned int i = 0; i < vblk_ndevs; i++) {
 		struct vblk *vb = &vblk_devs[i];
 		irq_unregister(vb->vdev->intid);
+		timer_cancel(&vb->watch);
 		/* Forget what the device still holds, then free its rings. */
 		if (!vq_is_broken(vb->vq))
 			vmmio_reset(vb->vdev);

@@ -78,6 +78,7 @@ struct fill_job {
 	unsigned int nthreads;
 	struct dma_buf mem, slot_mem; /* slot buffers, slot structures */
 	struct blk_counters before;
+	bool at_rest; /* set by fill_report_rest */
 };
 
 static uint64_t gcd(uint64_t a, uint64_t b)
@@ -380,6 +381,28 @@ static int fill_prepare(struct fill_job *j, const char **why)
 	return 0;
 }
 
+/*
+ * The device once the job is over (issue 5): every request, descriptor and
+ * bio back where it started, and what recovery had to do. A device not at
+ * rest fails the job.
+ */
+static void fill_report_rest(struct fill_job *j)
+{
+	struct blk_resources r;
+	struct blk_counters c;
+
+	blkdev_resources(j->dev, &r);
+	blkdev_counters(j->dev, &c);
+	j->at_rest = blkdev_at_rest(&r, &c);
+	kprintf("QUEUE dev=%s in_flight=%llu queued=%llu pending=%u requests_free=%u/%u "
+		"desc_free=%u/%u ring_in_flight=%u timeouts=%llu lost_irqs=%llu resets=%llu "
+		"at_rest=%s\n",
+		j->name, (unsigned long long)c.in_flight, (unsigned long long)c.queued,
+		r.pending_bios, r.free_requests, r.nr_requests, r.ring_free, r.ring_size,
+		r.ring_in_flight, (unsigned long long)c.timeouts, (unsigned long long)c.lost_irqs,
+		(unsigned long long)c.resets, j->at_rest ? "yes" : "no");
+}
+
 /* The flush after a fill, and the result lines. */
 static void fill_report(struct fill_job *j)
 {
@@ -412,6 +435,7 @@ static void fill_report(struct fill_job *j)
 		(unsigned long long)(after.kicks - j->before.kicks),
 		(unsigned long long)(after.irqs - j->before.irqs),
 		(unsigned long long)(after.retries - j->before.retries));
+	fill_report_rest(j);
 }
 
 /* dev=vda or dev=vda,vdb,...: the devices are done at the same time. */
@@ -465,6 +489,9 @@ static int fill_run(bool check, const char **why)
 			err = -EIO;
 		} else if (j->mismatches && !err) {
 			*why = "mismatches";
+			err = -EIO;
+		} else if (!j->at_rest && !err) {
+			*why = "device not at rest";
 			err = -EIO;
 		}
 	}

@@ -292,6 +292,11 @@ unsigned sim_pending(const struct sim_dev *d)
 	return d->npending;
 }
 
+void sim_set_reset_hangs(struct sim_dev *d, bool on)
+{
+	d->cfg.reset_never_completes = on;
+}
+
 void sim_set_hostile(struct sim_dev *d, enum sim_hostile mode)
 {
 	d->hostile = mode;
@@ -726,6 +731,9 @@ static void sim_complete(struct sim_dev *d, unsigned idx)
 		sim_write_used(d, r->head, in_bytes + 4096);
 		break;
 	}
+	case SIM_HOSTILE_LEN_SHORT:
+		sim_write_used(d, r->head, 1);
+		break;
 	case SIM_HOSTILE_USED_IDX_JUMP:
 		sim_write_used(d, r->head, len);
 		d->q.used_idx = (uint16_t)(d->q.used_idx + d->q.num + 3);

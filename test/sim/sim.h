@@ -90,6 +90,7 @@ enum sim_hostile {
 	SIM_HOSTILE_GARBAGE_STATUS,    /* status byte 0x5a (not OK/IOERR/UNSUPP) */
 	SIM_HOSTILE_SWALLOW,	       /* the request is dropped: never completed */
 	SIM_HOSTILE_DROP_IRQ,	       /* completed, but no interrupt raised */
+	SIM_HOSTILE_LEN_SHORT,	       /* executed, but used len = 1 (the status byte only) */
 };
 
 enum sim_order {
@@ -155,6 +156,8 @@ void sim_set_autocomplete(struct sim_dev *d, bool on);
 void sim_set_hostile(struct sim_dev *d, enum sim_hostile mode);
 /* Requests touching this 512-byte sector complete with VIRTIO_BLK_S_IOERR (UINT64_MAX: none). */
 void sim_set_io_error(struct sim_dev *d, uint64_t sector);
+/* From now on a reset (Status 0) never reads back 0, or does again (recovery tests). */
+void sim_set_reset_hangs(struct sim_dev *d, bool on);
 /* Raises a configuration-change interrupt (e.g. after changing capacity). */
 void sim_config_change(struct sim_dev *d, uint64_t new_capacity);
 

@@ -1,0 +1,240 @@
+/*
+ * virtio-blk recovery: what happens when a request outlives its deadline.
+ *
+ * Every request the device holds has a deadline (dispatch time +
+ * blk.timeout_ms, set by the core). One timer per device, `watch`, is armed
+ * while anything is in flight, for the deadline of the oldest request
+ * (in-flight requests are in dispatch order, so that one is due first).
+ * When it fires and the oldest request is due:
+ *
+ *  1. Lost interrupt. If the used ring holds completions, the device did
+ *     its work and only the notification went missing: count it
+ *     (lost_irqs), drain the ring as the interrupt would have, carry on.
+ *     A lost interrupt is not a dead device.
+ *  2. Stuck device. Otherwise reset the device (vmmio_reset: Status 0, its
+ *     queues stop), collect every chain it held (vq_detach_unused, allowed
+ *     only after the reset, so the device can no longer touch the buffers),
+ *     set it up again with the same features and fresh rings
+ *     (vmmio_restart), and give every in-flight request back to the core
+ *     (blk_unissue_locked), oldest first in line, to be sent again.
+ *     Re-sending is safe: the bios have not ended, so their buffers still
+ *     hold what a write must write, and a read or flush may run twice.
+ *  3. Bounded. A request that was past its deadline at `blk.retries + 1`
+ *     resets in a row without completing ends with -ETIMEDOUT instead of
+ *     being sent again (its bios report it; the others go on). If the reset
+ *     or the set-up fails, every in-flight request ends -ETIMEDOUT and the
+ *     device is declared broken (queued bios end -ENODEV).
+ *
+ * Context: all of this runs in the timer's interrupt context with the
+ * device's queue lock held (IRQs masked), so no submission or completion
+ * can interleave with a reset: dispatch never sees a queue in the reset
+ * state. The transport's reset and set-up only spin (bounded) and allocate
+ * nothing, so they may run there; a reset of QEMU's device takes
+ * microseconds.
+ *
+ * Fault injection for the in-guest tests (test/qemu/robust.cmake), off by
+ * default, one shot each per device:
+ *   blk.fault_lost_irq=N  from the N-th interrupt on, interrupts are
+ *                         acknowledged but ignored until the deadline check
+ *                         runs (path 1);
+ *   blk.fault_stall=N     from the N-th doorbell on, doorbells are withheld
+ *                         until the device is reset (path 2), or forever
+ *                         with blk.fault_stall_sticky=1 (path 3).
+ * They drive the real timer, reset and resubmission code; only the device's
+ * side of the conversation is suppressed.
+ */
+#include <levblk/bio.h>
+#include <levblk/blkdev.h>
+#include <levblk/errno.h>
+#include <levblk/hal/clock.h>
+#include <levblk/hal/console.h>
+#include <levblk/kern/init.h>
+#include <levblk/virtio/virtio_mmio.h>
+#include <levblk/virtio/virtqueue.h>
+#include "blk/blk_driver.h"
+#include "blk/virtio_blk_private.h"
+
+uint64_t blk_param_fault_lost_irq;
+uint64_t blk_param_fault_stall;
+uint64_t blk_param_fault_stall_sticky;
+PARAM_U64("blk.fault_lost_irq", blk_param_fault_lost_irq, 0, UINT32_MAX,
+	  "tests: ignore interrupts from the N-th on until the deadline check (0: off)");
+PARAM_U64("blk.fault_stall", blk_param_fault_stall, 0, UINT32_MAX,
+	  "tests: withhold doorbells from the N-th on until a device reset (0: off)");
+PARAM_U64("blk.fault_stall_sticky", blk_param_fault_stall_sticky, 0, 1,
+	  "tests: 1 keeps blk.fault_stall on across resets");
+
+static void vblk_watch_fire(void *arg);
+
+static const char *const vblk_op_names[BIO_OP_COUNT] = {
+    "read", "write", "flush", "discard", "write-zeroes", "get-id",
+};
+
+static const char *op_name(const struct request *rq)
+{
+	enum bio_op op = blk_rq_op(rq);
+	return op < BIO_OP_COUNT ? vblk_op_names[op] : "?";
+}
+
+void vblk_watch_arm_locked(struct vblk *vb, struct request *rq)
+{
+	/* One CPU and the queue lock held with IRQs masked: the timer cannot fire meanwhile. */
+	if (!vb->watch.pending)
+		timer_arm(&vb->watch, blk_rq_deadline_ns(rq), vblk_watch_fire, vb);
+}
+
+void vblk_watch_done_locked(struct vblk *vb, struct request *rq)
+{
+	vb->stuck[blk_rq_tag(rq)] = 0;
+}
+
+/* Re-arms the watch for the oldest in-flight request, if any. */
+static void watch_rearm_locked(struct vblk *vb)
+{
+	struct request *rq = blk_oldest_inflight_locked(vb->bdev);
+
+	if (rq)
+		timer_arm(&vb->watch, blk_rq_deadline_ns(rq), vblk_watch_fire, vb);
+}
+
+/* Gives up on everything in flight: -ETIMEDOUT each, then the device is broken. */
+static void give_up_locked(struct vblk *vb, const char *why, struct blk_done *done)
+{
+	struct request *rq;
+
+	kprintf("%s: recovery failed (%s): in-flight requests end -ETIMEDOUT, device broken\n",
+		blkdev_info(vb->bdev)->name, why);
+	while (vq_detach_unused(vb->vq) != NULL)
+		; /* the core still holds each request: it ends it below */
+	while ((rq = blk_oldest_inflight_locked(vb->bdev)) != NULL) {
+		vb->stuck[blk_rq_tag(rq)] = 0;
+		blk_complete_locked(vb->bdev, rq, -ETIMEDOUT, done);
+	}
+	blk_mark_broken_locked(vb->bdev, done);
+}
+
+/* Path 2 and 3: the device holds requests it will not complete. */
+static void recover_locked(struct vblk *vb, uint64_t now, struct blk_done *done)
+{
+	struct blkdev *bdev = vb->bdev;
+	struct request *oldest = blk_oldest_inflight_locked(bdev);
+	struct request *rq;
+
+	kprintf("%s: %s request at sector %llu stuck for %llu ms (%u in flight): resetting the "
+		"device\n",
+		blkdev_info(bdev)->name, op_name(oldest), (unsigned long long)blk_rq_sector(oldest),
+		(unsigned long long)((now - blk_rq_deadline_ns(oldest)) / NSEC_PER_MSEC +
+				     blk_param_timeout_ms),
+		vq_in_flight(vb->vq));
+	blk_count_reset_locked(bdev);
+	if (vmmio_reset(vb->vdev)) {
+		give_up_locked(vb, "reset did not complete", done);
+		return;
+	}
+	/* After the reset the device no longer owns any buffer: forget the chains. */
+	while (vq_detach_unused(vb->vq) != NULL)
+		;
+	if (!blk_param_fault_stall_sticky)
+		vb->fault_kick_off = false;
+	if (vmmio_restart(vb->vdev)) {
+		give_up_locked(vb, "set-up after reset failed", done);
+		return;
+	}
+	/* Take every in-flight request back, oldest first; the overdue ones count an attempt. */
+	while ((rq = blk_oldest_inflight_locked(bdev)) != NULL) {
+		uint32_t tag = blk_rq_tag(rq);
+
+		if (blk_rq_deadline_ns(rq) <= now) {
+			blk_count_timeout_locked(bdev);
+			if (++vb->stuck[tag] > blk_param_retries) {
+				kprintf(
+				    "%s: %s request at sector %llu timed out %u times: it fails\n",
+				    blkdev_info(bdev)->name, op_name(rq),
+				    (unsigned long long)blk_rq_sector(rq), vb->stuck[tag]);
+				vb->stuck[tag] = 0;
+				blk_complete_locked(bdev, rq, -ETIMEDOUT, done);
+				continue;
+			}
+		}
+		/*
+		 * First in line again. Each goes before the one taken back before
+		 * it, so they leave in reverse order: that only reorders requests
+		 * that were in flight together (one flush epoch, or a flush alone),
+		 * which the device was free to complete in any order anyway.
+		 */
+		blk_unissue_locked(bdev, rq);
+	}
+}
+
+static bool watch_locked(struct vblk *vb, struct blk_done *done)
+{
+	struct request *rq = blk_oldest_inflight_locked(vb->bdev);
+	uint64_t now = clock_ns();
+
+	if (!rq || blkdev_broken(vb->bdev))
+		return false;
+	if (blk_rq_deadline_ns(rq) > now) {
+		timer_arm(&vb->watch, blk_rq_deadline_ns(rq), vblk_watch_fire, vb);
+		return false;
+	}
+	vb->fault_irq_off = false;
+	if (vq_has_used(vb->vq)) {
+		blk_count_lost_irq_locked(vb->bdev);
+		kprintf("%s: lost interrupt: completions found in the used ring by the deadline "
+			"check\n",
+			blkdev_info(vb->bdev)->name);
+		vblk_drain_locked(vb, done);
+	} else if (!vq_is_broken(vb->vq)) {
+		recover_locked(vb, now, done);
+	}
+	bool kick = blk_dispatch_locked(vb->bdev, done);
+	watch_rearm_locked(vb);
+	return kick;
+}
+
+static void vblk_watch_fire(void *arg)
+{
+	struct vblk *vb = arg;
+	struct blk_done done = BLK_DONE_INIT;
+	irqflags_t f = blk_lock(vb->bdev);
+	bool kick = watch_locked(vb, &done);
+
+	blk_unlock(vb->bdev, f);
+	if (kick)
+		blk_notify(vb->bdev);
+	blk_end_done(&done);
+}
+
+/* --- fault injection (tests only) ----------------------------------------- */
+
+bool vblk_fault_lose_irq_locked(struct vblk *vb)
+{
+	if (!blk_param_fault_lost_irq)
+		return false;
+	if (!vb->fault_irq_done && ++vb->fault_irqs >= blk_param_fault_lost_irq) {
+		vb->fault_irq_done = true;
+		vb->fault_irq_off = true;
+		kprintf("%s: fault injection: ignoring interrupts until the deadline check\n",
+			blkdev_info(vb->bdev)->name);
+	}
+	return vb->fault_irq_off;
+}
+
+bool vblk_fault_hold_kick(struct vblk *vb)
+{
+	bool hold;
+
+	if (!blk_param_fault_stall)
+		return false;
+	irqflags_t f = blk_lock(vb->bdev);
+	if (!vb->fault_kick_done && ++vb->fault_kicks >= blk_param_fault_stall) {
+		vb->fault_kick_done = true;
+		vb->fault_kick_off = true;
+		kprintf("%s: fault injection: withholding doorbells until a reset%s\n",
+			blkdev_info(vb->bdev)->name,
+			blk_param_fault_stall_sticky ? " (and after it)" : "");
+	}
+	hold = vb->fault_kick_off;
+	blk_unlock(vb->bdev, f);
+	return hold;
+}

@@ -1,0 +1,37 @@
+# Robustness in QEMU (issue 5): device errors injected by blkdebug, stuck and
+# lost completions (fault injection in the driver, through the real deadline,
+# reset and resubmission code), and a soak whose counters must come back to
+# rest. Each case is one run of test/qemu/robust_fault_test, which boots the
+# kernel, checks the console and verifies the image on the host.
+set(LEVBLK_ROBUST_FAULT_TEST ${CMAKE_CURRENT_LIST_DIR}/robust_fault_test)
+
+# robust_test(NAME n CASE c [TIMEOUT s] [OPTS script options...])
+function(robust_test)
+  cmake_parse_arguments(R "" "NAME;CASE;TIMEOUT" "OPTS" ${ARGN})
+  if(NOT R_TIMEOUT)
+    set(R_TIMEOUT 120)
+  endif()
+  add_test(NAME qemu.${R_NAME} COMMAND ${LEVBLK_ROBUST_FAULT_TEST} --case ${R_CASE}
+    --kernel $<TARGET_FILE:levblk.elf> --workdir ${CMAKE_BINARY_DIR}/qemu-tests/${R_NAME}
+    --top ${CMAKE_SOURCE_DIR} ${R_OPTS})
+  set_tests_properties(qemu.${R_NAME} PROPERTIES TIMEOUT ${R_TIMEOUT} LABELS qemu
+    PASS_REGULAR_EXPRESSION "CASE ${R_CASE}: ok")
+endfunction()
+
+robust_test(NAME robust.blkdebug.write_persistent CASE write-persistent)
+robust_test(NAME robust.blkdebug.read_persistent CASE read-persistent)
+robust_test(NAME robust.blkdebug.transient CASE transient)
+robust_test(NAME robust.blkdebug.flush_fails CASE flush)
+robust_test(NAME robust.blkdebug.flush_transient CASE flush-transient)
+robust_test(NAME robust.timeout.stall_reset CASE stall)
+robust_test(NAME robust.timeout.stall_reset_legacy_noindirect CASE stall
+  OPTS --disk-opt noindirect --disk-opt noeventidx --boot=--legacy --boot=--gic --boot=2)
+robust_test(NAME robust.timeout.lost_irq CASE lost-irq)
+robust_test(NAME robust.timeout.lost_irq_noeventidx CASE lost-irq OPTS --disk-opt noeventidx)
+robust_test(NAME robust.timeout.gives_up CASE stall-sticky)
+# Soak: the full 1 GiB run is a documented command (README, "Robustness").
+robust_test(NAME robust.soak.128M CASE soak TIMEOUT 600 OPTS --size 128)
+robust_test(NAME robust.soak.64M_legacy_noindirect CASE soak TIMEOUT 600
+  OPTS --size 64 --disk-opt noindirect --boot=--legacy)
+robust_test(NAME robust.blkdebug.write_persistent_vdb_unaffected CASE write-persistent
+  OPTS --with-vdb)
