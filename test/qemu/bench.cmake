@@ -66,6 +66,12 @@ levblk_bench_test(NAME lbs4k_gic2_legacy APPEND "rw=randwrite bs=8192 qd=16 ios=
                   DISK_OPTS ",lbs=4096" ARGS --gic 2 --legacy CHECKS --ios 1000)
 levblk_bench_test(NAME lbs4k_sync APPEND "rw=randread bs=4096 ios=300 engine=sync"
                   DISK_OPTS ",lbs=4096" CHECKS --ios 300 --irqs-zero)
+# No event index (legacy transport, or event_idx=off): the poll's "no
+# interrupt" hint is then the avail ring's NO_INTERRUPT flag.
+levblk_bench_test(NAME sync_gic2_legacy APPEND "rw=randwrite bs=4096 ios=300 engine=sync"
+                  ARGS --gic 2 --legacy CHECKS --ios 300 --irqs-zero)
+levblk_bench_test(NAME sync_noeventidx APPEND "rw=read bs=65536 ios=200 engine=sync"
+                  DISK_OPTS ",noeventidx,noindirect" CHECKS --ios 200 --irqs-zero)
 
 # Bad arguments: a message naming the word, then RESULT FAIL.
 set(bench_bad_disk ${CMAKE_BINARY_DIR}/qemu-tests/bench.bad.img)
