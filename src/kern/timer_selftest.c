@@ -10,7 +10,12 @@
 #include <levblk/kern/init.h>
 #include <levblk/kern/thread.h>
 
-#define TIMER_LATE_LIMIT (50ull * NSEC_PER_MSEC)
+/*
+ * The guest's counter follows host time, so a QEMU thread descheduled by a
+ * loaded host makes timers look late: the bound is generous (it still
+ * catches a timer that waits for the next scheduler tick pile-up or never fires).
+ */
+#define TIMER_LATE_LIMIT (200ull * NSEC_PER_MSEC)
 #define N_TIMERS	 6
 
 struct fired {
