@@ -12,8 +12,8 @@
 
 /*
  * The guest's counter follows host time, so a QEMU thread descheduled by a
- * loaded host makes timers look late: the bound is generous (it still
- * catches a timer that waits for the next scheduler tick pile-up or never fires).
+ * loaded host makes timers look late: the bound is generous. Early firing,
+ * wrong order and a timer that never fires still fail the test.
  */
 #define TIMER_LATE_LIMIT (200ull * NSEC_PER_MSEC)
 #define N_TIMERS	 6
