@@ -17,7 +17,8 @@
  *     with IRQs masked and no block-layer lock held;
  *   - for a bio that fails the checks below, or a flush on a device without
  *     a volatile cache, directly from submit_bio() in the submitter's context;
- *   - for a bio held in a plug, possibly from the plug's timer interrupt.
+ *   - for a bio held in a plug, possibly from the scheduler tick's interrupt
+ *     or from wherever its thread stops running (with IRQs masked).
  * So end_io must not sleep, yield, wait for a completion or allocate; it may
  * call complete(), wake threads, and submit_bio() (resubmitting is safe: no
  * lock is held when it runs). It must be short: other completions wait.
@@ -149,9 +150,21 @@ int submit_bio_wait(struct bio *bio);
  * Plugging: bios a thread submits between blk_start_plug() and
  * blk_finish_plug() are held back and handed to their devices together, so
  * adjacent ones merge into few requests and the device is kicked once.
- * A plug never holds I/O for long: it is flushed by itself after
- * BLK_PLUG_TIMEOUT_NS or when it holds BLK_PLUG_MAX_BIOS bios, so a
- * forgotten blk_finish_plug() cannot stall anything.
+ *
+ * A plug never holds I/O for long. Its bios are handed to the queue
+ *   - by blk_finish_plug(), and before submit_bio_wait() sleeps;
+ *   - when the thread stops running: it blocks, sleeps, yields or is
+ *     preempted (the scheduler's hook, like Linux's sched_submit_work);
+ *   - when the plug holds BLK_PLUG_MAX_BIOS bios;
+ *   - at the next submission once the oldest held bio is older than
+ *     BLK_PLUG_TIMEOUT_NS;
+ *   - at the first scheduler tick (every SCHED_SLICE_NS, 10 ms) that finds
+ *     the oldest held bio older than BLK_PLUG_TIMEOUT_NS.
+ * So a forgotten blk_finish_plug() delays a held bio by at most
+ * BLK_PLUG_TIMEOUT_NS + SCHED_SLICE_NS (a thread that plugs, then computes
+ * without submitting, blocking or yielding), and by at most
+ * BLK_PLUG_TIMEOUT_NS while the thread keeps submitting. No timer is armed
+ * per plug: reprogramming the timer costs more than the I/O under QEMU.
  *
  * The plug lives on the caller's stack; thread context only; one plug per
  * thread at a time (a nested blk_start_plug() is ignored, like Linux).
@@ -163,9 +176,8 @@ struct blk_plug {
 	/* Private to the block layer. */
 	struct bio *head, *tail; /* held bios in submission order */
 	uint32_t count;
-	bool active;	     /* registered for its thread */
-	const void *owner;   /* the thread that started it */
-	struct ktimer timer; /* the auto-unplug bound */
+	bool active;	   /* the thread's plug (not a nested one) */
+	uint64_t first_ns; /* clock_ns() when the oldest held bio arrived */
 };
 
 void blk_start_plug(struct blk_plug *plug);

@@ -312,7 +312,8 @@ static void st_merge_end_io(struct bio *b)
  * 256 adjacent 4 KiB bios under a plug become at most 8 requests (counters,
  * not time). Reads, so the disk is left alone; reads and writes merge by
  * the same rules (host test test_plug_merges_256_writes does the writes).
- * Under TCG a loop of 64 submissions can outlast the plug's 100 us bound;
+ * Under TCG a loop of 64 submissions can outlast the plug's 100 us bound
+ * (checked at each submission);
  * each such early flush may cost one request more, so the bound here is
  * "one request per plug flush" as well as "at most 8 when nothing timed out".
  */

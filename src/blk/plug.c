@@ -3,14 +3,15 @@
  * together (blk_submit_list), so adjacent bios merge before any is
  * dispatched and each device is kicked once per batch.
  *
- * Bound: a plug holds bios for at most BLK_PLUG_TIMEOUT_NS after the first
- * one arrived (a one-shot timer submits them from interrupt context) and at
- * most BLK_PLUG_MAX_BIOS bios, so a forgotten blk_finish_plug() delays I/O
- * by 100 µs, never stalls it.
+ * The plug hangs off the thread (thread_set_plug), and the scheduler calls
+ * plug_sched_hook with it when the thread stops running and at each tick;
+ * the bound this gives is spelled out in levblk/bio.h. No per-plug timer:
+ * under QEMU reprogramming the virtual timer for every batch (arm, then
+ * cancel) cost more than the batch's I/O.
  *
- * Plugs are per thread: a small table maps the owning thread to its plug.
- * The list is shared with the timer callback, so it is only touched with
- * IRQs masked (one CPU: that excludes the timer interrupt).
+ * The list is shared with the hook, which runs in interrupt context (the
+ * tick, a preemption), so it is only touched with IRQs masked (one CPU:
+ * that excludes the hook).
  */
 #include <levblk/bio.h>
 #include <levblk/hal/clock.h>
@@ -18,71 +19,47 @@
 #include <levblk/kern/thread.h>
 #include "blk/blk_queue.h"
 
-#define PLUG_SLOTS 64u /* threads that may hold a plug at the same time */
-
-static struct blk_plug *plug_slots[PLUG_SLOTS];
 /* Non-empty plug lists handed to the queue, by cause; guarded by masking IRQs. */
 static uint64_t plug_flushes;
 static uint64_t plug_timeouts;
 
-static struct blk_plug *blk_current_plug(void);
-static struct bio *plug_take(struct blk_plug *plug);
-static void plug_timer_fn(void *arg);
-
-static struct blk_plug *blk_current_plug(void)
+/* IRQs masked. Takes every held bio off the plug. */
+static struct bio *plug_take_locked(struct blk_plug *plug, bool by_time)
 {
-	const void *me = thread_current();
+	struct bio *head = plug->head;
 
-	for (unsigned int i = 0; i < PLUG_SLOTS; i++) {
-		if (plug_slots[i] && plug_slots[i]->owner == me)
-			return plug_slots[i];
-	}
-	return NULL;
+	plug->head = plug->tail = NULL;
+	plug->count = 0;
+	plug_flushes += head != NULL;
+	plug_timeouts += head != NULL && by_time;
+	return head;
+}
+
+/* The scheduler's hook (levblk/kern/thread.h): IRQs masked, maybe interrupt context. */
+static void plug_sched_hook(void *arg, enum thread_plug_event why)
+{
+	struct blk_plug *plug = arg;
+
+	if (!plug->head)
+		return;
+	bool old = clock_ns() - plug->first_ns >= BLK_PLUG_TIMEOUT_NS;
+	if (why == THREAD_PLUG_TICK && !old)
+		return;
+	struct bio *head = plug_take_locked(plug, why == THREAD_PLUG_TICK);
+	blk_submit_list(head);
 }
 
 void blk_start_plug(struct blk_plug *plug)
 {
 	plug->head = plug->tail = NULL;
 	plug->count = 0;
+	plug->first_ns = 0;
 	plug->active = false;
-	plug->owner = thread_current();
-	plug->timer.pending = false;
-	plug->timer.next = NULL;
-	if (blk_current_plug())
+	if (thread_plug())
 		return; /* nested: the outer plug does the work */
-	irqflags_t f = irq_save();
-	for (unsigned int i = 0; i < PLUG_SLOTS; i++) {
-		if (!plug_slots[i]) {
-			plug_slots[i] = plug;
-			plug->active = true;
-			break;
-		}
-	}
-	irq_restore(f);
-	/* No free slot: the plug stays inactive and bios go straight to the queue. */
-}
-
-/* Takes every held bio off the plug (IRQs masked inside). */
-static struct bio *plug_take(struct blk_plug *plug)
-{
-	irqflags_t f = irq_save();
-	struct bio *head = plug->head;
-
-	plug->head = plug->tail = NULL;
-	plug->count = 0;
-	plug_flushes += head != NULL;
-	irq_restore(f);
-	return head;
-}
-
-/* The time bound ran out: interrupt context. */
-static void plug_timer_fn(void *arg)
-{
-	struct bio *head = plug_take(arg);
-
-	plug_timeouts += head != NULL;
-	if (head)
-		blk_submit_list(head);
+	thread_set_plug(plug, plug_sched_hook);
+	/* Before the scheduler starts there is no thread: the plug stays inactive. */
+	plug->active = thread_plug() == plug;
 }
 
 bool blk_plug_add(struct bio *bio)
@@ -94,10 +71,11 @@ bool blk_plug_add(struct bio *bio)
 	 */
 	if (irqs_disabled())
 		return false;
-	struct blk_plug *plug = blk_current_plug();
+	struct blk_plug *plug = thread_plug();
 
 	if (!plug)
 		return false;
+	uint64_t now = clock_ns();
 	irqflags_t f = irq_save();
 	bio->bio_next = NULL;
 	if (plug->tail)
@@ -105,24 +83,27 @@ bool blk_plug_add(struct bio *bio)
 	else
 		plug->head = bio;
 	plug->tail = bio;
-	plug->count++;
-	bool full = plug->count >= BLK_PLUG_MAX_BIOS;
-	if (plug->count == 1 && !full)
-		timer_arm(&plug->timer, clock_ns() + BLK_PLUG_TIMEOUT_NS, plug_timer_fn, plug);
+	if (plug->count++ == 0)
+		plug->first_ns = now;
+	bool by_time = now - plug->first_ns >= BLK_PLUG_TIMEOUT_NS;
+	struct bio *head = NULL;
+	if (by_time || plug->count >= BLK_PLUG_MAX_BIOS)
+		head = plug_take_locked(plug, by_time);
 	irq_restore(f);
-	if (full)
-		blk_plug_flush_current();
+	if (head)
+		blk_submit_list(head);
 	return true;
 }
 
 void blk_plug_flush_current(void)
 {
-	struct blk_plug *plug = blk_current_plug();
+	struct blk_plug *plug = thread_plug();
 
 	if (!plug)
 		return;
-	timer_cancel(&plug->timer);
-	struct bio *head = plug_take(plug);
+	irqflags_t f = irq_save();
+	struct bio *head = plug_take_locked(plug, false);
+	irq_restore(f);
 	if (head)
 		blk_submit_list(head);
 }
@@ -132,13 +113,8 @@ void blk_finish_plug(struct blk_plug *plug)
 	if (!plug->active)
 		return;
 	blk_plug_flush_current();
-	irqflags_t f = irq_save();
-	for (unsigned int i = 0; i < PLUG_SLOTS; i++) {
-		if (plug_slots[i] == plug)
-			plug_slots[i] = NULL;
-	}
+	thread_set_plug(NULL, NULL);
 	plug->active = false;
-	irq_restore(f);
 }
 
 void blk_plug_stats(uint64_t *flushes, uint64_t *timeouts)

@@ -8,8 +8,8 @@
  * sleeps until end_io, run from the device's interrupt, hands slots back.
  * Then it refills every returned slot at once, again under one plug. A
  * single bio is submitted without a plug: it has nothing to merge with, and
- * a plug is not free (it arms a one-shot timer; Linux's aio likewise plugs
- * only batches). The latency of an I/O runs from its claim, just before
+ * a plug is not free (a clock read per bio for its time bound; Linux's aio
+ * likewise plugs only batches). The latency of an I/O runs from its claim, just before
  * submit_bio, to end_io: the block layer's view, without the thread's
  * wake-up. One clock read at each end.
  *

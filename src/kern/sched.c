@@ -75,8 +75,18 @@ static struct thread *runq_pop(void)
  */
 static void schedule(void)
 {
-	struct thread *prev = sched_cur, *next = runq_pop();
+	struct thread *prev = sched_cur, *next;
 
+	/*
+	 * Bios held in prev's plug go to their devices before prev stops
+	 * running (it would otherwise hold them while asleep, perhaps waiting
+	 * for them). First, before the run queue is read: if their submission
+	 * ends one at once and that wakes prev, sched_wake() has already made
+	 * a blocked prev READY and queued it, so it runs again below.
+	 */
+	if (prev->plug)
+		prev->plug_hook(prev->plug, THREAD_PLUG_SWITCH);
+	next = runq_pop();
 	need_resched = false;
 	if (prev->state == THREAD_RUNNING) {
 		if (!next)
@@ -137,6 +147,9 @@ static void sched_tick(void *arg)
 
 	if (runq_head)
 		need_resched = true;
+	/* A thread that keeps the CPU: its plug's time bound is checked here. */
+	if (sched_cur->plug)
+		sched_cur->plug_hook(sched_cur->plug, THREAD_PLUG_TICK);
 	/* Keep the period, but never schedule a burst of catch-up ticks. */
 	timer_arm(&tick_timer, next > now ? next : now + SCHED_SLICE_NS, sched_tick, NULL);
 }
@@ -240,6 +253,23 @@ struct thread *thread_current(void)
 const char *thread_name(const struct thread *t)
 {
 	return t->name;
+}
+
+void thread_set_plug(void *plug, thread_plug_hook_fn *hook)
+{
+	if (!sched_cur)
+		return; /* boot, before sched_start: no thread to hold a plug */
+	irqflags_t f = irq_save();
+
+	/* The tick reads both from interrupt context: never one without the other. */
+	sched_cur->plug = plug;
+	sched_cur->plug_hook = plug ? hook : NULL;
+	irq_restore(f);
+}
+
+void *thread_plug(void)
+{
+	return sched_cur ? sched_cur->plug : NULL;
 }
 
 /* The backtrace hook (levblk/hal/backtrace.h): which thread stack holds sp. Any context. */

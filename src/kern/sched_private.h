@@ -39,6 +39,8 @@ struct thread {
 	struct waitq join_wq; /* thread_join() sleeps here */
 	struct ktimer sleep_timer;
 	uint64_t *stack_base; /* lowest address of its stack; a canary lives there */
+	void *plug;	      /* thread_set_plug(); read by schedule() and the tick */
+	thread_plug_hook_fn *plug_hook;
 };
 
 /* IRQs masked. Marks the current thread blocked and switches away; returns when woken. */

@@ -13,6 +13,8 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
+#include "blk/blk_queue.h"
+#include "thread_stub.h"
 #include "blk/blk_driver.h"
 #include "blk/fake_drv.h"
 #include "hal_host/hal_host.h"
@@ -629,26 +631,65 @@ static void test_plug_merges_256_writes(void **state)
 	freedev(fd);
 }
 
+/*
+ * The plug's bound without a timer (levblk/bio.h): a tick flushes it only
+ * once the oldest bio is BLK_PLUG_TIMEOUT_NS old, a submission after that
+ * age flushes everything held, and a switch away flushes at once.
+ */
 static void test_plug_times_out(void **state)
 {
 	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
-	static uint8_t bufs[3][512];
-	struct tbio t[3];
+	static uint8_t bufs[6][512];
+	struct tbio t[6];
 	struct blk_plug plug;
+	uint64_t fl0, to0, fl, to;
 
+	blk_plug_stats(&fl0, &to0);
 	blk_start_plug(&plug);
 	for (int i = 0; i < 3; i++) {
 		tbio_rw(&t[i], fd, BIO_OP_WRITE, (uint64_t)i, bufs[i], 512);
 		submit_bio(&t[i].bio);
 	}
-	hal_host_advance(BLK_PLUG_TIMEOUT_NS / 2);
+	hal_host_advance(BLK_PLUG_TIMEOUT_NS - 1);
+	thread_stub_plug_event(THREAD_PLUG_TICK); /* too young: still held */
 	assert_int_equal(fd->nlog, 0);
-	hal_host_advance(BLK_PLUG_TIMEOUT_NS / 2);
+	hal_host_advance(1);
+	assert_int_equal(fd->nlog, 0); /* no timer: time alone submits nothing */
+	thread_stub_plug_event(THREAD_PLUG_TICK);
 	assert_int_equal(fd->nlog, 1); /* all three, merged */
+	blk_plug_stats(&fl, &to);
+	assert_int_equal(fl - fl0, 1);
+	assert_int_equal(to - to0, 1);
+
+	/* A submission that finds the oldest held bio too old flushes it and itself. */
+	tbio_rw(&t[3], fd, BIO_OP_WRITE, 3, bufs[3], 512);
+	submit_bio(&t[3].bio);
+	hal_host_advance(BLK_PLUG_TIMEOUT_NS - 1);
+	tbio_rw(&t[4], fd, BIO_OP_WRITE, 4, bufs[4], 512);
+	submit_bio(&t[4].bio);
+	assert_int_equal(fd->nlog, 1);
+	hal_host_advance(1);
+	tbio_rw(&t[5], fd, BIO_OP_WRITE, 5, bufs[5], 512);
+	submit_bio(&t[5].bio);
+	assert_int_equal(fd->nlog, 2);
+	blk_plug_stats(&fl, &to);
+	assert_int_equal(to - to0, 2);
+
+	/* Stopping to run (block, sleep, yield, preemption) flushes whatever age. */
 	fake_complete_all(fd);
-	for (int i = 0; i < 3; i++)
+	tbio_rw(&t[0], fd, BIO_OP_WRITE, 0, bufs[0], 512);
+	submit_bio(&t[0].bio);
+	assert_int_equal(fd->nlog, 2);
+	thread_stub_plug_event(THREAD_PLUG_SWITCH);
+	assert_int_equal(fd->nlog, 3);
+	fake_complete_all(fd);
+	for (int i = 0; i < 6; i++)
 		assert_int_equal(t[i].status, 0);
 	blk_finish_plug(&plug);
+	assert_null(thread_plug());
+	blk_plug_stats(&fl, &to);
+	assert_int_equal(fl - fl0, 3);
+	assert_int_equal(to - to0, 2);
 	freedev(fd);
 }
 

@@ -1,8 +1,34 @@
-/* The host tests run on one "thread": what plug.c asks thread_current() for. */
+/*
+ * The host tests run on one "thread": what plug.c asks of the scheduler
+ * (thread_current, the plug slot). thread_stub_plug_event() plays the
+ * scheduler: it calls the plug hook as a tick or a switch would.
+ */
+#include <stddef.h>
 #include <levblk/kern/thread.h>
+#include "thread_stub.h"
+
+static void *stub_plug;
+static thread_plug_hook_fn *stub_hook;
 
 struct thread *thread_current(void)
 {
 	static int the_thread;
 	return (struct thread *)&the_thread;
+}
+
+void thread_set_plug(void *plug, thread_plug_hook_fn *hook)
+{
+	stub_plug = plug;
+	stub_hook = plug ? hook : NULL;
+}
+
+void *thread_plug(void)
+{
+	return stub_plug;
+}
+
+void thread_stub_plug_event(enum thread_plug_event why)
+{
+	if (stub_plug)
+		stub_hook(stub_plug, why);
 }

@@ -27,4 +27,26 @@ void thread_sleep_ns(uint64_t ns);
 struct thread *thread_current(void);
 const char *thread_name(const struct thread *t);
 
+/*
+ * A thread's plug: the block layer parks the current thread's batch of held
+ * bios here (struct blk_plug, levblk/bio.h), opaque to the scheduler, like
+ * Linux's current->plug. The scheduler calls hook(plug, why) with IRQs
+ * masked, possibly in interrupt context, so the hook must not sleep:
+ *   THREAD_PLUG_SWITCH  the thread is about to stop running (it blocks,
+ *                       sleeps, yields or is preempted); also when a wake-up
+ *                       makes it keep the CPU after all;
+ *   THREAD_PLUG_TICK    a scheduler tick (every SCHED_SLICE_NS) interrupted it.
+ * A wake-up of the thread from inside the hook (an end_io it caused) is not
+ * lost: the hook runs before the thread is taken off the CPU.
+ * thread_set_plug(NULL, NULL) clears it. Thread context only.
+ */
+enum thread_plug_event {
+	THREAD_PLUG_SWITCH,
+	THREAD_PLUG_TICK,
+};
+typedef void thread_plug_hook_fn(void *plug, enum thread_plug_event why);
+void thread_set_plug(void *plug, thread_plug_hook_fn *hook);
+/* The current thread's plug, NULL if none (or before the scheduler started). */
+void *thread_plug(void);
+
 #endif
