@@ -36,7 +36,7 @@
 #include "blk/virtio_blk_spec.h"
 
 #define VBLK_QUEUE_SIZE	 256u	    /* ring entries we ask for */
-#define VBLK_MAX_SECTORS 1024u	    /* 512 KiB per request: our choice, virtio has no limit */
+#define VBLK_MAX_SECTORS 2048u	    /* 1 MiB per request: our choice, virtio has no limit */
 #define VBLK_NO_SIZE_MAX (4u << 20) /* segment bytes when the device states no size_max */
 #define VBLK_STATUS_NONE 0xffu	    /* "the device wrote no status" sentinel */
 

@@ -162,18 +162,19 @@ static void test_legacy_no_event_idx(void **state)
 	assert_no_irq_taken(dev);
 }
 
-/* 1 MiB is two requests of the driver's 512 KiB, made one after the other. */
+/* 2 MiB is two requests of the driver's 1 MiB, made one after the other. */
 static void test_split_into_requests(void **state)
 {
-	static uint8_t w[1u << 20];
+	static uint8_t w[2u << 20];
 	struct sim_blk_cfg c;
 	struct blk_counters ctr;
 	struct sim_stats st;
 
 	sim_blk_cfg_default(&c);
-	c.capacity = 4096; /* 2 MiB */
+	c.capacity = 8192; /* 4 MiB */
 	struct blkdev *dev = bring_up(&c);
 	uint32_t max = blkdev_info(dev)->limits.max_sectors * 512;
+	assert_true(max < sizeof(w)); /* it does split */
 	fill(w, sizeof(w), 1);
 	assert_int_equal(blk_poll_io(dev, BIO_OP_WRITE, 2048, w, sizeof(w)), 0);
 	assert_memory_equal(sim_blk_data(sim) + 2048 * 512, w, sizeof(w));
