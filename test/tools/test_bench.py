@@ -242,6 +242,10 @@ class FakeRunTest(unittest.TestCase):
             self.assertEqual(flags[flags.index("--kernel") + 1], "/k.elf")
             disk = flags[flags.index("--disk") + 1]
             self.assertEqual(disk, os.path.join(self.dir, "bench.img") + ",cache=none")
+            # QEMU's own merging is off for every guest (the blk.merge=0 comparison).
+            i = flags.index("-global")
+            self.assertEqual(flags[i - 1], "--qemu")
+            self.assertEqual(flags[i + 1:i + 3], ["--qemu", "virtio-blk-device.request-merging=off"])
             self.assertIn("engine=" + p["engine"], argv)
             self.assertIn("ios=", " ".join(argv))
         rc, out = self.run_bench("--no-ceiling", env=dict(fake, FAKE_BOOT_EXIT="3"))
