@@ -18,10 +18,8 @@
 #include <levblk/virtio/virtio_mmio.h>
 #include "blk/virtio_blk.h"
 #include "hal_host/hal_host.h"
+#include "blk/vblk_fixture.h"
 #include "sim/sim.h"
-
-void blk_dev_host_reset(void);
-void vblk_host_reset(void);
 
 struct tb {
 	struct bio bio;
@@ -41,33 +39,7 @@ static struct sim_dev *sims[4];
 /* A fresh bus with one device per cfg, probed by the driver. */
 static void bring_up(const struct sim_blk_cfg *cfgs, unsigned int n)
 {
-	unsigned int nslots;
-
-	vblk_host_reset();
-	blk_dev_host_reset();
-	sim_reset_bus();
-	for (unsigned int i = 0; i < n; i++)
-		sims[i] = sim_add_blk(&cfgs[i]);
-	const struct dt_virtio_mmio *slots = sim_slots(&nslots);
-	assert_int_equal(vmmio_probe(slots, nslots), (int)n);
-	assert_int_equal(vblk_probe_all(), (int)n);
-	assert_int_equal(blkdev_count(), n);
-}
-
-static int setup(void **state)
-{
-	hal_host_quiet = true;
-	blk_param_merge = 1;
-	blk_param_retries = 3;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	vblk_host_reset();
-	blk_dev_host_reset();
-	sim_reset_bus();
-	return 0;
+	vblk_fixture_bring_up(cfgs, n, sims);
 }
 
 static void fill(uint8_t *p, size_t n, unsigned int seed)
@@ -421,19 +393,22 @@ static void test_busy_device_suppresses_kicks(void **state)
 	}
 }
 
+/* Every test starts from the fixture's defaults and leaves nothing behind. */
+#define VBLK_TEST(f) cmocka_unit_test_setup_teardown(f, vblk_fixture_setup, vblk_fixture_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_probe_config, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_data_roundtrip_sg, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_out_of_order_completions, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_tiny_ring_legacy, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_error_isolated_to_its_bio, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_flush_and_fua, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_4k_device, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_garbage_status_is_eio, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_id_breaks_device, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_busy_device_suppresses_kicks, setup, teardown),
+	    VBLK_TEST(test_probe_config),
+	    VBLK_TEST(test_data_roundtrip_sg),
+	    VBLK_TEST(test_out_of_order_completions),
+	    VBLK_TEST(test_tiny_ring_legacy),
+	    VBLK_TEST(test_error_isolated_to_its_bio),
+	    VBLK_TEST(test_flush_and_fua),
+	    VBLK_TEST(test_4k_device),
+	    VBLK_TEST(test_garbage_status_is_eio),
+	    VBLK_TEST(test_hostile_id_breaks_device),
+	    VBLK_TEST(test_busy_device_suppresses_kicks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,10 +30,9 @@
 #include <levblk/virtio/virtio_mmio.h>
 #include "blk/virtio_blk.h"
 #include "hal_host/hal_host.h"
+#include "blk/vblk_fixture.h"
 #include "sim/sim.h"
 
-void blk_dev_host_reset(void);
-void vblk_host_reset(void);
 
 static struct sim_dev *sim;
 static unsigned int yields;
@@ -51,35 +50,12 @@ void thread_yield(void)
 
 static struct blkdev *bring_up(const struct sim_blk_cfg *cfg)
 {
-	unsigned int nslots;
-
-	vblk_host_reset();
-	blk_dev_host_reset();
-	sim_reset_bus();
-	sim = sim_add_blk(cfg);
-	const struct dt_virtio_mmio *slots = sim_slots(&nslots);
-	assert_int_equal(vmmio_probe(slots, nslots), 1);
-	assert_int_equal(vblk_probe_all(), 1);
+	vblk_fixture_bring_up(cfg, 1, &sim);
 	sim_set_autocomplete(sim, true);
 	yields = 0;
 	return blkdev_get(0);
 }
 
-static int setup(void **state)
-{
-	hal_host_quiet = true;
-	blk_param_merge = 1;
-	blk_param_retries = 3;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	vblk_host_reset();
-	blk_dev_host_reset();
-	sim_reset_bus();
-	return 0;
-}
 
 static void fill(uint8_t *p, size_t n, unsigned int seed)
 {
@@ -297,17 +273,20 @@ static void test_garbage_status(void **state)
 	assert_no_irq_taken(dev);
 }
 
+/* Every test starts from the fixture's defaults and leaves nothing behind. */
+#define VBLK_TEST(f) cmocka_unit_test_setup_teardown(f, vblk_fixture_setup, vblk_fixture_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_roundtrip_without_interrupts, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_legacy_no_event_idx, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_split_into_requests, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_device_error, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_waits_for_queued_io, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_device, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_garbage_status, setup, teardown),
+	    VBLK_TEST(test_roundtrip_without_interrupts),
+	    VBLK_TEST(test_legacy_no_event_idx),
+	    VBLK_TEST(test_split_into_requests),
+	    VBLK_TEST(test_device_error),
+	    VBLK_TEST(test_bad_arguments),
+	    VBLK_TEST(test_waits_for_queued_io),
+	    VBLK_TEST(test_hostile_device),
+	    VBLK_TEST(test_garbage_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,10 +29,8 @@
 #include <levblk/virtio/virtio_mmio.h>
 #include "blk/virtio_blk.h"
 #include "hal_host/hal_host.h"
+#include "blk/vblk_fixture.h"
 #include "sim/sim.h"
-
-void blk_dev_host_reset(void);
-void vblk_host_reset(void);
 
 #define TIMEOUT_MS 1000u
 #define NDEV	   2u
@@ -71,18 +69,11 @@ static uint64_t bio_sector(unsigned int i)
 
 static void bring_up(void)
 {
-	struct sim_blk_cfg c;
-	unsigned int nslots;
+	struct sim_blk_cfg c[NDEV];
 
-	vblk_host_reset();
-	blk_dev_host_reset();
-	sim_reset_bus();
-	sim_blk_cfg_default(&c);
 	for (unsigned int i = 0; i < NDEV; i++)
-		sims[i] = sim_add_blk(&c);
-	const struct dt_virtio_mmio *slots = sim_slots(&nslots);
-	assert_int_equal(vmmio_probe(slots, nslots), NDEV);
-	assert_int_equal(vblk_probe_all(), NDEV);
+		sim_blk_cfg_default(&c[i]);
+	vblk_fixture_bring_up(c, NDEV, sims);
 	for (unsigned int d = 0; d < NDEV; d++)
 		for (unsigned int i = 0; i < NBIO; i++)
 			for (unsigned int k = 0; k < BIO_BYTES; k++)
@@ -91,20 +82,9 @@ static void bring_up(void)
 
 static int setup(void **state)
 {
-	hal_host_quiet = true;
-	blk_param_merge = 1;
-	blk_param_retries = 3;
+	vblk_fixture_setup(state);
 	blk_param_timeout_ms = TIMEOUT_MS;
 	bring_up();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	vblk_host_reset();
-	blk_dev_host_reset();
-	sim_reset_bus();
-	blk_param_timeout_ms = 30000;
 	return 0;
 }
 
@@ -269,16 +249,9 @@ static void test_timeout_gives_up_with_etimedout(void **state)
 static void test_timeout_reset_fails_breaks_device(void **state)
 {
 	struct sim_blk_cfg cfg;
-	unsigned int nslots;
 
-	vblk_host_reset();
-	blk_dev_host_reset();
-	sim_reset_bus();
 	sim_blk_cfg_default(&cfg);
-	sims[0] = sim_add_blk(&cfg);
-	const struct dt_virtio_mmio *slots = sim_slots(&nslots);
-	assert_int_equal(vmmio_probe(slots, nslots), 1);
-	assert_int_equal(vblk_probe_all(), 1);
+	vblk_fixture_bring_up(&cfg, 1, sims);
 	submit_batch(0, BIO_OP_WRITE);
 	sim_set_hostile(sims[0], SIM_HOSTILE_SWALLOW);
 	run_dev(0);
@@ -422,20 +395,20 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_timeout_swallowed_request_reset_and_resubmitted,
-					    setup, teardown),
+					    setup, vblk_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_lost_irq_counted_without_reset, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_timeout_gives_up_with_etimedout, setup, teardown),
+					    vblk_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout_gives_up_with_etimedout, setup, vblk_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_reset_fails_breaks_device, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_no_timeout_before_deadline, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_wrong_status_byte, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_used_len_too_large, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_used_len_short, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_completion_not_in_flight, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_used_idx_jump, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_completes_twice, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_broken_device_not_reset, setup, teardown),
+					    vblk_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_no_timeout_before_deadline, setup, vblk_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_wrong_status_byte, setup, vblk_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_used_len_too_large, setup, vblk_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_used_len_short, setup, vblk_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_completion_not_in_flight, setup, vblk_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_used_idx_jump, setup, vblk_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_completes_twice, setup, vblk_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_broken_device_not_reset, setup, vblk_fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
