@@ -92,126 +92,129 @@ static bool st_write_block(struct blkdev *dev, uint64_t sector, struct st_bufs *
 	return ok;
 }
 
-static bool st_read_block(void)
+/*
+ * Runs body(dev, bufs) with freshly allocated buffers, or passes with a skip
+ * note when no suitable device is attached (dev == NULL).
+ */
+static bool st_run(struct blkdev *dev, const char *skip_why,
+		   bool (*body)(struct blkdev *dev, const struct blkdev_info *d, struct st_bufs *b))
 {
-	struct blkdev *dev = blkdev_get(0);
 	struct st_bufs b;
 
 	if (!dev)
-		return st_skip("no block device");
+		return st_skip(skip_why);
 	if (!st_alloc(&b))
 		return false;
-	const struct blkdev_info *d = blkdev_info(dev);
-	uint64_t sector = (d->capacity / 2) - (d->capacity / 2) % (d->lbs / SECTOR_SIZE);
-	/* Two reads of the same block into differently poisoned buffers must agree. */
-	memset(b.save, 0x11, d->lbs);
-	memset(b.rd, 0x22, d->lbs);
-	int e1 = st_io(dev, BIO_OP_READ, sector, b.save, d->lbs);
-	int e2 = st_io(dev, BIO_OP_READ, sector, b.rd, d->lbs);
-	bool ok = e1 == 0 && e2 == 0 && memcmp(b.save, b.rd, d->lbs) == 0;
-	if (!ok)
-		kprintf("# read sector %llu: %d %d\n", (unsigned long long)sector, e1, e2);
+	bool ok = body(dev, blkdev_info(dev), &b);
 	dma_free(&b.mem);
 	return ok;
+}
+
+/* The first logical block at or below sector s. */
+static uint64_t st_align_down(const struct blkdev_info *d, uint64_t s)
+{
+	return s - s % (d->lbs / SECTOR_SIZE);
+}
+
+static bool st_read_body(struct blkdev *dev, const struct blkdev_info *d, struct st_bufs *b)
+{
+	uint64_t sector = st_align_down(d, d->capacity / 2);
+
+	/* Two reads of the same block into differently poisoned buffers must agree. */
+	memset(b->save, 0x11, d->lbs);
+	memset(b->rd, 0x22, d->lbs);
+	int e1 = st_io(dev, BIO_OP_READ, sector, b->save, d->lbs);
+	int e2 = st_io(dev, BIO_OP_READ, sector, b->rd, d->lbs);
+	bool ok = e1 == 0 && e2 == 0 && memcmp(b->save, b->rd, d->lbs) == 0;
+	if (!ok)
+		kprintf("# read sector %llu: %d %d\n", (unsigned long long)sector, e1, e2);
+	return ok;
+}
+
+static bool st_read_block(void)
+{
+	return st_run(blkdev_get(0), "no block device", st_read_body);
 }
 SELFTEST("blk.read_block", st_read_block);
 
+static bool st_write_body(struct blkdev *dev, const struct blkdev_info *d, struct st_bufs *b)
+{
+	return st_write_block(dev, st_align_down(d, d->capacity / 3), b);
+}
+
 static bool st_write_given_block(void)
 {
-	struct blkdev *dev = st_find(false, 0);
-	struct st_bufs b;
-
-	if (!dev)
-		return st_skip("no writable block device");
-	if (!st_alloc(&b))
-		return false;
-	const struct blkdev_info *d = blkdev_info(dev);
-	uint64_t sector = (d->capacity / 3) - (d->capacity / 3) % (d->lbs / SECTOR_SIZE);
-	bool ok = st_write_block(dev, sector, &b);
-	dma_free(&b.mem);
-	return ok;
+	return st_run(st_find(false, 0), "no writable block device", st_write_body);
 }
 SELFTEST("blk.write_block", st_write_given_block);
 
+static bool st_first_last_body(struct blkdev *dev, const struct blkdev_info *d, struct st_bufs *b)
+{
+	return st_write_block(dev, 0, b) &&
+	       st_write_block(dev, d->capacity - d->lbs / SECTOR_SIZE, b);
+}
+
 static bool st_first_last(void)
 {
-	struct blkdev *dev = st_find(false, 0);
-	struct st_bufs b;
-
-	if (!dev)
-		return st_skip("no writable block device");
-	if (!st_alloc(&b))
-		return false;
-	const struct blkdev_info *d = blkdev_info(dev);
-	bool ok = st_write_block(dev, 0, &b) &&
-		  st_write_block(dev, d->capacity - d->lbs / SECTOR_SIZE, &b);
-	dma_free(&b.mem);
-	return ok;
+	return st_run(st_find(false, 0), "no writable block device", st_first_last_body);
 }
 SELFTEST("blk.first_and_last_block", st_first_last);
 
-static bool st_past_end(void)
+static bool st_past_end_body(struct blkdev *dev, const struct blkdev_info *d, struct st_bufs *b)
 {
-	struct blkdev *dev = blkdev_get(0);
-	struct st_bufs b;
-
-	if (!dev)
-		return st_skip("no block device");
-	if (!st_alloc(&b))
-		return false;
-	const struct blkdev_info *d = blkdev_info(dev);
 	uint32_t lb = d->lbs / SECTOR_SIZE;
+
 	/* One block past the end, and a two-block read that starts on the last block. */
-	int e1 = st_io(dev, BIO_OP_READ, d->capacity, b.rd, d->lbs);
-	int e2 = st_io(dev, BIO_OP_READ, d->capacity - lb, b.wr, 2 * d->lbs);
+	int e1 = st_io(dev, BIO_OP_READ, d->capacity, b->rd, d->lbs);
+	int e2 = st_io(dev, BIO_OP_READ, d->capacity - lb, b->wr, 2 * d->lbs);
 	bool ok = e1 == -EINVAL && e2 == -EINVAL;
 	if (!ok)
 		kprintf("# past the end gave %d and %d, want %d\n", e1, e2, -EINVAL);
-	dma_free(&b.mem);
 	return ok;
+}
+
+static bool st_past_end(void)
+{
+	return st_run(blkdev_get(0), "no block device", st_past_end_body);
 }
 SELFTEST("blk.one_past_the_end", st_past_end);
 
-static bool st_ro_write(void)
+static bool st_ro_body(struct blkdev *dev, const struct blkdev_info *d, struct st_bufs *b)
 {
-	struct blkdev *dev = st_find(true, 0);
-	struct st_bufs b;
+	int err = st_io(dev, BIO_OP_WRITE, 0, b->wr, d->lbs);
+	int rerr = st_io(dev, BIO_OP_READ, 0, b->rd, d->lbs);
 
-	if (!dev)
-		return st_skip("no read-only block device");
-	if (!st_alloc(&b))
-		return false;
-	int err = st_io(dev, BIO_OP_WRITE, 0, b.wr, blkdev_info(dev)->lbs);
-	int rerr = st_io(dev, BIO_OP_READ, 0, b.rd, blkdev_info(dev)->lbs);
 	if (err != -EROFS || rerr != 0)
 		kprintf("# write to a read-only disk gave %d (want %d), read gave %d\n", err,
 			-EROFS, rerr);
-	dma_free(&b.mem);
 	return err == -EROFS && rerr == 0;
 }
+
+static bool st_ro_write(void)
+{
+	return st_run(st_find(true, 0), "no read-only block device", st_ro_body);
+}
 SELFTEST("blk.write_to_read_only", st_ro_write);
+
+static bool st_misaligned_body(struct blkdev *dev, const struct blkdev_info *d, struct st_bufs *b)
+{
+	int e1 = st_io(dev, BIO_OP_READ, 1, b->rd, 4096); /* start inside a block */
+	int e2 = st_io(dev, BIO_OP_READ, 8, b->rd, 512);  /* not a whole block */
+	int e3 = st_io(dev, BIO_OP_READ, 8, b->rd, 4096); /* fine */
+	bool ok = e1 == -EINVAL && e2 == -EINVAL && e3 == 0;
+
+	if (!ok)
+		kprintf("# 4 KiB disk: misaligned %d, short %d, aligned %d\n", e1, e2, e3);
+	if (ok && !d->ro)
+		ok = st_write_block(dev, 8, b);
+	return ok;
+}
 
 static bool st_misaligned_4k(void)
 {
 	struct blkdev *dev = st_find(false, 4096);
-	struct st_bufs b;
 
-	if (!dev)
-		dev = st_find(true, 4096);
-	if (!dev)
-		return st_skip("no 4 KiB-block device");
-	if (!st_alloc(&b))
-		return false;
-	int e1 = st_io(dev, BIO_OP_READ, 1, b.rd, 4096); /* start inside a block */
-	int e2 = st_io(dev, BIO_OP_READ, 8, b.rd, 512);	 /* not a whole block */
-	int e3 = st_io(dev, BIO_OP_READ, 8, b.rd, 4096); /* fine */
-	bool ok = e1 == -EINVAL && e2 == -EINVAL && e3 == 0;
-	if (!ok)
-		kprintf("# 4 KiB disk: misaligned %d, short %d, aligned %d\n", e1, e2, e3);
-	if (ok && !blkdev_info(dev)->ro)
-		ok = st_write_block(dev, 8, &b);
-	dma_free(&b.mem);
-	return ok;
+	return st_run(dev ? dev : st_find(true, 4096), "no 4 KiB-block device", st_misaligned_body);
 }
 SELFTEST("blk.misaligned_on_4k_disk", st_misaligned_4k);
 
