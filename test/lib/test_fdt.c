@@ -31,15 +31,23 @@ static uint8_t *load(const char *name, size_t *len)
 	return b;
 }
 
-static void test_gicv3_blob(void **state)
+/* Loads a blob and parses it, asserting both steps succeed; the caller frees the blob. */
+static uint8_t *load_parsed(const char *name, struct fdt *f, struct dt_info *info)
 {
 	size_t len;
-	uint8_t *b = load("virt-gicv3.dtb", &len);
+	uint8_t *b = load(name, &len);
+
+	assert_int_equal(fdt_init(f, b, len), 0);
+	assert_int_equal(dt_parse(f, info), 0);
+	return b;
+}
+
+static void test_gicv3_blob(void **state)
+{
 	struct fdt f;
 	struct dt_info info;
+	uint8_t *b = load_parsed("virt-gicv3.dtb", &f, &info);
 
-	assert_int_equal(fdt_init(&f, b, len), 0);
-	assert_int_equal(dt_parse(&f, &info), 0);
 	assert_int_equal(info.mem_base, 0x40000000);
 	assert_int_equal(info.mem_size, 512ull << 20);
 	assert_string_equal(info.bootargs, "run=selftest blk.merge=0");
@@ -66,13 +74,10 @@ static void test_gicv3_blob(void **state)
 
 static void test_gicv2_blob(void **state)
 {
-	size_t len;
-	uint8_t *b = load("virt-gicv2.dtb", &len);
 	struct fdt f;
 	struct dt_info info;
+	uint8_t *b = load_parsed("virt-gicv2.dtb", &f, &info);
 
-	assert_int_equal(fdt_init(&f, b, len), 0);
-	assert_int_equal(dt_parse(&f, &info), 0);
 	assert_int_equal(info.mem_size, 128ull << 20);
 	assert_string_equal(info.bootargs, "");
 	assert_int_equal(info.gic.version, 2);
