@@ -203,7 +203,10 @@ int hal_mem_init(void)
 	err |= mmu_map((uintptr_t)__text_end, (uintptr_t)__rodata_end, ATTR_RODATA, "rodata");
 	err |= mmu_map(dt->mem_base, ram_end, ATTR_RAM, "RAM");
 	err |= mmu_map(VIRT_DEVICE_START, VIRT_DEVICE_END, ATTR_DEVICE, "device window");
-	err |= mmu_map(dt->gic.dist_base, dt->gic.dist_base + GICD_MAP_SIZE, ATTR_DEVICE, "GICD");
+	/* No GIC node leaves dist_base 0: mapping it would map flash at 0 (irq_init then panics). */
+	if (dt->gic.dist_base)
+		err |= mmu_map(dt->gic.dist_base, dt->gic.dist_base + GICD_MAP_SIZE, ATTR_DEVICE,
+			       "GICD");
 	if (dt->gic.cpu_size)
 		err |= mmu_map(dt->gic.cpu_base, dt->gic.cpu_base + dt->gic.cpu_size, ATTR_DEVICE,
 			       "GIC CPU interface");
