@@ -144,7 +144,10 @@ int fdt_next_node(const struct fdt *f, int node, int *depth)
 
 const char *fdt_node_name(const struct fdt *f, int node)
 {
-	if (!word_ok(f, (uint32_t)node) || struct_word(f, (uint32_t)node) != FDT_BEGIN_NODE)
+	uint32_t tag;
+
+	/* skip_token() checks that the name ends inside the structure block. */
+	if (skip_token(f, (uint32_t)node, &tag) < 0 || tag != FDT_BEGIN_NODE)
 		return NULL;
 	return (const char *)f->blob + f->off_struct + (uint32_t)node + 4;
 }
