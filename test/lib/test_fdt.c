@@ -14,6 +14,7 @@
 #include <levblk/errno.h>
 #include <levblk/hal/dt.h>
 #include <levblk/lib/fdt.h>
+#include <levblk/lib/prng.h>
 
 static uint8_t *load(const char *name, size_t *len)
 {
@@ -107,14 +108,13 @@ static void test_corrupted_structure(void **state)
 	uint8_t *b = malloc(len);
 	struct fdt f;
 	struct dt_info info;
-	unsigned int seed = 1;
+	struct prng r;
 
+	prng_seed(&r, 1);
 	for (int round = 0; round < 2000; round++) {
 		memcpy(b, orig, len);
-		for (int k = 0; k < 4; k++) {
-			seed = seed * 1103515245u + 12345u;
-			b[40 + (seed >> 8) % (len - 40)] ^= (uint8_t)(seed >> 3);
-		}
+		for (int k = 0; k < 4; k++)
+			b[40 + prng_below(&r, len - 40)] ^= (uint8_t)prng_next(&r);
 		if (fdt_init(&f, b, len) == 0)
 			(void)dt_parse(&f, &info);
 	}
