@@ -76,8 +76,7 @@ static int pat_parse_args(int argc, char **argv, struct pat_opts *o);
 static int pat_open(const struct pat_opts *o, int flags, uint64_t *nsectors);
 static int pat_check_range(const struct pat_opts *o, uint64_t nsectors, uint64_t *count);
 static bool pat_skipped(const struct pat_opts *o, uint64_t sector);
-static int pat_pwrite_all(int fd, const uint8_t *buf, size_t len, uint64_t off);
-static int pat_pread_all(int fd, uint8_t *buf, size_t len, uint64_t off);
+static int pat_io_all(int fd, uint8_t *buf, size_t len, uint64_t off, bool write);
 static int pat_cmd_write(const struct pat_opts *o, bool zero);
 static int pat_cmd_verify(const struct pat_opts *o);
 static int pat_cmd_word(const struct pat_opts *o);
@@ -253,26 +252,15 @@ static bool pat_skipped(const struct pat_opts *o, uint64_t sector)
 	return false;
 }
 
-static int pat_pwrite_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
+/*
+ * The whole of [off, off+len) written from, or read into, buf. A short read
+ * (end of file) is an error: the range was checked against the size.
+ */
+static int pat_io_all(int fd, uint8_t *buf, size_t len, uint64_t off, bool write)
 {
 	while (len) {
-		ssize_t n = pwrite(fd, buf, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Short reads (end of file) are errors: the range was checked against the size. */
-static int pat_pread_all(int fd, uint8_t *buf, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pread(fd, buf, len, (off_t)off);
+		ssize_t n =
+		    write ? pwrite(fd, buf, len, (off_t)off) : pread(fd, buf, len, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -310,8 +298,8 @@ static int pat_cmd_write(const struct pat_opts *o, bool zero)
 
 		for (uint64_t k = 0; !zero && k < n; k++)
 			pattern_fill_sector(pat_buf + k * PATTERN_SECTOR_BYTES, o->seed, first + k);
-		if (pat_pwrite_all(fd, pat_buf, n * PATTERN_SECTOR_BYTES,
-				   first * PATTERN_SECTOR_BYTES) < 0) {
+		if (pat_io_all(fd, pat_buf, n * PATTERN_SECTOR_BYTES, first * PATTERN_SECTOR_BYTES,
+			       true) < 0) {
 			fprintf(stderr, "pattern: %s: write at sector %" PRIu64 ": %s\n", o->img,
 				first, strerror(errno));
 			close(fd);
@@ -353,8 +341,8 @@ static int pat_cmd_verify(const struct pat_opts *o)
 		uint64_t n = count - done < PAT_CHUNK_SECTORS ? count - done : PAT_CHUNK_SECTORS;
 		uint64_t first = o->start + done;
 
-		if (pat_pread_all(fd, pat_buf, n * PATTERN_SECTOR_BYTES,
-				  first * PATTERN_SECTOR_BYTES) < 0) {
+		if (pat_io_all(fd, pat_buf, n * PATTERN_SECTOR_BYTES, first * PATTERN_SECTOR_BYTES,
+			       false) < 0) {
 			fprintf(stderr, "pattern: %s: read at sector %" PRIu64 ": %s\n", o->img,
 				first, errno ? strerror(errno) : "short read");
 			close(fd);
