@@ -9,19 +9,22 @@
  *   pattern zero   IMG [--start SECTOR] [--count N] [--size BYTES]
  *   pattern word   --seed S SECTOR WORD
  *
- * Sectors are 512 bytes whatever the disk's logical block size. --count
- * defaults to the rest of the image from --start. --size (with a K, M, G or T
- * suffix, powers of 1024) creates the image or extends it (sparse) to that
- * size first; it never shrinks one. --skip leaves a range of sectors
- * unchecked (repeatable), e.g. the sectors of bios that failed on purpose.
+ * Sectors are 512 bytes whatever the disk's logical block size. Numbers are
+ * read as the guest reads its command line (parse_u64, src/lib/cmdline.c):
+ * decimal or 0x-hex, with an optional K, M, G or T suffix (powers of 1024).
+ * --count defaults to the rest of the image from --start. --size creates
+ * the image or extends it (sparse) to that size first; it never shrinks
+ * one. --skip leaves a range of sectors unchecked (repeatable), e.g. the
+ * sectors of bios that failed on purpose.
  *
  * verify prints `MISMATCH sector=S word=I got=0x.. want=0x..` for the first
  * --max-report (default 10) mismatching sectors, the first bad word of each,
  * as the guest's check job does, then a summary line. Exit status: 0 all
  * good, 1 mismatches, 2 usage or I/O error.
  *
- * Built by the tools/pattern wrapper (cc -O2) into build/tools/pattern, and
- * by the host preset for the tests in test/tools/.
+ * Built with src/lib/pattern.c and src/lib/cmdline.c by the tools/pattern
+ * wrapper (cc -O2) into build/tools/pattern, and by the host preset for the
+ * tests in test/tools/.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <levblk/kern/cmdline.h>
 #include <levblk/lib/pattern.h>
 
 #define PAT_EXIT_OK	  0
@@ -71,7 +75,6 @@ struct pat_opts {
 
 static int pat_usage(const char *why, const char *arg);
 static bool pat_parse_u64(const char *s, uint64_t *out);
-static bool pat_parse_size(const char *s, uint64_t *out);
 static int pat_parse_args(int argc, char **argv, struct pat_opts *o);
 static int pat_open(const struct pat_opts *o, int flags, uint64_t *nsectors);
 static int pat_check_range(const struct pat_opts *o, uint64_t nsectors, uint64_t *count);
@@ -96,43 +99,13 @@ static int pat_usage(const char *why, const char *arg)
 	return PAT_EXIT_USAGE;
 }
 
-/* Decimal or 0x-hex, the whole word, no sign, no overflow. */
+/*
+ * A number as the guest's command line reads it (src/lib/cmdline.c):
+ * decimal or 0x-hex, an optional K/M/G/T (1024-based) suffix, no overflow.
+ */
 static bool pat_parse_u64(const char *s, uint64_t *out)
 {
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return false;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* A byte count with an optional K/M/G/T (1024-based) suffix. */
-static bool pat_parse_size(const char *s, uint64_t *out)
-{
-	static const char suffixes[] = "KMGT";
-	char num[64];
-	size_t len = s ? strlen(s) : 0;
-	unsigned int shift = 0;
-
-	if (len == 0 || len >= sizeof(num))
-		return false;
-	memcpy(num, s, len + 1);
-	char last = (char)(num[len - 1] & ~0x20); /* upper case */
-	const char *suf = last ? strchr(suffixes, last) : NULL;
-	if (suf) {
-		shift = 10u * (unsigned int)(suf - suffixes + 1);
-		num[len - 1] = '\0';
-	}
-	uint64_t v;
-	if (!pat_parse_u64(num, &v) || (shift && v > (UINT64_MAX >> shift)))
-		return false;
-	*out = v << shift;
-	return true;
+	return s && parse_u64(s, 0, UINT64_MAX, out) == 0;
 }
 
 static int pat_parse_args(int argc, char **argv, struct pat_opts *o)
@@ -156,7 +129,7 @@ static int pat_parse_args(int argc, char **argv, struct pat_opts *o)
 			ok = pat_parse_u64(v, &o->count);
 			o->have_count = true;
 		} else if (!strcmp(a, "--size")) {
-			ok = pat_parse_size(v, &o->size);
+			ok = pat_parse_u64(v, &o->size);
 			o->have_size = true;
 		} else if (!strcmp(a, "--max-report")) {
 			ok = pat_parse_u64(v, &o->max_report);
