@@ -30,6 +30,7 @@
 #include <levblk/lib/pattern.h>
 #include <levblk/lib/prng.h>
 #include <levblk/lib/string.h>
+#include "devlist.h"
 
 #define FILL_MAX_THREADS   16u
 #define FILL_MAX_QD	   256u
@@ -300,25 +301,12 @@ static void fill_thread_fn(void *arg)
 		(void)fill_wait_slot(t);
 }
 
-/* Reads the job's arguments for device `name` (one of the dev= list). */
-static int fill_args(struct fill_job *j, const char *name, size_t name_len, const char **why)
+/* Reads the job's arguments for device `dev` (one of the dev= list). */
+static int fill_args(struct fill_job *j, struct blkdev *dev, const char **why)
 {
-	char buf[BLKDEV_NAME_MAX];
 	uint64_t threads;
 
-	if (name_len == 0 || name_len >= sizeof(buf)) {
-		kprintf("%s: bad dev= list\n", j->check ? "check" : "fill");
-		*why = "bad argument";
-		return -EINVAL;
-	}
-	memcpy(buf, name, name_len);
-	buf[name_len] = '\0';
-	j->dev = blkdev_find(buf);
-	if (!j->dev) {
-		kprintf("%s: no block device called %s\n", j->check ? "check" : "fill", buf);
-		*why = "no such device";
-		return -ENODEV;
-	}
+	j->dev = dev;
 	const struct blkdev_info *d = blkdev_info(j->dev);
 	j->name = d->name;
 	j->lb = d->lbs / SECTOR_SIZE;
@@ -442,25 +430,21 @@ static void fill_report(struct fill_job *j)
 static int fill_run(bool check, const char **why)
 {
 	static struct fill_job jobs[BLKDEV_MAX];
-	const char *list = arg_str("dev", "vda");
+	struct blkdev *devs[BLKDEV_MAX];
+	int n = jobs_parse_devs(check ? "check" : "fill", arg_str("dev", "vda"), devs);
 	unsigned int njobs = 0;
 	int err = 0;
 
 	memset(jobs, 0, sizeof(jobs));
-	for (const char *p = list; *p && !err;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		if (njobs == BLKDEV_MAX) {
-			*why = "bad argument";
-			err = -EINVAL;
-			break;
-		}
+	if (n < 0) {
+		*why = n == -ENODEV ? "no such device" : "bad argument";
+		return n;
+	}
+	for (; njobs < (unsigned int)n && !err; njobs++) {
 		jobs[njobs].check = check;
-		err = fill_args(&jobs[njobs], p, len, why);
+		err = fill_args(&jobs[njobs], devs[njobs], why);
 		if (!err)
 			err = fill_prepare(&jobs[njobs], why);
-		njobs++;
-		p = comma ? comma + 1 : p + len;
 	}
 	if (err)
 		goto out;
