@@ -82,7 +82,7 @@ struct fill_job {
 	bool at_rest; /* set by fill_report_rest */
 };
 
-static uint64_t gcd(uint64_t a, uint64_t b)
+static uint64_t fill_gcd(uint64_t a, uint64_t b)
 {
 	while (b) {
 		uint64_t t = a % b;
@@ -101,10 +101,13 @@ static bool fill_take_stripe(struct fill_job *j, uint64_t *first, uint64_t *end)
 
 	if (i == UINT64_MAX)
 		return false;
-	/* (a*i + b) mod n without overflow: a, i, b < n < 2^32 is not guaranteed, so reduce
-	 * stepwise. */
+	/*
+	 * (a*i + b) mod n. a and i are below n, which may pass 2^32 (maxbio=1 on a
+	 * disk of 2 TiB or more), so a*i may not fit: multiply by doubling, reducing
+	 * mod n at each step (n < 2^63 keeps every sum below 2^64).
+	 */
 	uint64_t p = 0, a = j->perm_a % j->nstripes, x = i;
-	while (x) { /* p = a*i mod n by doubling (n < 2^63) */
+	while (x) {
 		if (x & 1)
 			p = (p + a) % j->nstripes;
 		a = (a * 2) % j->nstripes;
@@ -343,7 +346,7 @@ static int fill_prepare(struct fill_job *j, const char **why)
 		j->perm_b = prng_below(&rng, j->nstripes);
 		do
 			j->perm_a = 1 + prng_below(&rng, j->nstripes);
-		while (gcd(j->perm_a, j->nstripes) != 1);
+		while (fill_gcd(j->perm_a, j->nstripes) != 1);
 	}
 	size_t slot_bytes = (size_t)j->maxbio * SECTOR_SIZE + FILL_MAX_SEGS * FILL_SEG_GAP;
 	if (dma_alloc(slot_bytes * j->qd, 4096, &j->mem) ||
