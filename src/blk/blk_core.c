@@ -572,14 +572,14 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 		dev->ctr.flushes += rq->rq_op == BIO_OP_FLUSH;
 		queued = true;
 	}
-	return queued && dev->ops->kick_prepare(dev->drv);
+	if (!queued || !dev->ops->kick_prepare(dev->drv))
+		return false;
+	dev->ctr.kicks++; /* counted here, under the lock the caller already holds */
+	return true;
 }
 
 void blk_notify(struct blkdev *dev)
 {
-	irqflags_t f = blk_lock(dev);
-	dev->ctr.kicks++;
-	blk_unlock(dev, f);
 	dev->ops->notify(dev->drv);
 }
 
