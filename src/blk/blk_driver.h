@@ -13,8 +13,8 @@
  * (blk_lock / blk_unlock). It protects the request pool, the elevator, the
  * pending-bio list, the counters, and (by convention) the driver's ring: the
  * driver calls its virtqueue only with this lock held, except for the
- * doorbell write in notify(). Taken from threads (submit), the plug timer
- * and the device's interrupt handler.
+ * doorbell write in notify(). Taken from threads (submit), the scheduler's
+ * plug hook (plug.c), the driver's deadline timer and its interrupt handler.
  *
  * Driver shape (STYLE.md 7 and 8):
  *   submit:     core: lock, place bios, queue_rq()* until -ENOSPC,
