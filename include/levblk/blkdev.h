@@ -47,7 +47,7 @@ struct blkdev_info {
 
 /* Monotonic totals since the device registered, plus two gauges. */
 struct blk_counters {
-	uint64_t bios;	    /* bios submitted (each counted once, however split) */
+	uint64_t bios;	    /* bios submitted, once each however split (plugged: at flush) */
 	uint64_t requests;  /* requests handed to the driver (descriptor chains made) */
 	uint64_t merges;    /* bios (or bio pieces) merged into an existing request */
 	uint64_t splits;    /* extra requests made because a bio exceeded the limits */

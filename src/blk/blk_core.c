@@ -361,6 +361,7 @@ static void start_bio_locked(struct blkdev *dev, struct bio *bio, struct blk_don
 {
 	bool cache = dev->info.volatile_cache;
 
+	dev->ctr.bios++;
 	dev->ctr.queued++;
 	bio->bio_status = 0;
 	bio->bio_refs = 0;
@@ -714,13 +715,14 @@ void submit_bio(struct bio *bio)
 	}
 	int err = dev ? blk_bio_check(dev, bio) : -ENODEV;
 
-	if (dev) {
-		irqflags_t f = blk_lock(dev);
-		dev->ctr.bios++;
-		dev->ctr.errors += err != 0;
-		blk_unlock(dev, f);
-	}
 	if (err) {
+		/* An accepted bio is counted by start_bio_locked, under its lock. */
+		if (dev) {
+			irqflags_t f = blk_lock(dev);
+			dev->ctr.bios++;
+			dev->ctr.errors++;
+			blk_unlock(dev, f);
+		}
 		bio->bio_status = err;
 		bio->bio_stage = BIO_STAGE_ENDED;
 		if (bio->bio_end_io)
