@@ -520,7 +520,7 @@ void blk_unissue_locked(struct blkdev *dev, struct request *rq)
  * The next request to hand to the driver, left where it is (the driver may
  * have no room); NULL if none may go now. take_rq() removes it.
  */
-static struct request *peek_rq(struct blkdev *dev, struct elv_pick *pick)
+static struct request *peek_rq(struct blkdev *dev, uint64_t now_ns, struct elv_pick *pick)
 {
 	struct request *rq;
 
@@ -528,7 +528,7 @@ static struct request *peek_rq(struct blkdev *dev, struct elv_pick *pick)
 	if (!blk_list_empty(&dev->requeue))
 		return blk_list_entry(dev->requeue.next, struct request, rq_sort);
 	if (!elv_empty(&dev->elv))
-		return elv_peek(&dev->elv, clock_ns(), pick);
+		return elv_peek(&dev->elv, now_ns, pick);
 	if (!blk_list_empty(&dev->barriers) && dev->ctr.in_flight == 0) {
 		rq = blk_list_entry(dev->barriers.next, struct request, rq_sort);
 		if (rq->rq_epoch == dev->epoch_head)
@@ -549,14 +549,17 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 {
 	bool queued = false;
 	struct elv_pick pick;
+	uint64_t now;
 
 	assert_locked(dev);
 	drain_pending_locked(dev, done);
+	/* One clock read per run: the run takes microseconds, far below any deadline. */
+	now = clock_ns();
 	while (!dev->broken) {
-		struct request *rq = peek_rq(dev, &pick);
+		struct request *rq = peek_rq(dev, now, &pick);
 		if (!rq)
 			break;
-		rq->rq_deadline_ns = clock_ns() + blk_param_timeout_ms * NSEC_PER_MSEC;
+		rq->rq_deadline_ns = now + blk_param_timeout_ms * NSEC_PER_MSEC;
 		int err = dev->ops->queue_rq(dev->drv, rq);
 		if (err == -ENOSPC)
 			break; /* ring full: rq stays first in line; a completion dispatches it */
