@@ -39,6 +39,9 @@
 #define VBLK_MAX_SECTORS 2048u	    /* 1 MiB per request: our choice, virtio has no limit */
 #define VBLK_NO_SIZE_MAX (4u << 20) /* segment bytes when the device states no size_max */
 #define VBLK_STATUS_NONE 0xffu	    /* "the device wrote no status" sentinel */
+/* Largest blk_size and physical_block_exp we believe: lbs << exp then fits 32 bits. */
+#define VBLK_MAX_BLK_SIZE (64u << 10)
+#define VBLK_MAX_PBS_EXP  16u /* exclusive */
 
 /* Feature bits we use when the device offers them (VERSION_1 is the transport's). */
 #define VBLK_WANTED                                                                                \
@@ -272,11 +275,12 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info)
 		return err;
 	info->lbs = SECTOR_SIZE;
 	if (has(vb, VIRTIO_BLK_F_BLK_SIZE) && !cfg32(vb, VIRTIO_BLK_CFG_BLK_SIZE, &v) &&
-	    v >= SECTOR_SIZE && (v & (v - 1)) == 0)
+	    v >= SECTOR_SIZE && v <= VBLK_MAX_BLK_SIZE && (v & (v - 1)) == 0)
 		info->lbs = v;
 	info->pbs = info->lbs;
 	if (has(vb, VIRTIO_BLK_F_TOPOLOGY) &&
-	    !vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_PHYS_BLOCK_EXP, &b, 1) && b < 16)
+	    !vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_PHYS_BLOCK_EXP, &b, 1) &&
+	    b < VBLK_MAX_PBS_EXP)
 		info->pbs = info->lbs << b;
 	info->ro = has(vb, VIRTIO_BLK_F_RO);
 
