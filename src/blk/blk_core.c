@@ -51,7 +51,7 @@ static void place_or_park_locked(struct blkdev *dev, struct bio *bio, struct blk
 
 static inline void assert_locked(const struct blkdev *dev)
 {
-	if (!spin_is_locked(&dev->lock))
+	if (!blk_locked(dev))
 		panic("blk %s: queue lock not held", dev->info.name);
 }
 
