@@ -52,8 +52,6 @@
 #include "blk/virtio_blk.h"
 #include "blk/virtio_blk_spec.h"
 
-#define POLL_STATUS_NONE                                                                           \
-	0xffu		    /* written before the request: a device that never sets it is caught */
 #define POLL_CHAIN_EXTRA 2u /* header and status around the data */
 
 /* The poll's cookie: never a struct request, so nothing confuses the two. */
@@ -152,7 +150,7 @@ static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enu
 	p->hdr->type = op == BIO_OP_READ ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT;
 	p->hdr->reserved = 0;
 	p->hdr->sector = sector;
-	*p->status = POLL_STATUS_NONE;
+	*p->status = VBLK_STATUS_NONE;
 	err = vq_add(p->vq, &poll_cookie, sg, n_out, n - n_out);
 	if (err) {
 		err = err == -ENODEV ? -ENODEV : -EIO;
@@ -181,7 +179,7 @@ static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enu
 		blk_mark_broken_locked(dev, &done);
 		goto out_unlock;
 	}
-	err = used_len == 0 ? -EIO : p->status_errno(*p->status);
+	err = vblk_used_errno(op, len, used_len, *p->status);
 out_unlock:
 	if (!vq_is_broken(p->vq)) {
 		/* Quiet the line before IRQs come back on (step 5), then re-arm for the queued

@@ -33,7 +33,6 @@
 #include "blk/vblk_fixture.h"
 #include "sim/sim.h"
 
-
 static struct sim_dev *sim;
 static unsigned int yields;
 
@@ -55,7 +54,6 @@ static struct blkdev *bring_up(const struct sim_blk_cfg *cfg)
 	yields = 0;
 	return blkdev_get(0);
 }
-
 
 static void fill(uint8_t *p, size_t n, unsigned int seed)
 {
@@ -273,6 +271,20 @@ static void test_garbage_status(void **state)
 	assert_no_irq_taken(dev);
 }
 
+/* A read whose used len does not cover its data is an I/O error, as on the queued path. */
+static void test_short_used_len(void **state)
+{
+	static uint8_t buf[4096];
+	struct sim_blk_cfg c;
+
+	sim_blk_cfg_default(&c);
+	struct blkdev *dev = bring_up(&c);
+	sim_set_hostile(sim, SIM_HOSTILE_LEN_SHORT);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), -EIO);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), 0);
+	assert_no_irq_taken(dev);
+}
+
 /* Every test starts from the fixture's defaults and leaves nothing behind. */
 #define VBLK_TEST(f) cmocka_unit_test_setup_teardown(f, vblk_fixture_setup, vblk_fixture_teardown)
 
@@ -287,6 +299,7 @@ int main(void)
 	    VBLK_TEST(test_waits_for_queued_io),
 	    VBLK_TEST(test_hostile_device),
 	    VBLK_TEST(test_garbage_status),
+	    VBLK_TEST(test_short_used_len),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
