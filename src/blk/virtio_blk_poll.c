@@ -68,13 +68,11 @@ static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enu
 static int poll_check(const struct blkdev *dev, enum bio_op op, uint64_t sector, uint32_t len)
 {
 	const struct blkdev_info *in = &dev->info;
-	uint32_t lbs_sectors = in->lbs >> SECTOR_SHIFT;
-	uint64_t nsect = len >> SECTOR_SHIFT;
 
 	if (op != BIO_OP_READ && op != BIO_OP_WRITE)
 		return -EOPNOTSUPP;
-	if (!len || len % in->lbs || sector % lbs_sectors || sector > in->capacity ||
-	    nsect > in->capacity - sector)
+	/* Whole blocks in bytes too: the range check alone ignores a tail shorter than a sector. */
+	if (len % in->lbs || blk_check_range(in, sector, len >> SECTOR_SHIFT))
 		return -EINVAL;
 	if (op == BIO_OP_WRITE && in->ro)
 		return -EROFS;
