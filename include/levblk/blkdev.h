@@ -20,7 +20,11 @@ struct blkdev;
 #define BLKDEV_NAME_MAX 8u
 #define BLKDEV_MAX	16u
 
-/* What one request may carry; a bio beyond these is split, never refused. */
+/*
+ * What one request may carry; a bio beyond these is split. Only a bio of
+ * which not even one logical block fits one request (too many tiny
+ * segments) ends -EINVAL.
+ */
 struct blk_limits {
 	uint32_t max_segs;	/* data segments per request */
 	uint32_t max_seg_bytes; /* bytes per data segment */
