@@ -28,6 +28,7 @@ struct vblk_poll_parts {
 };
 int vblk_poll_parts(struct blkdev *bdev, struct vblk_poll_parts *out);
 
+#define VBLK_CHAIN_EXTRA 2u /* header and status descriptors around the data */
 /* Written into the status byte before a chain goes out: a device that never sets it is caught. */
 #define VBLK_STATUS_NONE 0xffu
 /*

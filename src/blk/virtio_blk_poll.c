@@ -52,8 +52,6 @@
 #include "blk/virtio_blk.h"
 #include "blk/virtio_blk_spec.h"
 
-#define POLL_CHAIN_EXTRA 2u /* header and status around the data */
-
 /* The poll's cookie: never a struct request, so nothing confuses the two. */
 static char poll_cookie;
 
@@ -114,7 +112,7 @@ static int poll_timeout_locked(struct blkdev *dev, const struct vblk_poll_parts 
 static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enum bio_op op,
 			uint64_t sector, void *buf, uint32_t len, bool count_bio)
 {
-	struct vq_sg sg[BLK_MAX_SEGS + POLL_CHAIN_EXTRA];
+	struct vq_sg sg[BLK_MAX_SEGS + VBLK_CHAIN_EXTRA];
 	struct blk_done done = BLK_DONE_INIT;
 	uint64_t deadline = clock_ns() + blk_param_timeout_ms * NSEC_PER_MSEC;
 	uint32_t max_seg = dev->info.limits.max_seg_bytes;
