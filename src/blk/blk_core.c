@@ -638,6 +638,7 @@ void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done)
 {
 	struct blk_list *lists[] = {&dev->requeue, &dev->barriers, &dev->held};
 	struct request *rq;
+	uint64_t now = clock_ns(); /* for the elevator's pick only: the order no longer matters */
 	bool again;
 
 	assert_locked(dev);
@@ -645,7 +646,7 @@ void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done)
 	/* Ending a flush promotes held requests into the elevator: repeat until all is empty. */
 	do {
 		again = false;
-		while ((rq = elv_next(&dev->elv, clock_ns())) != NULL)
+		while ((rq = elv_next(&dev->elv, now)) != NULL)
 			finish_rq(dev, rq, -ENODEV, done);
 		for (unsigned int i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 			while (!blk_list_empty(lists[i])) {
