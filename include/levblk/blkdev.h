@@ -20,7 +20,11 @@ struct blkdev;
 #define BLKDEV_NAME_MAX 8u
 #define BLKDEV_MAX	16u
 
-/* What one request may carry; a bio beyond these is split, never refused. */
+/*
+ * What one request may carry; a bio beyond these is split. Only a bio of
+ * which not even one logical block fits one request (too many tiny
+ * segments) ends -EINVAL.
+ */
 struct blk_limits {
 	uint32_t max_segs;	/* data segments per request */
 	uint32_t max_seg_bytes; /* bytes per data segment */
@@ -47,7 +51,7 @@ struct blkdev_info {
 
 /* Monotonic totals since the device registered, plus two gauges. */
 struct blk_counters {
-	uint64_t bios;	    /* bios submitted (each counted once, however split) */
+	uint64_t bios;	    /* bios submitted, once each however split (plugged: at flush) */
 	uint64_t requests;  /* requests handed to the driver (descriptor chains made) */
 	uint64_t merges;    /* bios (or bio pieces) merged into an existing request */
 	uint64_t splits;    /* extra requests made because a bio exceeded the limits */

@@ -7,11 +7,10 @@
 #include <levblk/errno.h>
 #include "blk/blk_queue.h"
 
-static int check_range(const struct blkdev_info *info, uint64_t sector, uint64_t nsectors);
 static int check_data(const struct blkdev_info *info, struct bio *bio);
 
 /* Start and length whole logical blocks, and inside the disk (no 64-bit wrap). */
-static int check_range(const struct blkdev_info *info, uint64_t sector, uint64_t nsectors)
+int blk_check_range(const struct blkdev_info *info, uint64_t sector, uint64_t nsectors)
 {
 	uint64_t lb_sectors = info->lbs >> SECTOR_SHIFT;
 
@@ -62,12 +61,12 @@ int blk_bio_check(const struct blkdev *dev, struct bio *bio)
 			return err;
 		if (bio->bio_bytes % info->lbs)
 			return -EINVAL;
-		return check_range(info, bio->bio_sector, bio->bio_bytes >> SECTOR_SHIFT);
+		return blk_check_range(info, bio->bio_sector, bio->bio_bytes >> SECTOR_SHIFT);
 	case BIO_OP_DISCARD:
 	case BIO_OP_WRITE_ZEROES:
 		if (info->ro)
 			return -EROFS;
-		return check_range(info, bio->bio_sector, bio->bio_nsectors);
+		return blk_check_range(info, bio->bio_sector, bio->bio_nsectors);
 	case BIO_OP_GET_ID:
 		err = check_data(info, bio);
 		if (err)

@@ -51,7 +51,7 @@ static void place_or_park_locked(struct blkdev *dev, struct bio *bio, struct blk
 
 static inline void assert_locked(const struct blkdev *dev)
 {
-	if (!spin_is_locked(&dev->lock))
+	if (!blk_locked(dev))
 		panic("blk %s: queue lock not held", dev->info.name);
 }
 
@@ -361,6 +361,7 @@ static void start_bio_locked(struct blkdev *dev, struct bio *bio, struct blk_don
 {
 	bool cache = dev->info.volatile_cache;
 
+	dev->ctr.bios++;
 	dev->ctr.queued++;
 	bio->bio_status = 0;
 	bio->bio_refs = 0;
@@ -519,7 +520,7 @@ void blk_unissue_locked(struct blkdev *dev, struct request *rq)
  * The next request to hand to the driver, left where it is (the driver may
  * have no room); NULL if none may go now. take_rq() removes it.
  */
-static struct request *peek_rq(struct blkdev *dev, struct elv_pick *pick)
+static struct request *peek_rq(struct blkdev *dev, uint64_t now_ns, struct elv_pick *pick)
 {
 	struct request *rq;
 
@@ -527,7 +528,7 @@ static struct request *peek_rq(struct blkdev *dev, struct elv_pick *pick)
 	if (!blk_list_empty(&dev->requeue))
 		return blk_list_entry(dev->requeue.next, struct request, rq_sort);
 	if (!elv_empty(&dev->elv))
-		return elv_peek(&dev->elv, clock_ns(), pick);
+		return elv_peek(&dev->elv, now_ns, pick);
 	if (!blk_list_empty(&dev->barriers) && dev->ctr.in_flight == 0) {
 		rq = blk_list_entry(dev->barriers.next, struct request, rq_sort);
 		if (rq->rq_epoch == dev->epoch_head)
@@ -548,14 +549,17 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 {
 	bool queued = false;
 	struct elv_pick pick;
+	uint64_t now;
 
 	assert_locked(dev);
 	drain_pending_locked(dev, done);
+	/* One clock read per run: the run takes microseconds, far below any deadline. */
+	now = clock_ns();
 	while (!dev->broken) {
-		struct request *rq = peek_rq(dev, &pick);
+		struct request *rq = peek_rq(dev, now, &pick);
 		if (!rq)
 			break;
-		rq->rq_deadline_ns = clock_ns() + blk_param_timeout_ms * NSEC_PER_MSEC;
+		rq->rq_deadline_ns = now + blk_param_timeout_ms * NSEC_PER_MSEC;
 		int err = dev->ops->queue_rq(dev->drv, rq);
 		if (err == -ENOSPC)
 			break; /* ring full: rq stays first in line; a completion dispatches it */
@@ -572,14 +576,14 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 		dev->ctr.flushes += rq->rq_op == BIO_OP_FLUSH;
 		queued = true;
 	}
-	return queued && dev->ops->kick_prepare(dev->drv);
+	if (!queued || !dev->ops->kick_prepare(dev->drv))
+		return false;
+	dev->ctr.kicks++; /* counted here, under the lock the caller already holds */
+	return true;
 }
 
 void blk_notify(struct blkdev *dev)
 {
-	irqflags_t f = blk_lock(dev);
-	dev->ctr.kicks++;
-	blk_unlock(dev, f);
 	dev->ops->notify(dev->drv);
 }
 
@@ -634,6 +638,7 @@ void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done)
 {
 	struct blk_list *lists[] = {&dev->requeue, &dev->barriers, &dev->held};
 	struct request *rq;
+	uint64_t now = clock_ns(); /* for the elevator's pick only: the order no longer matters */
 	bool again;
 
 	assert_locked(dev);
@@ -641,7 +646,7 @@ void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done)
 	/* Ending a flush promotes held requests into the elevator: repeat until all is empty. */
 	do {
 		again = false;
-		while ((rq = elv_next(&dev->elv, clock_ns())) != NULL)
+		while ((rq = elv_next(&dev->elv, now)) != NULL)
 			finish_rq(dev, rq, -ENODEV, done);
 		for (unsigned int i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 			while (!blk_list_empty(lists[i])) {
@@ -714,13 +719,14 @@ void submit_bio(struct bio *bio)
 	}
 	int err = dev ? blk_bio_check(dev, bio) : -ENODEV;
 
-	if (dev) {
-		irqflags_t f = blk_lock(dev);
-		dev->ctr.bios++;
-		dev->ctr.errors += err != 0;
-		blk_unlock(dev, f);
-	}
 	if (err) {
+		/* An accepted bio is counted by start_bio_locked, under its lock. */
+		if (dev) {
+			irqflags_t f = blk_lock(dev);
+			dev->ctr.bios++;
+			dev->ctr.errors++;
+			blk_unlock(dev, f);
+		}
 		bio->bio_status = err;
 		bio->bio_stage = BIO_STAGE_ENDED;
 		if (bio->bio_end_io)

@@ -13,8 +13,8 @@
  * (blk_lock / blk_unlock). It protects the request pool, the elevator, the
  * pending-bio list, the counters, and (by convention) the driver's ring: the
  * driver calls its virtqueue only with this lock held, except for the
- * doorbell write in notify(). Taken from threads (submit), the plug timer
- * and the device's interrupt handler.
+ * doorbell write in notify(). Taken from threads (submit), the scheduler's
+ * plug hook (plug.c), the driver's deadline timer and its interrupt handler.
  *
  * Driver shape (STYLE.md 7 and 8):
  *   submit:     core: lock, place bios, queue_rq()* until -ENOSPC,
@@ -83,9 +83,12 @@ bool blk_locked(const struct blkdev *dev);
  * after unlocking.
  */
 void blk_complete_locked(struct blkdev *dev, struct request *rq, int status, struct blk_done *done);
-/* Hands queued requests to the driver. Queue lock held. True: call blk_notify() after unlocking. */
+/*
+ * Hands queued requests to the driver. Queue lock held. True: the driver
+ * asked for a doorbell (counted as a kick here): call blk_notify() after unlocking.
+ */
 bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done);
-/* Rings the doorbell and counts a kick. Queue lock NOT held. */
+/* Rings the doorbell blk_dispatch_locked() asked for. Queue lock NOT held. */
 void blk_notify(struct blkdev *dev);
 /* Runs end_io for every bio in *done. No lock held. */
 void blk_end_done(struct blk_done *done);

@@ -123,6 +123,8 @@ int elv_dir(uint8_t op);
 
 /* bio_check.c */
 int blk_bio_check(const struct blkdev *dev, struct bio *bio);
+/* 0 if [sector, +nsectors) is non-empty, whole logical blocks and inside the disk; else -EINVAL. */
+int blk_check_range(const struct blkdev_info *info, uint64_t sector, uint64_t nsectors);
 
 /* blk_core.c: used by plug.c and blk_submit */
 void blk_submit_list(struct bio *head);

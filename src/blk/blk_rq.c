@@ -76,6 +76,11 @@ uint64_t blk_fit_bytes(const struct bio *bio, uint32_t max_segs, uint64_t max_by
 		seg++;
 		off = 0;
 	}
+	if (total % lbs == 0) {
+		*nsegs = (uint32_t)used; /* counted on the way: no second walk */
+		return total;
+	}
+	/* Trimmed to whole blocks: the tail's segments are no longer all taken. */
 	total -= total % lbs;
 	*nsegs = total
 		     ? blk_count_segs(bio, bio->bio_cur_seg, bio->bio_cur_off, total, max_seg_bytes)

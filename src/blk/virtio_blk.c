@@ -38,7 +38,9 @@
 #define VBLK_QUEUE_SIZE	 256u	    /* ring entries we ask for */
 #define VBLK_MAX_SECTORS 2048u	    /* 1 MiB per request: our choice, virtio has no limit */
 #define VBLK_NO_SIZE_MAX (4u << 20) /* segment bytes when the device states no size_max */
-#define VBLK_STATUS_NONE 0xffu	    /* "the device wrote no status" sentinel */
+/* Largest blk_size and physical_block_exp we believe: lbs << exp then fits 32 bits. */
+#define VBLK_MAX_BLK_SIZE (64u << 10)
+#define VBLK_MAX_PBS_EXP  16u /* exclusive */
 
 /* Feature bits we use when the device offers them (VERSION_1 is the transport's). */
 #define VBLK_WANTED                                                                                \
@@ -57,7 +59,6 @@ static bool vblk_kick_prepare(void *drv);
 static void vblk_notify(void *drv);
 static void vblk_ring_state(void *drv, struct blk_resources *out);
 static void vblk_irq(void *arg);
-static int vblk_status_errno(uint8_t status);
 
 static const struct blk_driver_ops vblk_ops = {
     .queue_rq = vblk_queue_rq,
@@ -92,15 +93,21 @@ static int vblk_status_errno(uint8_t status)
  * length is a device fault on this request only (-EIO, retried): the
  * virtqueue already refused lengths beyond the chain's writable bytes.
  */
-static int vblk_completion_errno(const struct vblk *vb, const struct request *rq, uint32_t len)
+int vblk_used_errno(enum bio_op op, uint32_t data_bytes, uint32_t len, uint8_t status)
 {
-	uint32_t want = sizeof(vb->rqmem[0].status);
+	uint32_t want = sizeof(status);
 
-	if (blk_rq_op(rq) == BIO_OP_READ)
-		want += blk_rq_bytes(rq);
+	if (op == BIO_OP_READ)
+		want += data_bytes;
 	if (len < want)
 		return -EIO;
-	return vblk_status_errno(vb->rqmem[blk_rq_tag(rq)].status);
+	return vblk_status_errno(status);
+}
+
+static int vblk_completion_errno(const struct vblk *vb, const struct request *rq, uint32_t len)
+{
+	return vblk_used_errno(blk_rq_op(rq), blk_rq_bytes(rq), len,
+			       vb->rqmem[blk_rq_tag(rq)].status);
 }
 
 static int vblk_queue_rq(void *drv, struct request *rq)
@@ -272,11 +279,12 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info)
 		return err;
 	info->lbs = SECTOR_SIZE;
 	if (has(vb, VIRTIO_BLK_F_BLK_SIZE) && !cfg32(vb, VIRTIO_BLK_CFG_BLK_SIZE, &v) &&
-	    v >= SECTOR_SIZE && (v & (v - 1)) == 0)
+	    v >= SECTOR_SIZE && v <= VBLK_MAX_BLK_SIZE && (v & (v - 1)) == 0)
 		info->lbs = v;
 	info->pbs = info->lbs;
 	if (has(vb, VIRTIO_BLK_F_TOPOLOGY) &&
-	    !vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_PHYS_BLOCK_EXP, &b, 1) && b < 16)
+	    !vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_PHYS_BLOCK_EXP, &b, 1) &&
+	    b < VBLK_MAX_PBS_EXP)
 		info->pbs = info->lbs << b;
 	info->ro = has(vb, VIRTIO_BLK_F_RO);
 
@@ -412,8 +420,7 @@ int vblk_poll_parts(struct blkdev *bdev, struct vblk_poll_parts *out)
 		*out = (struct vblk_poll_parts){.vdev = vb->vdev,
 						.vq = vb->vq,
 						.hdr = &vb->rqmem[0].hdr,
-						.status = &vb->rqmem[0].status,
-						.status_errno = vblk_status_errno};
+						.status = &vb->rqmem[0].status};
 		return 0;
 	}
 	return -ENODEV;

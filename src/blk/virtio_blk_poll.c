@@ -52,10 +52,6 @@
 #include "blk/virtio_blk.h"
 #include "blk/virtio_blk_spec.h"
 
-#define POLL_STATUS_NONE                                                                           \
-	0xffu		    /* written before the request: a device that never sets it is caught */
-#define POLL_CHAIN_EXTRA 2u /* header and status around the data */
-
 /* The poll's cookie: never a struct request, so nothing confuses the two. */
 static char poll_cookie;
 
@@ -70,13 +66,11 @@ static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enu
 static int poll_check(const struct blkdev *dev, enum bio_op op, uint64_t sector, uint32_t len)
 {
 	const struct blkdev_info *in = &dev->info;
-	uint32_t lbs_sectors = in->lbs >> SECTOR_SHIFT;
-	uint64_t nsect = len >> SECTOR_SHIFT;
 
 	if (op != BIO_OP_READ && op != BIO_OP_WRITE)
 		return -EOPNOTSUPP;
-	if (!len || len % in->lbs || sector % lbs_sectors || sector > in->capacity ||
-	    nsect > in->capacity - sector)
+	/* Whole blocks in bytes too: the range check alone ignores a tail shorter than a sector. */
+	if (len % in->lbs || blk_check_range(in, sector, len >> SECTOR_SHIFT))
 		return -EINVAL;
 	if (op == BIO_OP_WRITE && in->ro)
 		return -EROFS;
@@ -118,7 +112,7 @@ static int poll_timeout_locked(struct blkdev *dev, const struct vblk_poll_parts 
 static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enum bio_op op,
 			uint64_t sector, void *buf, uint32_t len, bool count_bio)
 {
-	struct vq_sg sg[BLK_MAX_SEGS + POLL_CHAIN_EXTRA];
+	struct vq_sg sg[BLK_MAX_SEGS + VBLK_CHAIN_EXTRA];
 	struct blk_done done = BLK_DONE_INIT;
 	uint64_t deadline = clock_ns() + blk_param_timeout_ms * NSEC_PER_MSEC;
 	uint32_t max_seg = dev->info.limits.max_seg_bytes;
@@ -152,7 +146,7 @@ static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enu
 	p->hdr->type = op == BIO_OP_READ ? VIRTIO_BLK_T_IN : VIRTIO_BLK_T_OUT;
 	p->hdr->reserved = 0;
 	p->hdr->sector = sector;
-	*p->status = POLL_STATUS_NONE;
+	*p->status = VBLK_STATUS_NONE;
 	err = vq_add(p->vq, &poll_cookie, sg, n_out, n - n_out);
 	if (err) {
 		err = err == -ENODEV ? -ENODEV : -EIO;
@@ -181,7 +175,7 @@ static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enu
 		blk_mark_broken_locked(dev, &done);
 		goto out_unlock;
 	}
-	err = used_len == 0 ? -EIO : p->status_errno(*p->status);
+	err = vblk_used_errno(op, len, used_len, *p->status);
 out_unlock:
 	if (!vq_is_broken(p->vq)) {
 		/* Quiet the line before IRQs come back on (step 5), then re-arm for the queued

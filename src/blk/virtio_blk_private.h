@@ -12,9 +12,8 @@
 #include <levblk/hal/dma.h>
 #include <levblk/virtio/virtqueue.h>
 #include "blk/blk_driver.h"
+#include "blk/virtio_blk.h"
 #include "blk/virtio_blk_spec.h"
-
-#define VBLK_CHAIN_EXTRA 2u /* header and status descriptors around the data */
 
 /* Per-request DMA memory, indexed by request tag. */
 struct vblk_rqmem {

@@ -16,7 +16,8 @@
  *     only after the reset, so the device can no longer touch the buffers),
  *     set it up again with the same features and fresh rings
  *     (vmmio_restart), and give every in-flight request back to the core
- *     (blk_unissue_locked), oldest first in line, to be sent again.
+ *     (blk_unissue_locked), ahead of everything queued, to be sent again
+ *     (among themselves in reverse order: see recover_locked).
  *     Re-sending is safe: the bios have not ended, so their buffers still
  *     hold what a write must write, and a read or flush may run twice.
  *  3. Bounded. A request that was past its deadline at `blk.retries + 1`
@@ -140,7 +141,7 @@ static void recover_locked(struct vblk *vb, uint64_t now, struct blk_done *done)
 		give_up_locked(vb, "set-up after reset failed", done);
 		return;
 	}
-	/* Take every in-flight request back, oldest first; the overdue ones count an attempt. */
+	/* Take every in-flight request back (oldest taken first); overdue ones count an attempt. */
 	while ((rq = blk_oldest_inflight_locked(bdev)) != NULL) {
 		uint32_t tag = blk_rq_tag(rq);
 

@@ -793,25 +793,26 @@ static void test_resubmit_from_irq_is_batched(void **state)
 	}
 }
 
+#define CORE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_bad_bios, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_back_and_front_merge, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_merge_limits, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_split, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sorted_sweep, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_fifo_expiry_bounds_read_starvation, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_far_write_not_starved, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_flush_ordering, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_retry_isolation, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_plug_merges_256_writes, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_plug_times_out, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_nodata_ops, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_unissue_and_deadline, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_resubmit_from_irq_is_batched, setup, teardown),
+	    CORE_TEST(test_bad_bios),
+	    CORE_TEST(test_back_and_front_merge),
+	    CORE_TEST(test_merge_limits),
+	    CORE_TEST(test_split),
+	    CORE_TEST(test_sorted_sweep),
+	    CORE_TEST(test_fifo_expiry_bounds_read_starvation),
+	    CORE_TEST(test_far_write_not_starved),
+	    CORE_TEST(test_flush_ordering),
+	    CORE_TEST(test_backpressure),
+	    CORE_TEST(test_retry_isolation),
+	    CORE_TEST(test_plug_merges_256_writes),
+	    CORE_TEST(test_plug_times_out),
+	    CORE_TEST(test_nodata_ops),
+	    CORE_TEST(test_unissue_and_deadline),
+	    CORE_TEST(test_resubmit_from_irq_is_batched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

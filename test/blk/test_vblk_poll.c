@@ -33,7 +33,6 @@
 #include "blk/vblk_fixture.h"
 #include "sim/sim.h"
 
-
 static struct sim_dev *sim;
 static unsigned int yields;
 
@@ -55,7 +54,6 @@ static struct blkdev *bring_up(const struct sim_blk_cfg *cfg)
 	yields = 0;
 	return blkdev_get(0);
 }
-
 
 static void fill(uint8_t *p, size_t n, unsigned int seed)
 {
@@ -245,15 +243,23 @@ static void test_waits_for_queued_io(void **state)
 	assert_int_equal(ctr.in_flight, 0);
 }
 
-/* A used entry for a chain that is not in flight breaks the device: -ENODEV from then on. */
-static void test_hostile_device(void **state)
+/* The fixture's default device, set to misbehave as `how` says (sim_set_hostile). */
+static struct blkdev *bring_up_hostile(enum sim_hostile how)
 {
-	static uint8_t buf[4096];
 	struct sim_blk_cfg c;
 
 	sim_blk_cfg_default(&c);
 	struct blkdev *dev = bring_up(&c);
-	sim_set_hostile(sim, SIM_HOSTILE_ID_OUT_OF_RANGE);
+	sim_set_hostile(sim, how);
+	return dev;
+}
+
+/* A used entry for a chain that is not in flight breaks the device: -ENODEV from then on. */
+static void test_hostile_device(void **state)
+{
+	static uint8_t buf[4096];
+	struct blkdev *dev = bring_up_hostile(SIM_HOSTILE_ID_OUT_OF_RANGE);
+
 	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), -ENODEV);
 	assert_true(blkdev_broken(dev));
 	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), -ENODEV);
@@ -263,11 +269,19 @@ static void test_hostile_device(void **state)
 static void test_garbage_status(void **state)
 {
 	static uint8_t buf[4096];
-	struct sim_blk_cfg c;
+	struct blkdev *dev = bring_up_hostile(SIM_HOSTILE_GARBAGE_STATUS);
 
-	sim_blk_cfg_default(&c);
-	struct blkdev *dev = bring_up(&c);
-	sim_set_hostile(sim, SIM_HOSTILE_GARBAGE_STATUS);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), -EIO);
+	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), 0);
+	assert_no_irq_taken(dev);
+}
+
+/* A read whose used len does not cover its data is an I/O error, as on the queued path. */
+static void test_short_used_len(void **state)
+{
+	static uint8_t buf[4096];
+	struct blkdev *dev = bring_up_hostile(SIM_HOSTILE_LEN_SHORT);
+
 	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), -EIO);
 	assert_int_equal(blk_poll_io(dev, BIO_OP_READ, 0, buf, sizeof(buf)), 0);
 	assert_no_irq_taken(dev);
@@ -287,6 +301,7 @@ int main(void)
 	    VBLK_TEST(test_waits_for_queued_io),
 	    VBLK_TEST(test_hostile_device),
 	    VBLK_TEST(test_garbage_status),
+	    VBLK_TEST(test_short_used_len),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

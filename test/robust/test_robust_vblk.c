@@ -391,24 +391,24 @@ static void test_hostile_broken_device_not_reset(void **state)
 	assert_int_equal(c.resets, 0);
 }
 
+/* Every test starts from setup (short blk.timeout_ms, devices up) and leaves nothing behind. */
+#define ROBUST_TEST(f) cmocka_unit_test_setup_teardown(f, setup, vblk_fixture_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_timeout_swallowed_request_reset_and_resubmitted,
-					    setup, vblk_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_timeout_lost_irq_counted_without_reset, setup,
-					    vblk_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_timeout_gives_up_with_etimedout, setup, vblk_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_timeout_reset_fails_breaks_device, setup,
-					    vblk_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_no_timeout_before_deadline, setup, vblk_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_wrong_status_byte, setup, vblk_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_used_len_too_large, setup, vblk_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_used_len_short, setup, vblk_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_completion_not_in_flight, setup, vblk_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_used_idx_jump, setup, vblk_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_completes_twice, setup, vblk_fixture_teardown),
-	    cmocka_unit_test_setup_teardown(test_hostile_broken_device_not_reset, setup, vblk_fixture_teardown),
+	    ROBUST_TEST(test_timeout_swallowed_request_reset_and_resubmitted),
+	    ROBUST_TEST(test_timeout_lost_irq_counted_without_reset),
+	    ROBUST_TEST(test_timeout_gives_up_with_etimedout),
+	    ROBUST_TEST(test_timeout_reset_fails_breaks_device),
+	    ROBUST_TEST(test_no_timeout_before_deadline),
+	    ROBUST_TEST(test_hostile_wrong_status_byte),
+	    ROBUST_TEST(test_hostile_used_len_too_large),
+	    ROBUST_TEST(test_hostile_used_len_short),
+	    ROBUST_TEST(test_hostile_completion_not_in_flight),
+	    ROBUST_TEST(test_hostile_used_idx_jump),
+	    ROBUST_TEST(test_hostile_completes_twice),
+	    ROBUST_TEST(test_hostile_broken_device_not_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
