@@ -300,8 +300,7 @@ int vmmio_setup_queue(struct vmmio_dev *dev, unsigned index, unsigned wanted_siz
 	unsigned size;
 	int err;
 
-	if (!dev || !out || index >= VMMIO_MAX_QUEUES || wanted_size < 2 ||
-	    (wanted_size & (wanted_size - 1)) || wanted_size > VRING_MAX_SIZE)
+	if (!dev || !out || index >= VMMIO_MAX_QUEUES || !vring_size_ok(wanted_size))
 		return -EINVAL;
 	if (dev->failed || dev->vq[index])
 		return -ENODEV;

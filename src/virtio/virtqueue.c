@@ -81,11 +81,6 @@ static void vq_free_chain(struct virtqueue *vq, uint16_t head);
 static int vq_used_pending(struct virtqueue *vq);
 static void vq_reset_rings(struct virtqueue *vq);
 
-static bool vq_is_pow2(unsigned v)
-{
-	return v && !(v & (v - 1));
-}
-
 int vq_create(const struct vq_params *p, struct virtqueue **out)
 {
 	struct vring_layout l;
@@ -94,8 +89,8 @@ int vq_create(const struct vq_params *p, struct virtqueue **out)
 	size_t priv_size;
 	int err;
 
-	if (!p || !out || !p->notify || !vq_is_pow2(p->size) || p->size < 2 ||
-	    p->size > VRING_MAX_SIZE || p->indirect_segs > VRING_MAX_SIZE)
+	if (!p || !out || !p->notify || !vring_size_ok(p->size) ||
+	    p->indirect_segs > VRING_MAX_SIZE)
 		return -EINVAL;
 
 	priv_size = sizeof(*vq) + sizeof(struct vq_chain) * p->size + sizeof(uint16_t) * p->size;
