@@ -20,8 +20,6 @@ static void vt_irq(void *arg)
 {
 	struct vt *t = arg;
 	uint32_t st = vmmio_ack_interrupt(t->dev);
-	struct vt_req *r;
-	uint32_t len;
 
 	t->irqs++;
 	if (!(st & VMMIO_INT_VRING))
@@ -29,8 +27,7 @@ static void vt_irq(void *arg)
 	vq_irq_note(t->vq);
 	do {
 		vq_disable_cb(t->vq);
-		while ((r = vq_get_used(t->vq, &len)))
-			vt_complete(t, r, len);
+		vt_poll(t);
 	} while (!vq_enable_cb(t->vq));
 }
 
