@@ -382,8 +382,9 @@ int vmmio_config_read(struct vmmio_dev *dev, unsigned offset, void *buf, unsigne
 	uint8_t a[8], b[8];
 	uint8_t *out = buf;
 
+	/* Compared without offset + len, which could wrap and pass. */
 	if (!dev || !buf || (len != 1 && len != 2 && len != 4 && len != 8) ||
-	    dev->size <= VMMIO_CONFIG || offset + len > dev->size - VMMIO_CONFIG)
+	    dev->size < VMMIO_CONFIG + len || offset > dev->size - VMMIO_CONFIG - len)
 		return -EINVAL;
 	for (unsigned t = 0; t < VMMIO_CONFIG_TRIES; t++) {
 		bool same = true;

@@ -62,6 +62,7 @@ static void probe_order_descending_slots(void **s)
 	assert_int_equal(cap, 300);
 	assert_int_equal(vmmio_config_read(vmmio_get(2), 0, &cap, 3), -EINVAL);
 	assert_int_equal(vmmio_config_read(vmmio_get(2), 0x100, &cap, 4), -EINVAL);
+	assert_int_equal(vmmio_config_read(vmmio_get(2), UINT32_MAX - 1, &cap, 4), -EINVAL);
 	/* rng: no queue to set up */
 	assert_int_equal(vmmio_init(vmmio_get(1), 0, 0, NULL), 0);
 	struct virtqueue *vq;
