@@ -271,6 +271,8 @@ static void indirect_tables_not_reused_early(void **s)
 	struct vt_req r[4] = {0};
 	uint8_t *data = malloc(4 * 4 * SECTOR), *back = malloc(4 * 4 * SECTOR);
 
+	assert_non_null(data);
+	assert_non_null(back);
 	for (unsigned i = 0; i < 4 * 4 * SECTOR; i++)
 		data[i] = (uint8_t)(i ^ (i >> 9));
 	cfg_for(&c, 2, true, true);
