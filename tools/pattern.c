@@ -9,19 +9,22 @@
  *   pattern zero   IMG [--start SECTOR] [--count N] [--size BYTES]
  *   pattern word   --seed S SECTOR WORD
  *
- * Sectors are 512 bytes whatever the disk's logical block size. --count
- * defaults to the rest of the image from --start. --size (with a K, M, G or T
- * suffix, powers of 1024) creates the image or extends it (sparse) to that
- * size first; it never shrinks one. --skip leaves a range of sectors
- * unchecked (repeatable), e.g. the sectors of bios that failed on purpose.
+ * Sectors are 512 bytes whatever the disk's logical block size. Numbers are
+ * read as the guest reads its command line (parse_u64, src/lib/cmdline.c):
+ * decimal or 0x-hex, with an optional K, M, G or T suffix (powers of 1024).
+ * --count defaults to the rest of the image from --start. --size creates
+ * the image or extends it (sparse) to that size first; it never shrinks
+ * one. --skip leaves a range of sectors unchecked (repeatable), e.g. the
+ * sectors of bios that failed on purpose.
  *
  * verify prints `MISMATCH sector=S word=I got=0x.. want=0x..` for the first
  * --max-report (default 10) mismatching sectors, the first bad word of each,
  * as the guest's check job does, then a summary line. Exit status: 0 all
  * good, 1 mismatches, 2 usage or I/O error.
  *
- * Built by the tools/pattern wrapper (cc -O2) into build/tools/pattern, and
- * by the host preset for the tests in test/tools/.
+ * Built with src/lib/pattern.c and src/lib/cmdline.c by the tools/pattern
+ * wrapper (cc -O2) into build/tools/pattern, and by the host preset for the
+ * tests in test/tools/.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <levblk/kern/cmdline.h>
 #include <levblk/lib/pattern.h>
 
 #define PAT_EXIT_OK	  0
@@ -71,13 +75,11 @@ struct pat_opts {
 
 static int pat_usage(const char *why, const char *arg);
 static bool pat_parse_u64(const char *s, uint64_t *out);
-static bool pat_parse_size(const char *s, uint64_t *out);
 static int pat_parse_args(int argc, char **argv, struct pat_opts *o);
 static int pat_open(const struct pat_opts *o, int flags, uint64_t *nsectors);
 static int pat_check_range(const struct pat_opts *o, uint64_t nsectors, uint64_t *count);
 static bool pat_skipped(const struct pat_opts *o, uint64_t sector);
-static int pat_pwrite_all(int fd, const uint8_t *buf, size_t len, uint64_t off);
-static int pat_pread_all(int fd, uint8_t *buf, size_t len, uint64_t off);
+static int pat_io_all(int fd, uint8_t *buf, size_t len, uint64_t off, bool write);
 static int pat_cmd_write(const struct pat_opts *o, bool zero);
 static int pat_cmd_verify(const struct pat_opts *o);
 static int pat_cmd_word(const struct pat_opts *o);
@@ -97,43 +99,13 @@ static int pat_usage(const char *why, const char *arg)
 	return PAT_EXIT_USAGE;
 }
 
-/* Decimal or 0x-hex, the whole word, no sign, no overflow. */
+/*
+ * A number as the guest's command line reads it (src/lib/cmdline.c):
+ * decimal or 0x-hex, an optional K/M/G/T (1024-based) suffix, no overflow.
+ */
 static bool pat_parse_u64(const char *s, uint64_t *out)
 {
-	char *end;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return false;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* A byte count with an optional K/M/G/T (1024-based) suffix. */
-static bool pat_parse_size(const char *s, uint64_t *out)
-{
-	static const char suffixes[] = "KMGT";
-	char num[64];
-	size_t len = s ? strlen(s) : 0;
-	unsigned int shift = 0;
-
-	if (len == 0 || len >= sizeof(num))
-		return false;
-	memcpy(num, s, len + 1);
-	char last = (char)(num[len - 1] & ~0x20); /* upper case */
-	const char *suf = last ? strchr(suffixes, last) : NULL;
-	if (suf) {
-		shift = 10u * (unsigned int)(suf - suffixes + 1);
-		num[len - 1] = '\0';
-	}
-	uint64_t v;
-	if (!pat_parse_u64(num, &v) || (shift && v > (UINT64_MAX >> shift)))
-		return false;
-	*out = v << shift;
-	return true;
+	return s && parse_u64(s, 0, UINT64_MAX, out) == 0;
 }
 
 static int pat_parse_args(int argc, char **argv, struct pat_opts *o)
@@ -157,7 +129,7 @@ static int pat_parse_args(int argc, char **argv, struct pat_opts *o)
 			ok = pat_parse_u64(v, &o->count);
 			o->have_count = true;
 		} else if (!strcmp(a, "--size")) {
-			ok = pat_parse_size(v, &o->size);
+			ok = pat_parse_u64(v, &o->size);
 			o->have_size = true;
 		} else if (!strcmp(a, "--max-report")) {
 			ok = pat_parse_u64(v, &o->max_report);
@@ -253,26 +225,15 @@ static bool pat_skipped(const struct pat_opts *o, uint64_t sector)
 	return false;
 }
 
-static int pat_pwrite_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
+/*
+ * The whole of [off, off+len) written from, or read into, buf. A short read
+ * (end of file) is an error: the range was checked against the size.
+ */
+static int pat_io_all(int fd, uint8_t *buf, size_t len, uint64_t off, bool write)
 {
 	while (len) {
-		ssize_t n = pwrite(fd, buf, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-/* Short reads (end of file) are errors: the range was checked against the size. */
-static int pat_pread_all(int fd, uint8_t *buf, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pread(fd, buf, len, (off_t)off);
+		ssize_t n =
+		    write ? pwrite(fd, buf, len, (off_t)off) : pread(fd, buf, len, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -310,8 +271,8 @@ static int pat_cmd_write(const struct pat_opts *o, bool zero)
 
 		for (uint64_t k = 0; !zero && k < n; k++)
 			pattern_fill_sector(pat_buf + k * PATTERN_SECTOR_BYTES, o->seed, first + k);
-		if (pat_pwrite_all(fd, pat_buf, n * PATTERN_SECTOR_BYTES,
-				   first * PATTERN_SECTOR_BYTES) < 0) {
+		if (pat_io_all(fd, pat_buf, n * PATTERN_SECTOR_BYTES, first * PATTERN_SECTOR_BYTES,
+			       true) < 0) {
 			fprintf(stderr, "pattern: %s: write at sector %" PRIu64 ": %s\n", o->img,
 				first, strerror(errno));
 			close(fd);
@@ -353,8 +314,8 @@ static int pat_cmd_verify(const struct pat_opts *o)
 		uint64_t n = count - done < PAT_CHUNK_SECTORS ? count - done : PAT_CHUNK_SECTORS;
 		uint64_t first = o->start + done;
 
-		if (pat_pread_all(fd, pat_buf, n * PATTERN_SECTOR_BYTES,
-				  first * PATTERN_SECTOR_BYTES) < 0) {
+		if (pat_io_all(fd, pat_buf, n * PATTERN_SECTOR_BYTES, first * PATTERN_SECTOR_BYTES,
+			       false) < 0) {
 			fprintf(stderr, "pattern: %s: read at sector %" PRIu64 ": %s\n", o->img,
 				first, errno ? strerror(errno) : "short read");
 			close(fd);

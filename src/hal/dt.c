@@ -69,7 +69,9 @@ int dt_parse(const struct fdt *f, struct dt_info *out)
 	     node >= 0 && out->n_virtio < DT_MAX_VIRTIO_MMIO;
 	     node = fdt_find_compatible(f, node, "virtio,mmio")) {
 		struct dt_virtio_mmio *v = &out->virtio[out->n_virtio];
-		if (fdt_reg(f, node, 0, &v->base, &size) < 0 || fdt_gic_intid(f, node, 0, &v->intid) < 0)
+		/* A window of size 0 (or wrapping past 2^64) is unusable: skip it, do not map it. */
+		if (fdt_reg(f, node, 0, &v->base, &size) < 0 || size == 0 ||
+		    v->base + size < v->base || fdt_gic_intid(f, node, 0, &v->intid) < 0)
 			continue;
 		v->size = size;
 		out->n_virtio++;

@@ -45,14 +45,6 @@
 #define ATTR_RAM    (ATTR_NORMAL | PT_UXN | PT_PXN)
 #define ATTR_DEVICE (PT_ATTRIDX(MAIR_IDX_DEVICE) | PT_AF | PT_UXN | PT_PXN)
 
-static uint64_t *table_alloc(void);
-static unsigned int level_shift(unsigned int level);
-static int map_level(uint64_t *table, unsigned int level, uint64_t va, uint64_t end,
-		     uint64_t attrs);
-static int mmu_map(uint64_t start, uint64_t end, uint64_t attrs, const char *what);
-static void dcache_inval_range(const void *start, const void *end);
-static void mmu_enable(void);
-
 /* Table 0 is the level 1 root; the rest are handed out in order. Written only before the MMU is on.
  */
 static uint64_t mmu_tables[MMU_MAX_TABLES][PT_ENTRIES] __attribute__((aligned(MMU_PAGE_SIZE)));
@@ -211,7 +203,10 @@ int hal_mem_init(void)
 	err |= mmu_map((uintptr_t)__text_end, (uintptr_t)__rodata_end, ATTR_RODATA, "rodata");
 	err |= mmu_map(dt->mem_base, ram_end, ATTR_RAM, "RAM");
 	err |= mmu_map(VIRT_DEVICE_START, VIRT_DEVICE_END, ATTR_DEVICE, "device window");
-	err |= mmu_map(dt->gic.dist_base, dt->gic.dist_base + GICD_MAP_SIZE, ATTR_DEVICE, "GICD");
+	/* No GIC node leaves dist_base 0: mapping it would map flash at 0 (irq_init then panics). */
+	if (dt->gic.dist_base)
+		err |= mmu_map(dt->gic.dist_base, dt->gic.dist_base + GICD_MAP_SIZE, ATTR_DEVICE,
+			       "GICD");
 	if (dt->gic.cpu_size)
 		err |= mmu_map(dt->gic.cpu_base, dt->gic.cpu_base + dt->gic.cpu_size, ATTR_DEVICE,
 			       "GIC CPU interface");

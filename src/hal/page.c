@@ -26,8 +26,6 @@
 #define PAGE_POOL_MAX_BYTES (4ull << 30)
 #define PAGE_POOL_MAX_PAGES (PAGE_POOL_MAX_BYTES >> PFA_PAGE_SHIFT)
 
-static void pool_setup_locked(void);
-
 static spinlock_t page_lock = SPINLOCK_INIT("page pool");
 static struct pfa pool;
 static bool pool_ready;

@@ -28,9 +28,6 @@
 		}                                                                                  \
 	} while (0)
 
-static uint64_t at_read(uint64_t va);
-static uint64_t at_write(uint64_t va);
-
 static uint64_t at_read(uint64_t va)
 {
 	uint64_t par;

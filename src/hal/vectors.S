@@ -3,7 +3,7 @@
  * a struct trap_frame (src/hal/trap.h) on the current stack, calls C, and
  * restores from the same place. Because the frame lives on the interrupted
  * thread's own stack, the scheduler may switch threads from inside the IRQ
- * handler (sched_preempt): the frame waits on that stack until the thread is
+ * handler (sched_irq_exit): the frame waits on that stack until the thread is
  * switched back in and returns through here.
  */
 #include "trap_offsets.h"

@@ -11,6 +11,7 @@
 #include <levblk/irq.h>
 #include <levblk/kern/init.h>
 #include <levblk/kern/thread.h>
+#include "gic.h"
 
 #define TEST_SGI      7u
 #define WAIT_LIMIT_NS (100ull * NSEC_PER_MSEC)
@@ -112,7 +113,7 @@ static bool st_irq_register_errors(void)
 
 	if (irq_register(irq_nr_intids(), test_handler, NULL) != -EINVAL)
 		ok = false;
-	if (irq_register(1023, test_handler, NULL) != -EINVAL)
+	if (irq_register(GIC_INTID_SPURIOUS, test_handler, NULL) != -EINVAL)
 		ok = false;
 	if (irq_register(timer, test_handler, NULL) != -EBUSY)
 		ok = false;

@@ -27,6 +27,7 @@
 #include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>
 #include "bench.h"
+#include "devlist.h"
 
 static const char *const bench_keys[] = {"dev",	 "rw",	"bs",	  "qd",	  "threads",
 					 "secs", "ios", "engine", "seed", NULL};
@@ -37,9 +38,8 @@ static const char *const bench_rw_names[] = {
 };
 static const char *const bench_engine_names[] = {[BENCH_ASYNC] = "async", [BENCH_SYNC] = "sync"};
 
-#define BENCH_NRW	  (sizeof(bench_rw_names) / sizeof(bench_rw_names[0]))
-#define BENCH_NENGINES	  (sizeof(bench_engine_names) / sizeof(bench_engine_names[0]))
-#define BENCH_DEVNAME_MAX 16u
+#define BENCH_NRW      (sizeof(bench_rw_names) / sizeof(bench_rw_names[0]))
+#define BENCH_NENGINES (sizeof(bench_engine_names) / sizeof(bench_engine_names[0]))
 
 static struct bench_cfg bench;
 static struct bench_thread bench_threads[BENCH_MAX_THREADS];
@@ -77,46 +77,15 @@ static int bench_pick(const char *key, const char *val, const char *const *names
 /* dev=vda,vdb,...: each name once, each a registered block device. */
 static int bench_parse_devs(struct bench_cfg *cfg, const char *list)
 {
-	const char *p = list;
+	struct blkdev *devs[BLKDEV_MAX];
+	int n = jobs_parse_devs("bench", list, devs);
 
-	cfg->ndisks = 0;
-	for (;;) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		char name[BENCH_DEVNAME_MAX];
-		struct blkdev *dev;
-
-		if (n == 0 || n >= sizeof(name)) {
-			kprintf("bench: bad value in dev=%s (a comma-separated list of disks)\n",
-				list);
-			return -EINVAL;
-		}
-		memcpy(name, p, n);
-		name[n] = '\0';
-		dev = blkdev_find(name);
-		if (!dev) {
-			kprintf("bench: bad value in dev=%s (no disk %s; %u disks found)\n", list,
-				name, blkdev_count());
-			return -ENODEV;
-		}
-		for (unsigned int i = 0; i < cfg->ndisks; i++) {
-			if (cfg->disks[i].dev == dev) {
-				kprintf("bench: bad value in dev=%s (%s given twice)\n", list,
-					name);
-				return -EINVAL;
-			}
-		}
-		if (cfg->ndisks == BLKDEV_MAX) {
-			kprintf("bench: bad value in dev=%s (more than %u disks)\n", list,
-				BLKDEV_MAX);
-			return -EINVAL;
-		}
-		cfg->disks[cfg->ndisks++] =
-		    (struct bench_disk){.dev = dev, .info = blkdev_info(dev)};
-		if (!end)
-			return 0;
-		p = end + 1;
-	}
+	if (n < 0)
+		return n;
+	cfg->ndisks = (unsigned int)n;
+	for (unsigned int i = 0; i < cfg->ndisks; i++)
+		cfg->disks[i] = (struct bench_disk){.dev = devs[i], .info = blkdev_info(devs[i])};
+	return 0;
 }
 
 static int bench_parse(struct bench_cfg *cfg, const char **why)

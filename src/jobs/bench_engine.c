@@ -11,7 +11,8 @@
  * a plug is not free (a clock read per bio for its time bound; Linux's aio
  * likewise plugs only batches). The latency of an I/O runs from its claim, just before
  * submit_bio, to end_io: the block layer's view, without the thread's
- * wake-up. One clock read at each end.
+ * wake-up. One clock read at each end (engine=sync: one per I/O, its end
+ * being the next one's start).
  *
  * engine=sync is the baseline a first design would have built: one request
  * at a time through blk_poll_io(), which spins on the ring with the device's
@@ -40,7 +41,7 @@ struct bench_claim {
 	uint64_t now_ns; /* when it was claimed: the deadline check and the I/O's start time */
 };
 
-static bool bench_claim(struct bench_thread *th, struct bench_claim *c);
+static bool bench_claim(struct bench_thread *th, struct bench_claim *c, uint64_t now_ns);
 static void bench_async_end_io(struct bio *bio);
 static void bench_async_issue(struct bench_thread *th, struct bench_slot *s,
 			      const struct bench_claim *c);
@@ -48,18 +49,19 @@ static void bench_async_main(struct bench_thread *th);
 static void bench_sync_main(struct bench_thread *th);
 
 /*
- * One more I/O for th's disk, or false when the run is over for it.
- * The random block is drawn from the thread's own PRNG outside the mask;
- * only the shared budget and cursor need IRQs masked.
+ * One more I/O for th's disk at time now_ns (the caller's clock read), or
+ * false when the run is over for it. The random block is drawn from the
+ * thread's own PRNG outside the mask; only the shared budget and cursor need
+ * IRQs masked.
  */
-static bool bench_claim(struct bench_thread *th, struct bench_claim *c)
+static bool bench_claim(struct bench_thread *th, struct bench_claim *c, uint64_t now_ns)
 {
 	const struct bench_cfg *cfg = bench_cfg_active;
 	struct bench_disk *d = th->disk;
 	uint64_t block;
 	bool ok = true;
 
-	c->now_ns = clock_ns();
+	c->now_ns = now_ns;
 	if (cfg->deadline_ns && c->now_ns >= cfg->deadline_ns)
 		return false;
 	switch (cfg->rw) {
@@ -139,7 +141,7 @@ static void bench_async_main(struct bench_thread *th)
 
 	if (plugged)
 		blk_start_plug(&plug);
-	for (uint32_t i = 0; i < th->nslots && bench_claim(th, &c); i++) {
+	for (uint32_t i = 0; i < th->nslots && bench_claim(th, &c, clock_ns()); i++) {
 		inflight++;
 		bench_async_issue(th, &th->slots[i], &c);
 	}
@@ -164,7 +166,7 @@ static void bench_async_main(struct bench_thread *th)
 
 			list = s->next;
 			inflight--;
-			if (bench_claim(th, &c)) {
+			if (bench_claim(th, &c, clock_ns())) {
 				inflight++;
 				bench_async_issue(th, s, &c);
 			}
@@ -180,11 +182,13 @@ static void bench_sync_main(struct bench_thread *th)
 {
 	struct bench_slot *s = &th->slots[0];
 	struct bench_claim c;
+	uint64_t now = clock_ns();
 
-	while (bench_claim(th, &c)) {
+	/* One clock read per I/O: the end of one is the start of the next. */
+	while (bench_claim(th, &c, now)) {
 		int err = blk_poll_io(th->disk->dev, c.op, c.sector, s->seg.va, s->seg.len);
-		uint64_t now = clock_ns();
 
+		now = clock_ns();
 		hist_record(&th->hist, now - c.now_ns);
 		th->ios++;
 		if (err)

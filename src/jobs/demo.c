@@ -27,8 +27,11 @@
 #define DEMO_SAMPLE_NS	  (200ull * NSEC_PER_MSEC)
 #define DEMO_SAMPLE_QD	  16u
 #define DEMO_SAMPLE_BYTES 4096u
-/* The default seed of run=fill/check and of the demo image tools/run makes: the scratch write keeps that image check-able. */
-#define DEMO_SEED	  1ull
+/*
+ * The default seed of run=fill/check and of the demo image tools/run makes:
+ * the scratch write keeps that image check-able.
+ */
+#define DEMO_SEED 1ull
 
 static const char *const demo_keys[] = {"scratch", NULL};
 
@@ -117,11 +120,12 @@ struct demo_sample {
 	struct bio_seg seg[DEMO_SAMPLE_QD];
 };
 
+static void demo_sample_end_io(struct bio *b);
+
 static void demo_sample_submit(struct demo_sample *s, unsigned int i)
 {
 	uint64_t sector = prng_below(&s->rng, s->blocks) * (DEMO_SAMPLE_BYTES / SECTOR_SIZE);
-	bio_init_rw(&s->bio[i], s->dev, BIO_OP_READ, sector, &s->seg[i], 1, s->bio[i].bio_end_io,
-		    s);
+	bio_init_rw(&s->bio[i], s->dev, BIO_OP_READ, sector, &s->seg[i], 1, demo_sample_end_io, s);
 	submit_bio(&s->bio[i]);
 }
 
@@ -161,7 +165,6 @@ static void demo_sample(struct blkdev *dev, uint8_t *bufs)
 	irqflags_t f = irq_save(); /* no completion runs before every slot is started */
 	for (unsigned int i = 0; i < DEMO_SAMPLE_QD; i++) {
 		s.seg[i] = (struct bio_seg){bufs + i * DEMO_SAMPLE_BYTES, DEMO_SAMPLE_BYTES};
-		s.bio[i].bio_end_io = demo_sample_end_io;
 		demo_sample_submit(&s, i);
 	}
 	irq_restore(f);

@@ -30,6 +30,7 @@
 #include <levblk/lib/pattern.h>
 #include <levblk/lib/prng.h>
 #include <levblk/lib/string.h>
+#include "devlist.h"
 
 #define FILL_MAX_THREADS   16u
 #define FILL_MAX_QD	   256u
@@ -81,7 +82,7 @@ struct fill_job {
 	bool at_rest; /* set by fill_report_rest */
 };
 
-static uint64_t gcd(uint64_t a, uint64_t b)
+static uint64_t fill_gcd(uint64_t a, uint64_t b)
 {
 	while (b) {
 		uint64_t t = a % b;
@@ -100,10 +101,13 @@ static bool fill_take_stripe(struct fill_job *j, uint64_t *first, uint64_t *end)
 
 	if (i == UINT64_MAX)
 		return false;
-	/* (a*i + b) mod n without overflow: a, i, b < n < 2^32 is not guaranteed, so reduce
-	 * stepwise. */
+	/*
+	 * (a*i + b) mod n. a and i are below n, which may pass 2^32 (maxbio=1 on a
+	 * disk of 2 TiB or more), so a*i may not fit: multiply by doubling, reducing
+	 * mod n at each step (n < 2^63 keeps every sum below 2^64).
+	 */
 	uint64_t p = 0, a = j->perm_a % j->nstripes, x = i;
-	while (x) { /* p = a*i mod n by doubling (n < 2^63) */
+	while (x) {
 		if (x & 1)
 			p = (p + a) % j->nstripes;
 		a = (a * 2) % j->nstripes;
@@ -300,25 +304,12 @@ static void fill_thread_fn(void *arg)
 		(void)fill_wait_slot(t);
 }
 
-/* Reads the job's arguments for device `name` (one of the dev= list). */
-static int fill_args(struct fill_job *j, const char *name, size_t name_len, const char **why)
+/* Reads the job's arguments for device `dev` (one of the dev= list). */
+static int fill_args(struct fill_job *j, struct blkdev *dev, const char **why)
 {
-	char buf[BLKDEV_NAME_MAX];
 	uint64_t threads;
 
-	if (name_len == 0 || name_len >= sizeof(buf)) {
-		kprintf("%s: bad dev= list\n", j->check ? "check" : "fill");
-		*why = "bad argument";
-		return -EINVAL;
-	}
-	memcpy(buf, name, name_len);
-	buf[name_len] = '\0';
-	j->dev = blkdev_find(buf);
-	if (!j->dev) {
-		kprintf("%s: no block device called %s\n", j->check ? "check" : "fill", buf);
-		*why = "no such device";
-		return -ENODEV;
-	}
+	j->dev = dev;
 	const struct blkdev_info *d = blkdev_info(j->dev);
 	j->name = d->name;
 	j->lb = d->lbs / SECTOR_SIZE;
@@ -355,7 +346,7 @@ static int fill_prepare(struct fill_job *j, const char **why)
 		j->perm_b = prng_below(&rng, j->nstripes);
 		do
 			j->perm_a = 1 + prng_below(&rng, j->nstripes);
-		while (gcd(j->perm_a, j->nstripes) != 1);
+		while (fill_gcd(j->perm_a, j->nstripes) != 1);
 	}
 	size_t slot_bytes = (size_t)j->maxbio * SECTOR_SIZE + FILL_MAX_SEGS * FILL_SEG_GAP;
 	if (dma_alloc(slot_bytes * j->qd, 4096, &j->mem) ||
@@ -442,25 +433,21 @@ static void fill_report(struct fill_job *j)
 static int fill_run(bool check, const char **why)
 {
 	static struct fill_job jobs[BLKDEV_MAX];
-	const char *list = arg_str("dev", "vda");
+	struct blkdev *devs[BLKDEV_MAX];
+	int n = jobs_parse_devs(check ? "check" : "fill", arg_str("dev", "vda"), devs);
 	unsigned int njobs = 0;
 	int err = 0;
 
 	memset(jobs, 0, sizeof(jobs));
-	for (const char *p = list; *p && !err;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		if (njobs == BLKDEV_MAX) {
-			*why = "bad argument";
-			err = -EINVAL;
-			break;
-		}
+	if (n < 0) {
+		*why = n == -ENODEV ? "no such device" : "bad argument";
+		return n;
+	}
+	for (; njobs < (unsigned int)n && !err; njobs++) {
 		jobs[njobs].check = check;
-		err = fill_args(&jobs[njobs], p, len, why);
+		err = fill_args(&jobs[njobs], devs[njobs], why);
 		if (!err)
 			err = fill_prepare(&jobs[njobs], why);
-		njobs++;
-		p = comma ? comma + 1 : p + len;
 	}
 	if (err)
 		goto out;

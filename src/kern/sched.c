@@ -91,12 +91,9 @@ static void schedule(void)
 	if (prev->state == THREAD_RUNNING) {
 		if (!next)
 			return;
-		if (prev != idle_thread) {
-			prev->state = THREAD_READY;
+		prev->state = THREAD_READY;
+		if (prev != idle_thread)
 			runq_push(prev);
-		} else {
-			prev->state = THREAD_READY;
-		}
 	}
 	if (!next)
 		next = idle_thread;

@@ -22,7 +22,6 @@
 #include "timer.h"
 
 static struct ktimer *timer_head;
-static uint32_t timer_intid;
 
 /* IRQs masked. Points CVAL at the first deadline, or disables the timer. */
 static void timer_program(void)
@@ -79,9 +78,9 @@ static void timer_irq(void *arg)
 
 int timer_start(void)
 {
+	uint32_t timer_intid = dt_info()->timer_intid_virt;
 	int err;
 
-	timer_intid = dt_info()->timer_intid_virt;
 	if (!timer_intid)
 		panic("timer: no virtual timer interrupt in the device tree");
 	err = irq_register(timer_intid, timer_irq, NULL);

@@ -73,16 +73,15 @@ const char *cmdline_get(const struct cmdline *cl, const char *key)
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0, base = 10, mul = 1;
+	const char *digits;
 
 	if (!s || !*s)
 		return -EINVAL;
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		base = 16;
 		s += 2;
-		if (!*s)
-			return -EINVAL;
 	}
-	for (; *s; s++) {
+	for (digits = s; *s; s++) {
 		uint64_t d;
 
 		if (*s >= '0' && *s <= '9')
@@ -97,6 +96,8 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 			return -EINVAL;
 		v = v * base + d;
 	}
+	if (s == digits)
+		return -EINVAL; /* no digit: "", "0x", or a suffix alone ("k") */
 	if (*s) {
 		switch (*s) {
 		case 'k': case 'K': mul = 1ull << 10; break;

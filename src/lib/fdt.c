@@ -26,6 +26,9 @@
 #define GIC_IRQ_TYPE_PPI 1
 #define GIC_SPI_BASE     32
 #define GIC_PPI_BASE     16
+#define GIC_SPI_COUNT    988 /* SPI INTIDs 32..1019 */
+#define GIC_PPI_COUNT    16
+#define GIC_IRQ_CELLS_LEN 12 /* #interrupt-cells = 3: type, number, flags */
 
 static bool word_ok(const struct fdt *f, uint32_t off)
 {
@@ -144,7 +147,10 @@ int fdt_next_node(const struct fdt *f, int node, int *depth)
 
 const char *fdt_node_name(const struct fdt *f, int node)
 {
-	if (!word_ok(f, (uint32_t)node) || struct_word(f, (uint32_t)node) != FDT_BEGIN_NODE)
+	uint32_t tag;
+
+	/* skip_token() checks that the name ends inside the structure block. */
+	if (skip_token(f, (uint32_t)node, &tag) < 0 || tag != FDT_BEGIN_NODE)
 		return NULL;
 	return (const char *)f->blob + f->off_struct + (uint32_t)node + 4;
 }
@@ -309,13 +315,13 @@ int fdt_gic_intid(const struct fdt *f, int node, int idx, uint32_t *intid)
 	uint32_t len;
 	const uint8_t *p = fdt_getprop(f, node, "interrupts", &len);
 
-	if (!p || idx < 0 || (uint64_t)(idx + 1) * 12 > len)
+	if (!p || idx < 0 || (uint64_t)(idx + 1) * GIC_IRQ_CELLS_LEN > len)
 		return -ENOENT;
-	p += (uint32_t)idx * 12;
+	p += (uint32_t)idx * GIC_IRQ_CELLS_LEN;
 	uint32_t type = fdt_be32(p), num = fdt_be32(p + 4);
-	if (type == GIC_IRQ_TYPE_SPI && num < 988)
+	if (type == GIC_IRQ_TYPE_SPI && num < GIC_SPI_COUNT)
 		*intid = GIC_SPI_BASE + num;
-	else if (type == GIC_IRQ_TYPE_PPI && num < 16)
+	else if (type == GIC_IRQ_TYPE_PPI && num < GIC_PPI_COUNT)
 		*intid = GIC_PPI_BASE + num;
 	else
 		return -EINVAL;

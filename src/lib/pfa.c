@@ -8,11 +8,6 @@
 #include <levblk/errno.h>
 #include <levblk/lib/pfa.h>
 
-static uint64_t word_mask(uint64_t from, uint64_t to);
-static uint64_t find_bit(const uint64_t *map, uint64_t from, uint64_t to, bool set);
-static void fill_bits(uint64_t *map, uint64_t from, uint64_t to, bool set);
-static bool range_ok(const struct pfa *a, uint64_t pfn, uint64_t n);
-
 /* Bits [from, to) of the word holding bit `from`, with to <= the word's end. */
 static uint64_t word_mask(uint64_t from, uint64_t to)
 {

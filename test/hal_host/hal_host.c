@@ -15,6 +15,7 @@
 #include <levblk/hal/dma.h>
 #include <levblk/hal/exit.h>
 #include <levblk/hal/spinlock.h>
+#include <levblk/lib/pfa.h>
 #include "hal_host/hal_host.h"
 
 static bool host_irqs_masked;
@@ -100,11 +101,11 @@ int dma_alloc(size_t size, size_t align, struct dma_buf *out)
 	/* The same contract as the kernel (src/hal/page.c): a power-of-two alignment or 0. */
 	if ((align & (align - 1)) || size == 0)
 		return -EINVAL;
-	if (align < 4096)
-		align = 4096;
-	size = (size + 4095) & ~(size_t)4095;
+	if (align < PFA_PAGE_SIZE)
+		align = PFA_PAGE_SIZE;
+	size = (size + PFA_PAGE_SIZE - 1) & ~(size_t)(PFA_PAGE_SIZE - 1);
 #ifdef MAP_32BIT
-	size_t span = size + align - 4096;
+	size_t span = size + align - PFA_PAGE_SIZE;
 	uint8_t *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT,
 			  -1, 0);
 	if (m == MAP_FAILED)

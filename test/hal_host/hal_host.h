@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* What clock_ns() returns when a test supplies the clock through hal_host_clock.c. */
+/* What clock_ns() returns when a test supplies the clock through clock_host.c. */
 extern uint64_t hal_host_now_ns;
 /* Silences kprintf (tests that provoke many error messages). */
 extern bool hal_host_quiet;

@@ -82,6 +82,8 @@ static void test_numbers(void **state)
 	assert_int_equal(parse_u64("11", 0, 10, &v), -EINVAL);
 	assert_int_equal(parse_u64("0", 1, 10, &v), -EINVAL);
 	assert_int_equal(parse_u64("4kk", 0, UINT64_MAX, &v), -EINVAL);
+	assert_int_equal(parse_u64("k", 0, UINT64_MAX, &v), -EINVAL); /* a suffix is no number */
+	assert_int_equal(parse_u64("0xM", 0, UINT64_MAX, &v), -EINVAL);
 	assert_int_equal(v, 7); /* untouched on error */
 }
 

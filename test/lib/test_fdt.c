@@ -14,6 +14,7 @@
 #include <levblk/errno.h>
 #include <levblk/hal/dt.h>
 #include <levblk/lib/fdt.h>
+#include <levblk/lib/prng.h>
 
 static uint8_t *load(const char *name, size_t *len)
 {
@@ -31,15 +32,23 @@ static uint8_t *load(const char *name, size_t *len)
 	return b;
 }
 
-static void test_gicv3_blob(void **state)
+/* Loads a blob and parses it, asserting both steps succeed; the caller frees the blob. */
+static uint8_t *load_parsed(const char *name, struct fdt *f, struct dt_info *info)
 {
 	size_t len;
-	uint8_t *b = load("virt-gicv3.dtb", &len);
+	uint8_t *b = load(name, &len);
+
+	assert_int_equal(fdt_init(f, b, len), 0);
+	assert_int_equal(dt_parse(f, info), 0);
+	return b;
+}
+
+static void test_gicv3_blob(void **state)
+{
 	struct fdt f;
 	struct dt_info info;
+	uint8_t *b = load_parsed("virt-gicv3.dtb", &f, &info);
 
-	assert_int_equal(fdt_init(&f, b, len), 0);
-	assert_int_equal(dt_parse(&f, &info), 0);
 	assert_int_equal(info.mem_base, 0x40000000);
 	assert_int_equal(info.mem_size, 512ull << 20);
 	assert_string_equal(info.bootargs, "run=selftest blk.merge=0");
@@ -66,13 +75,10 @@ static void test_gicv3_blob(void **state)
 
 static void test_gicv2_blob(void **state)
 {
-	size_t len;
-	uint8_t *b = load("virt-gicv2.dtb", &len);
 	struct fdt f;
 	struct dt_info info;
+	uint8_t *b = load_parsed("virt-gicv2.dtb", &f, &info);
 
-	assert_int_equal(fdt_init(&f, b, len), 0);
-	assert_int_equal(dt_parse(&f, &info), 0);
 	assert_int_equal(info.mem_size, 128ull << 20);
 	assert_string_equal(info.bootargs, "");
 	assert_int_equal(info.gic.version, 2);
@@ -102,14 +108,13 @@ static void test_corrupted_structure(void **state)
 	uint8_t *b = malloc(len);
 	struct fdt f;
 	struct dt_info info;
-	unsigned int seed = 1;
+	struct prng r;
 
+	prng_seed(&r, 1);
 	for (int round = 0; round < 2000; round++) {
 		memcpy(b, orig, len);
-		for (int k = 0; k < 4; k++) {
-			seed = seed * 1103515245u + 12345u;
-			b[40 + (seed >> 8) % (len - 40)] ^= (uint8_t)(seed >> 3);
-		}
+		for (int k = 0; k < 4; k++)
+			b[40 + prng_below(&r, len - 40)] ^= (uint8_t)prng_next(&r);
 		if (fdt_init(&f, b, len) == 0)
 			(void)dt_parse(&f, &info);
 	}

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <levblk/errno.h>
 #include <levblk/lib/pfa.h>
+#include <levblk/lib/prng.h>
 
 /* An odd size and an unaligned base make the edge cases show. */
 #define T_BASE	 0x40123ull
@@ -162,6 +163,7 @@ static void test_fragmentation(void **state)
 }
 
 /* Allocations never overlap and frees return exactly what they took (shadow model). */
+#define R_BASE	0x80000ull
 #define R_PAGES 2000
 #define R_LIVE	64
 static void test_random_against_model(void **state)
@@ -172,15 +174,16 @@ static void test_random_against_model(void **state)
 	} live[R_LIVE];
 	unsigned int nlive = 0;
 	uint64_t used = 0;
+	struct prng r;
 
-	setup_pool(0x80000, R_PAGES);
+	setup_pool(R_BASE, R_PAGES);
 	for (int i = 0; i < R_PAGES; i++)
 		owner[i] = -1;
-	srand(12345);
+	prng_seed(&r, 12345);
 	for (int step = 0; step < 20000; step++) {
-		if (nlive < R_LIVE && (nlive == 0 || rand() % 3 != 0)) {
-			uint64_t n = 1 + (uint64_t)(rand() % 40);
-			uint64_t align = 1ull << (rand() % 6);
+		if (nlive < R_LIVE && (nlive == 0 || prng_below(&r, 3) != 0)) {
+			uint64_t n = 1 + prng_below(&r, 40);
+			uint64_t align = 1ull << prng_below(&r, 6);
 			uint64_t pfn;
 			int err = pfa_alloc(&pool, n, align, &pfn);
 
@@ -188,26 +191,26 @@ static void test_random_against_model(void **state)
 				continue;
 			assert_int_equal(err, 0);
 			assert_int_equal(pfn % align, 0);
-			assert_true(pfn >= 0x80000 && pfn + n <= 0x80000 + R_PAGES);
+			assert_true(pfn >= R_BASE && pfn + n <= R_BASE + R_PAGES);
 			for (uint64_t p = pfn; p < pfn + n; p++) {
-				assert_int_equal(owner[p - 0x80000], -1);
-				owner[p - 0x80000] = (int)nlive;
+				assert_int_equal(owner[p - R_BASE], -1);
+				owner[p - R_BASE] = (int)nlive;
 			}
 			live[nlive].pfn = pfn;
 			live[nlive].n = n;
 			nlive++;
 			used += n;
 		} else {
-			unsigned int k = (unsigned int)rand() % nlive;
+			unsigned int k = (unsigned int)prng_below(&r, nlive);
 
 			assert_int_equal(pfa_free(&pool, live[k].pfn, live[k].n), 0);
 			for (uint64_t p = live[k].pfn; p < live[k].pfn + live[k].n; p++)
-				owner[p - 0x80000] = -1;
+				owner[p - R_BASE] = -1;
 			used -= live[k].n;
 			live[k] = live[--nlive];
 			for (uint64_t p = live[k].pfn; k < nlive && p < live[k].pfn + live[k].n;
 			     p++)
-				owner[p - 0x80000] = (int)k;
+				owner[p - R_BASE] = (int)k;
 		}
 		assert_int_equal(pfa_free_count(&pool), R_PAGES - used);
 	}

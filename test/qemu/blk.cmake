@@ -66,6 +66,13 @@ blk_img_test(blk.demo_legacy_ro_4k TIMEOUT 60
 blk_img_test(blk.fill_read_only TIMEOUT 60 ARGS --disk ${LEVBLK_BLK_IMG}/ro.img,ro
   APPEND "run=fill count=64 maxbio=8" EXPECT_EXIT 1
   EXPECT_REGEX "IOERR dev=vda op=write sector=[0-9]+ count=[0-9]+ err=-30" "RESULT FAIL I/O errors")
+# dev= names each disk once and only disks that exist: a message naming the word.
+blk_img_test(blk.fill_dev_twice TIMEOUT 60 ARGS --disk ${LEVBLK_BLK_IMG}/a.img
+  APPEND "run=fill dev=vda,vda count=64" EXPECT_EXIT 1 FAIL_REGEX "^FILL "
+  EXPECT_REGEX "fill: bad value in dev=vda,vda .vda given twice" "RESULT FAIL bad argument")
+blk_img_test(blk.check_no_such_dev TIMEOUT 60 ARGS --disk ${LEVBLK_BLK_IMG}/a.img
+  APPEND "run=check dev=vda,vdb" EXPECT_EXIT 1 FAIL_REGEX "^CHECK "
+  EXPECT_REGEX "check: bad value in dev=vda,vdb .no disk vdb" "RESULT FAIL no such device")
 blk_img_test(blk.selftest.disks_gic3 TIMEOUT 120
   ARGS --disk ${LEVBLK_BLK_IMG}/a.img --disk ${LEVBLK_BLK_IMG}/ro.img,ro --disk ${LEVBLK_BLK_IMG}/k4.img,lbs=4096
   APPEND "run=selftest only=blk." FAIL_REGEX "# skip" EXPECT_REGEX "RESULT PASS")

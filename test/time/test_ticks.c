@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <levblk/lib/prng.h>
 #include <levblk/lib/ticks.h>
 
 #define NS 1000000000ull
@@ -24,12 +25,6 @@ static uint64_t ref_ticks_ceil(uint64_t ns, uint64_t f)
 {
 	unsigned __int128 p = (unsigned __int128)ns * f;
 	return (uint64_t)((p + NS - 1) / NS);
-}
-
-static uint64_t rnd64(void)
-{
-	return ((uint64_t)(unsigned)rand() << 42) ^ ((uint64_t)(unsigned)rand() << 21) ^
-	       (uint64_t)(unsigned)rand();
 }
 
 static void test_known_values(void **state)
@@ -51,14 +46,16 @@ static void test_known_values(void **state)
 
 static void test_against_reference(void **state)
 {
+	struct prng r;
+
 	(void)state;
-	srand(1);
+	prng_seed(&r, 1);
 	for (size_t fi = 0; fi < sizeof(freqs) / sizeof(freqs[0]); fi++) {
 		uint64_t f = freqs[fi];
 		for (int i = 0; i < 20000; i++) {
 			/* Keep results in 64 bits: ticks < 2^64 * f / 1e9, ns < 2^64 * 1e9 / f. */
-			uint64_t t = rnd64() % (f >= NS ? UINT64_MAX : (UINT64_MAX / NS) * f);
-			uint64_t ns = rnd64() % (f <= NS ? UINT64_MAX : (UINT64_MAX / f) * NS);
+			uint64_t t = prng_below(&r, f >= NS ? UINT64_MAX : (UINT64_MAX / NS) * f);
+			uint64_t ns = prng_below(&r, f <= NS ? UINT64_MAX : (UINT64_MAX / f) * NS);
 			if (i < 100) { /* and small values, near the rounding edges */
 				t = (uint64_t)i;
 				ns = (uint64_t)i;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <levblk/lib/prng.h>
 #include <levblk/lib/timerlist.h>
 
 #define N 200
@@ -51,11 +52,12 @@ static void test_random_against_sort(void **state)
 	static struct ktimer t[N];
 	struct ktimer *head = NULL;
 	unsigned int seq[N], n = 0;
+	struct prng r;
 
-	srand(7);
+	prng_seed(&r, 7);
 	for (unsigned int i = 0; i < N; i++)
-		timerlist_insert(&head, mk(&t[i], (uint64_t)(rand() % 50)));
-	/* Remove a third of them at random. */
+		timerlist_insert(&head, mk(&t[i], prng_below(&r, 50)));
+	/* Remove every third one (deadlines are random, so from all over the list). */
 	for (unsigned int i = 0; i < N; i += 3)
 		assert_true(timerlist_remove(&head, &t[i]));
 	/* Pop everything in steps of time: non-decreasing deadlines, ties in insertion order. */

@@ -144,6 +144,19 @@ class PatternTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(os.path.getsize(self.img), 3 << 20)
 
+    def test_numbers_read_as_the_guest_reads_them(self):
+        # parse_u64 of src/lib/cmdline.c: a leading 0 is decimal (not octal), 0x is hex,
+        # K is 1024, and junk, signs or overflow are refused.
+        self.write(1)
+        rc, out, err = run("verify", self.img, "--seed", 1, "--start", "010", "--count", "0x10")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("start=10 sectors=16 ", out)
+        rc, out, err = run("verify", self.img, "--seed", 1, "--start", "1K", "--count", 1)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("start=1024 ", out)
+        for bad in ("-1", "+1", " 1", "1x", "1KB", "18446744073709551616", "16E"):
+            self.assertEqual(run("verify", self.img, "--seed", bad)[0], 2, bad)
+
     def test_wrapper_builds_and_runs(self):
         if not WRAPPER:
             self.skipTest("no wrapper given")

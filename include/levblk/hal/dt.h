@@ -17,7 +17,7 @@ struct dt_virtio_mmio {
 };
 
 struct dt_gic {
-	int version;          /* 2 or 3 */
+	int version;          /* 2 or 3; 0 when the tree has no usable GIC node */
 	uint64_t dist_base;   /* GICD */
 	uint64_t cpu_base;    /* GICv2: GICC; GICv3: first redistributor (GICR) */
 	uint64_t cpu_size;

@@ -39,8 +39,9 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* The kernel's parsed command line (valid after boot parsing). */
 const struct cmdline *kernel_cmdline(void);
 /*
- * Job helpers: read key as a u64 with a default. On a bad value they print
- * "bad value for KEY: WORD" and return -EINVAL.
+ * Job helpers: read key as a u64 (or a string) with a default. On a bad
+ * value arg_u64 prints "cmdline: bad value in KEY=WORD (want MIN..MAX)" and
+ * returns -EINVAL.
  */
 int arg_u64(const char *key, uint64_t def, uint64_t min, uint64_t max, uint64_t *out);
 const char *arg_str(const char *key, const char *def);

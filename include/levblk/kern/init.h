@@ -15,8 +15,10 @@
 #include <stdint.h>
 
 /*
- * Initcalls run in level order, then in link order within a level, on the
- * boot thread, with interrupts enabled from INIT_LEVEL_DEVICE onwards.
+ * Initcalls run in level order, then in link order within a level. EARLY
+ * and IRQ run on the boot stack with IRQs masked, before the scheduler
+ * starts; KERN onwards run in the "main" thread with IRQs enabled, and may
+ * sleep (src/kern/main.c).
  * Returning non-zero is reported and boot goes on (a missing device is not
  * fatal); a level that must not fail should panic itself.
  */

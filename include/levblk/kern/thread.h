@@ -18,7 +18,7 @@ struct thread;
 
 #define THREAD_STACK_SIZE (16 * 1024)
 
-/* Starts fn(arg) in a new thread. Returns NULL when out of thread slots or memory. */
+/* Starts fn(arg) in a new thread. Returns NULL when out of thread slots. */
 struct thread *thread_create(const char *name, void (*fn)(void *arg), void *arg);
 /* Waits until t has returned from its function, then frees it. */
 void thread_join(struct thread *t);
