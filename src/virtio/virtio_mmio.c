@@ -300,8 +300,7 @@ int vmmio_setup_queue(struct vmmio_dev *dev, unsigned index, unsigned wanted_siz
 	unsigned size;
 	int err;
 
-	if (!dev || !out || index >= VMMIO_MAX_QUEUES || wanted_size < 2 ||
-	    (wanted_size & (wanted_size - 1)) || wanted_size > VRING_MAX_SIZE)
+	if (!dev || !out || index >= VMMIO_MAX_QUEUES || !vring_size_ok(wanted_size))
 		return -EINVAL;
 	if (dev->failed || dev->vq[index])
 		return -ENODEV;
@@ -383,8 +382,9 @@ int vmmio_config_read(struct vmmio_dev *dev, unsigned offset, void *buf, unsigne
 	uint8_t a[8], b[8];
 	uint8_t *out = buf;
 
+	/* Compared without offset + len, which could wrap and pass. */
 	if (!dev || !buf || (len != 1 && len != 2 && len != 4 && len != 8) ||
-	    dev->size <= VMMIO_CONFIG || offset + len > dev->size - VMMIO_CONFIG)
+	    dev->size < VMMIO_CONFIG + len || offset > dev->size - VMMIO_CONFIG - len)
 		return -EINVAL;
 	for (unsigned t = 0; t < VMMIO_CONFIG_TRIES; t++) {
 		bool same = true;

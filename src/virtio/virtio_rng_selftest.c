@@ -26,16 +26,26 @@
 /* Polls of the used ring before a request counts as lost (QEMU answers in microseconds). */
 #define RNG_POLL_LIMIT 50000000U
 
-/* One request for RNG_BYTES, in one segment or two (two go through an indirect table). */
-static bool rng_roundtrip(struct virtqueue *vq, uint8_t *buf, unsigned nseg)
+/*
+ * Adds one request for RNG_BYTES into buf, in one segment or two (two go
+ * through an indirect table when the device offers them). vq_add's result.
+ */
+static int rng_add(struct virtqueue *vq, uint8_t *buf, unsigned nseg)
 {
 	struct vq_sg sg[2] = {{hal_virt_to_bus(buf), RNG_BYTES / nseg},
 			      {hal_virt_to_bus(buf + RNG_BYTES / 2), RNG_BYTES / 2}};
+
+	return vq_add(vq, buf, sg, 0, nseg);
+}
+
+/* One polled request (see rng_add). */
+static bool rng_roundtrip(struct virtqueue *vq, uint8_t *buf, unsigned nseg)
+{
 	uint32_t len = 0;
 	void *cookie = NULL;
 	int err;
 
-	err = vq_add(vq, buf, sg, 0, nseg);
+	err = rng_add(vq, buf, nseg);
 	if (err) {
 		kprintf("# vq_add: %d\n", err);
 		return false;
@@ -99,12 +109,10 @@ static bool rng_irq_rounds(struct vmmio_dev *dev, struct virtqueue *vq, uint8_t 
 	ok = vq_enable_cb(vq); /* nothing outstanding: must not report a race */
 	irq_restore(f);
 	for (unsigned r = 0; r < RNG_ROUNDS && ok; r++) {
-		struct vq_sg sg[2] = {{hal_virt_to_bus(buf), RNG_BYTES / 2},
-				      {hal_virt_to_bus(buf + RNG_BYTES / 2), RNG_BYTES / 2}};
 		bool kick;
 
 		f = irq_save();
-		err = vq_add(vq, buf, sg, 0, 1 + (r & 1));
+		err = rng_add(vq, buf, 1 + (r & 1));
 		kick = !err && vq_kick_prepare(vq);
 		irq_restore(f);
 		if (err) {

@@ -81,11 +81,6 @@ static void vq_free_chain(struct virtqueue *vq, uint16_t head);
 static int vq_used_pending(struct virtqueue *vq);
 static void vq_reset_rings(struct virtqueue *vq);
 
-static bool vq_is_pow2(unsigned v)
-{
-	return v && !(v & (v - 1));
-}
-
 int vq_create(const struct vq_params *p, struct virtqueue **out)
 {
 	struct vring_layout l;
@@ -94,8 +89,8 @@ int vq_create(const struct vq_params *p, struct virtqueue **out)
 	size_t priv_size;
 	int err;
 
-	if (!p || !out || !p->notify || !vq_is_pow2(p->size) || p->size < 2 ||
-	    p->size > VRING_MAX_SIZE || p->indirect_segs > VRING_MAX_SIZE)
+	if (!p || !out || !p->notify || !vring_size_ok(p->size) ||
+	    p->indirect_segs > VRING_MAX_SIZE)
 		return -EINVAL;
 
 	priv_size = sizeof(*vq) + sizeof(struct vq_chain) * p->size + sizeof(uint16_t) * p->size;
@@ -228,6 +223,13 @@ static void vq_set_desc(volatile struct vring_desc *d, const struct vq_sg *sg, u
 	d->next = next;
 }
 
+/* Flags of segment i of an n-segment chain whose first n_out segments the device reads. */
+static uint16_t vq_seg_flags(unsigned i, unsigned n_out, unsigned n)
+{
+	return (uint16_t)((i >= n_out ? VRING_DESC_F_WRITE : 0) |
+			  (i + 1 < n ? VRING_DESC_F_NEXT : 0));
+}
+
 int vq_add(struct virtqueue *vq, void *cookie, const struct vq_sg *sg, unsigned n_out,
 	   unsigned n_in)
 {
@@ -265,9 +267,7 @@ int vq_add(struct virtqueue *vq, void *cookie, const struct vq_sg *sg, unsigned 
 		struct vq_sg tsg;
 
 		for (unsigned i = 0; i < n; i++)
-			vq_set_desc(&t[i], &sg[i],
-				    (uint16_t)((i >= n_out ? VRING_DESC_F_WRITE : 0) |
-					       (i + 1 < n ? VRING_DESC_F_NEXT : 0)),
+			vq_set_desc(&t[i], &sg[i], vq_seg_flags(i, n_out, n),
 				    (uint16_t)(i + 1 < n ? i + 1 : 0));
 		tsg.bus = vq->indirect_mem.bus +
 			  (uint64_t)head * vq->indirect_segs * sizeof(struct vring_desc);
@@ -280,9 +280,7 @@ int vq_add(struct virtqueue *vq, void *cookie, const struct vq_sg *sg, unsigned 
 		for (unsigned i = 0; i < n; i++) {
 			uint16_t next = vq->free_next[id];
 
-			vq_set_desc(&vq->desc[id], &sg[i],
-				    (uint16_t)((i >= n_out ? VRING_DESC_F_WRITE : 0) |
-					       (i + 1 < n ? VRING_DESC_F_NEXT : 0)),
+			vq_set_desc(&vq->desc[id], &sg[i], vq_seg_flags(i, n_out, n),
 				    (uint16_t)(i + 1 < n ? next : 0));
 			last = id;
 			id = next;

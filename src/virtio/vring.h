@@ -14,6 +14,7 @@
 #ifndef LEVBLK_VIRTIO_VRING_H
 #define LEVBLK_VIRTIO_VRING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,12 @@
 
 /* Largest queue the split ring format allows (2.7: Queue Size <= 32768). */
 #define VRING_MAX_SIZE 32768U
+
+/* A queue size the driver uses: a power of two (indices are masked), 2..VRING_MAX_SIZE. */
+static inline bool vring_size_ok(unsigned num)
+{
+	return num >= 2 && num <= VRING_MAX_SIZE && !(num & (num - 1));
+}
 
 struct vring_desc {
 	uint64_t addr;

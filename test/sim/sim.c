@@ -369,7 +369,7 @@ static bool sim_push_seg(struct sim_req *r, unsigned *cap, uint64_t addr, uint32
 	return true;
 }
 
-/* Walks the chain at `head` into a request; NULL (and a driver error) if malformed. */
+/* Walks the chain at `head` into a request; if malformed, a driver error and no segments. */
 static struct sim_req *sim_parse_chain(struct sim_dev *d, uint16_t head)
 {
 	volatile struct vring_desc *tab = sim_desc(d);

@@ -31,7 +31,8 @@
  * driver, status byte included), and raises the interrupt honouring
  * NO_INTERRUPT / used_event. A chain that fails validation is a driver bug:
  * it is counted in sim_stats.driver_errors with a message in
- * sim_last_error(), completed with VIRTIO_BLK_S_IOERR and len 0. Tests
+ * sim_last_error(), and handed back with used len 0 (no status byte is
+ * written: the chain is not trusted enough to find one). Tests
  * normally assert driver_errors == 0.
  *
  * Hostile modes (sim_set_hostile) make the next completion misbehave, once.

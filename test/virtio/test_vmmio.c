@@ -62,11 +62,11 @@ static void probe_order_descending_slots(void **s)
 	assert_int_equal(cap, 300);
 	assert_int_equal(vmmio_config_read(vmmio_get(2), 0, &cap, 3), -EINVAL);
 	assert_int_equal(vmmio_config_read(vmmio_get(2), 0x100, &cap, 4), -EINVAL);
+	assert_int_equal(vmmio_config_read(vmmio_get(2), UINT32_MAX - 1, &cap, 4), -EINVAL);
 	/* rng: no queue to set up */
 	assert_int_equal(vmmio_init(vmmio_get(1), 0, 0, NULL), 0);
 	struct virtqueue *vq;
 	assert_int_equal(vmmio_setup_queue(vmmio_get(1), 0, 8, &vq), -ENODEV);
-	sim_reset_bus();
 }
 
 static void empty_bus(void **s)
@@ -75,6 +75,13 @@ static void empty_bus(void **s)
 	assert_int_equal(probe_bus(), 0);
 	assert_int_equal(vmmio_count(), 0);
 	assert_null(vmmio_find(VIRTIO_ID_BLOCK, 0));
+}
+
+/* Every test leaves an empty bus behind, whatever it asserted on the way. */
+static int bus_teardown(void **s)
+{
+	sim_reset_bus();
+	return 0;
 }
 
 static struct vmmio_dev *one_device(const struct sim_blk_cfg *c, struct sim_dev **sd)
@@ -106,7 +113,6 @@ static void features_ok_refused_sets_failed(void **s)
 	assert_int_equal(vmmio_setup_queue(dev, 0, 8, &vq), -ENODEV);
 	assert_int_equal(vmmio_driver_ok(dev), -ENODEV);
 	assert_false(sim_status(sd) & VIRTIO_STATUS_DRIVER_OK);
-	sim_reset_bus();
 }
 
 static void modern_without_version_1_refused(void **s)
@@ -120,7 +126,6 @@ static void modern_without_version_1_refused(void **s)
 	dev = one_device(&c, &sd);
 	assert_int_equal(vmmio_init(dev, VT_WANT_ALL, 0, NULL), -ENODEV);
 	assert_true(sim_status(sd) & VIRTIO_STATUS_FAILED);
-	sim_reset_bus();
 }
 
 static void legacy_never_accepts_version_1(void **s)
@@ -140,7 +145,6 @@ static void legacy_never_accepts_version_1(void **s)
 	assert_true(f & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC));
 	sim_get_stats(sd, &ss);
 	assert_int_equal(ss.driver_errors, 0);
-	sim_reset_bus();
 }
 
 static void required_feature_missing(void **s)
@@ -155,7 +159,6 @@ static void required_feature_missing(void **s)
 	assert_int_equal(vmmio_init(dev, VT_WANT_ALL, VIRTIO_BIT(SIM_BLK_F_FLUSH), NULL), -ENODEV);
 	assert_true(dev->failed);
 	assert_true(sim_status(sd) & VIRTIO_STATUS_FAILED);
-	sim_reset_bus();
 }
 
 static void reset_timeout_bounded(void **s)
@@ -171,7 +174,6 @@ static void reset_timeout_bounded(void **s)
 	mmio_write32_relaxed(dev->base + VMMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
 	assert_int_equal(vmmio_init(dev, VT_WANT_ALL, 0, NULL), -ETIMEDOUT);
 	assert_true(dev->failed);
-	sim_reset_bus();
 }
 
 static void features_offered_and_wanted_only(void **s)
@@ -192,7 +194,6 @@ static void features_offered_and_wanted_only(void **s)
 	assert_true(sim_status(sd) & VIRTIO_STATUS_FEATURES_OK);
 	sim_get_stats(sd, &ss);
 	assert_int_equal(ss.driver_errors, 0);
-	sim_reset_bus();
 }
 
 static void queue_size_clamped_and_checked(void **s)
@@ -214,7 +215,6 @@ static void queue_size_clamped_and_checked(void **s)
 	assert_int_equal(vmmio_driver_ok(dev), 0);
 	assert_int_equal(sim_status(sd), 0xf);
 	vmmio_release(dev);
-	sim_reset_bus();
 }
 
 static void config_change_interrupt_reported_separately(void **s)
@@ -288,18 +288,18 @@ static void reset_detach_restart_legacy(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(probe_order_descending_slots),
-	    cmocka_unit_test(empty_bus),
-	    cmocka_unit_test(features_ok_refused_sets_failed),
-	    cmocka_unit_test(modern_without_version_1_refused),
-	    cmocka_unit_test(legacy_never_accepts_version_1),
-	    cmocka_unit_test(required_feature_missing),
-	    cmocka_unit_test(reset_timeout_bounded),
-	    cmocka_unit_test(features_offered_and_wanted_only),
-	    cmocka_unit_test(queue_size_clamped_and_checked),
-	    cmocka_unit_test(config_change_interrupt_reported_separately),
-	    cmocka_unit_test(reset_detach_restart_modern),
-	    cmocka_unit_test(reset_detach_restart_legacy),
+	    cmocka_unit_test_teardown(probe_order_descending_slots, bus_teardown),
+	    cmocka_unit_test_teardown(empty_bus, bus_teardown),
+	    cmocka_unit_test_teardown(features_ok_refused_sets_failed, bus_teardown),
+	    cmocka_unit_test_teardown(modern_without_version_1_refused, bus_teardown),
+	    cmocka_unit_test_teardown(legacy_never_accepts_version_1, bus_teardown),
+	    cmocka_unit_test_teardown(required_feature_missing, bus_teardown),
+	    cmocka_unit_test_teardown(reset_timeout_bounded, bus_teardown),
+	    cmocka_unit_test_teardown(features_offered_and_wanted_only, bus_teardown),
+	    cmocka_unit_test_teardown(queue_size_clamped_and_checked, bus_teardown),
+	    cmocka_unit_test_teardown(config_change_interrupt_reported_separately, bus_teardown),
+	    cmocka_unit_test_teardown(reset_detach_restart_modern, bus_teardown),
+	    cmocka_unit_test_teardown(reset_detach_restart_legacy, bus_teardown),
 	};
 
 	hal_host_quiet = getenv("VT_VERBOSE") == NULL;

@@ -88,29 +88,17 @@ static void roundtrip(unsigned version, bool indirect, bool event_idx)
 	vt_teardown(&t);
 }
 
-static void modern_direct_noevent(void **s)
+/* The transport and ring options of one roundtrip case (its cmocka state). */
+struct rt_case {
+	unsigned version;
+	bool indirect, event_idx;
+};
+
+static void roundtrip_case(void **s)
 {
-	roundtrip(2, false, false);
-}
-static void modern_indirect_noevent(void **s)
-{
-	roundtrip(2, true, false);
-}
-static void modern_direct_event(void **s)
-{
-	roundtrip(2, false, true);
-}
-static void modern_indirect_event(void **s)
-{
-	roundtrip(2, true, true);
-}
-static void legacy_direct_noevent(void **s)
-{
-	roundtrip(1, false, false);
-}
-static void legacy_indirect_event(void **s)
-{
-	roundtrip(1, true, true);
+	const struct rt_case *p = *s;
+
+	roundtrip(p->version, p->indirect, p->event_idx);
 }
 
 /*
@@ -152,13 +140,10 @@ static void kick_suppression(bool event_idx)
 	vt_teardown(&t);
 }
 
-static void kick_suppression_event_idx(void **s)
+/* The state is a bool: event index negotiated or not. */
+static void kick_suppression_case(void **s)
 {
-	kick_suppression(true);
-}
-static void kick_suppression_flags(void **s)
-{
-	kick_suppression(false);
+	kick_suppression(*(const bool *)*s);
 }
 
 /*
@@ -207,13 +192,10 @@ static void irq_suppression(bool event_idx)
 	vt_teardown(&t);
 }
 
-static void irq_suppression_event_idx(void **s)
+/* The state is a bool: event index negotiated or not. */
+static void irq_suppression_case(void **s)
 {
-	irq_suppression(true);
-}
-static void irq_suppression_flags(void **s)
-{
-	irq_suppression(false);
+	irq_suppression(*(const bool *)*s);
 }
 
 /* Full ring: -ENOSPC until a completion frees descriptors. */
@@ -271,6 +253,8 @@ static void indirect_tables_not_reused_early(void **s)
 	struct vt_req r[4] = {0};
 	uint8_t *data = malloc(4 * 4 * SECTOR), *back = malloc(4 * 4 * SECTOR);
 
+	assert_non_null(data);
+	assert_non_null(back);
 	for (unsigned i = 0; i < 4 * 4 * SECTOR; i++)
 		data[i] = (uint8_t)(i ^ (i >> 9));
 	cfg_for(&c, 2, true, true);
@@ -296,17 +280,25 @@ static void indirect_tables_not_reused_early(void **s)
 
 int main(void)
 {
+	static struct rt_case modern_direct_noevent = {2, false, false},
+			      modern_indirect_noevent = {2, true, false},
+			      modern_direct_event = {2, false, true},
+			      modern_indirect_event = {2, true, true},
+			      legacy_direct_noevent = {1, false, false},
+			      legacy_indirect_event = {1, true, true};
+	static bool event_idx = true, flags = false;
+	/* Parametrised cases: name, test, no fixtures, the parameters as the initial state. */
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(modern_direct_noevent),
-	    cmocka_unit_test(modern_indirect_noevent),
-	    cmocka_unit_test(modern_direct_event),
-	    cmocka_unit_test(modern_indirect_event),
-	    cmocka_unit_test(legacy_direct_noevent),
-	    cmocka_unit_test(legacy_indirect_event),
-	    cmocka_unit_test(kick_suppression_event_idx),
-	    cmocka_unit_test(kick_suppression_flags),
-	    cmocka_unit_test(irq_suppression_event_idx),
-	    cmocka_unit_test(irq_suppression_flags),
+	    {"modern_direct_noevent", roundtrip_case, NULL, NULL, &modern_direct_noevent},
+	    {"modern_indirect_noevent", roundtrip_case, NULL, NULL, &modern_indirect_noevent},
+	    {"modern_direct_event", roundtrip_case, NULL, NULL, &modern_direct_event},
+	    {"modern_indirect_event", roundtrip_case, NULL, NULL, &modern_indirect_event},
+	    {"legacy_direct_noevent", roundtrip_case, NULL, NULL, &legacy_direct_noevent},
+	    {"legacy_indirect_event", roundtrip_case, NULL, NULL, &legacy_indirect_event},
+	    {"kick_suppression_event_idx", kick_suppression_case, NULL, NULL, &event_idx},
+	    {"kick_suppression_flags", kick_suppression_case, NULL, NULL, &flags},
+	    {"irq_suppression_event_idx", irq_suppression_case, NULL, NULL, &event_idx},
+	    {"irq_suppression_flags", irq_suppression_case, NULL, NULL, &flags},
 	    cmocka_unit_test(ring_full_enospc),
 	    cmocka_unit_test(add_bad_arguments),
 	    cmocka_unit_test(indirect_tables_not_reused_early),

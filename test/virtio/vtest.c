@@ -13,13 +13,6 @@ static void vt_complete(struct vt *t, struct vt_req *r, uint32_t len)
 	r->done = true;
 	r->used_len = len;
 	t->completed++;
-	if (t->order_n == t->order_cap) {
-		t->order_cap = t->order_cap ? 2 * t->order_cap : 64;
-		t->order = realloc(t->order, t->order_cap * sizeof(*t->order));
-		if (!t->order)
-			abort();
-	}
-	t->order[t->order_n++] = r->seq;
 }
 
 /* Interrupt handler: ack exactly what was raised, then drain with the race-free re-check. */
@@ -27,8 +20,6 @@ static void vt_irq(void *arg)
 {
 	struct vt *t = arg;
 	uint32_t st = vmmio_ack_interrupt(t->dev);
-	struct vt_req *r;
-	uint32_t len;
 
 	t->irqs++;
 	if (!(st & VMMIO_INT_VRING))
@@ -36,8 +27,7 @@ static void vt_irq(void *arg)
 	vq_irq_note(t->vq);
 	do {
 		vq_disable_cb(t->vq);
-		while ((r = vq_get_used(t->vq, &len)))
-			vt_complete(t, r, len);
+		vt_poll(t);
 	} while (!vq_enable_cb(t->vq));
 }
 
@@ -66,7 +56,6 @@ int vt_setup(struct vt *t, const struct sim_blk_cfg *cfg, unsigned qsize, uint64
 	err = irq_register(t->dev->intid, vt_irq, t);
 	if (err)
 		return err;
-	t->use_irq = true;
 	return vmmio_driver_ok(t->dev);
 }
 
@@ -77,7 +66,6 @@ void vt_teardown(struct vt *t)
 		vmmio_release(t->dev);
 	}
 	sim_reset_bus();
-	free(t->order);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -106,7 +94,6 @@ int vt_submit(struct vt *t, struct vt_req *r, uint32_t type, uint64_t sector, vo
 	sg[n++] = (struct vq_sg){hal_virt_to_bus(&r->status), 1};
 	n_out = in ? 1 : 1 + nseg;
 	n_in = n - n_out;
-	r->writable = (in ? len : 0) + 1;
 	return vq_add(t->vq, r, sg, n_out, n_in);
 }
 

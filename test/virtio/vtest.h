@@ -14,9 +14,7 @@
 
 #define VT_T_IN		0U
 #define VT_T_OUT	1U
-#define VT_T_FLUSH	4U
 #define VT_S_OK		0U
-#define VT_S_IOERR	1U
 #define VT_STATUS_UNSET 0xeeU
 
 struct vt_hdr {
@@ -30,7 +28,6 @@ struct vt_req {
 	uint8_t status;
 	bool done;
 	uint32_t used_len;
-	uint32_t writable; /* device-writable bytes offered (data if IN, plus status) */
 	unsigned seq;
 };
 
@@ -41,10 +38,6 @@ struct vt {
 	uint64_t features;
 	unsigned irqs;	    /* handler invocations */
 	unsigned completed; /* requests handed back by vq_get_used */
-	bool use_irq;
-	/* completion order (seq numbers), for the order tests */
-	unsigned *order;
-	unsigned order_cap, order_n;
 };
 
 /* Fresh bus with one blk device per cfg; drives it to DRIVER_OK with a queue of qsize. */

@@ -87,9 +87,10 @@ int vmmio_init(struct vmmio_dev *dev, uint64_t wanted, uint64_t required, uint64
  * Sets up queue `index` with the largest power of two <= min(wanted_size,
  * QueueNumMax) entries (wanted_size must be a power of two >= 2), allocates
  * its rings and indirect tables (indirect and event index per the negotiated
- * features) and programs them: legacy GuestPageSize/QueueAlign/QueuePFN, or
- * modern QueueDesc/Driver/Device + QueueReady. Returns 0 and *out, or -EINVAL,
- * -ENOMEM, -ENODEV (queue absent or already live), -EIO (sets FAILED).
+ * features) and programs them: legacy QueueAlign/QueuePFN (GuestPageSize was
+ * written by vmmio_init), or modern QueueDesc/Driver/Device + QueueReady.
+ * Returns 0 and *out, or -EINVAL, -ENODEV (queue absent or already live),
+ * -ENOMEM or -EIO (both set FAILED).
  */
 int vmmio_setup_queue(struct vmmio_dev *dev, unsigned index, unsigned wanted_size,
 		      struct virtqueue **out);
@@ -106,7 +107,8 @@ void vmmio_fail(struct vmmio_dev *dev, const char *why);
  * consistently: on Version 2 the read is retried until ConfigGeneration is
  * the same before and after; Version 1 has no generation counter, so the
  * field is read until two successive reads agree (bounded). Returns 0,
- * -EINVAL (bad len), -EIO (never consistent).
+ * -EINVAL (bad len, or the field lies outside the register window), -EIO
+ * (never consistent).
  */
 int vmmio_config_read(struct vmmio_dev *dev, unsigned offset, void *buf, unsigned len);
 

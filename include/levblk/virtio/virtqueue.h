@@ -13,11 +13,11 @@
  *
  * The device is not trusted. Every used-ring entry is validated before use
  * (id in range, id is the head of a chain in flight, length within the
- * chain's device-writable bytes, used index never more than the queue size
- * ahead). A violation marks the queue broken: it prints one line saying
- * why, vq_add() then fails with -ENODEV, vq_get_used() returns NULL, and
- * vq_detach_unused() hands back every in-flight cookie so the caller can fail
- * (or, after a device reset, resubmit) them.
+ * chain's device-writable bytes, used index never more entries ahead than
+ * there are chains in flight). A violation marks the queue broken: it prints
+ * one line saying why, vq_add() then fails with -ENODEV, vq_get_used()
+ * returns NULL, and vq_detach_unused() hands back every in-flight cookie so
+ * the caller can fail (or, after a device reset, resubmit) them.
  */
 #ifndef LEVBLK_VIRTIO_VIRTQUEUE_H
 #define LEVBLK_VIRTIO_VIRTQUEUE_H
@@ -95,8 +95,9 @@ bool vq_irq_note(struct virtqueue *vq);
 
 /*
  * Ask the device not to interrupt (best effort: it may still do so).
- * Without event index this sets the avail ring's NO_INTERRUPT flag; with it,
- * used_event is simply left behind.
+ * Without event index this sets the avail ring's NO_INTERRUPT flag; with it
+ * (where the flags must stay 0), used_event is parked half the index space
+ * ahead of the last used index.
  */
 void vq_disable_cb(struct virtqueue *vq);
 
@@ -114,7 +115,7 @@ unsigned vq_size(const struct virtqueue *vq);	    /* ring entries (a power of tw
 unsigned vq_max_sg(const struct virtqueue *vq);
 unsigned vq_in_flight(const struct virtqueue *vq); /* chains added and not yet handed back */
 bool vq_is_broken(const struct virtqueue *vq);
-/* Why the queue broke ("used id 70 out of range" etc.), or NULL. */
+/* Why the queue broke ("used id out of range", "device reset", ...), or NULL while live. */
 const char *vq_broken_reason(const struct virtqueue *vq);
 /* True when the queue negotiated VIRTIO_F_INDIRECT_DESC / VIRTIO_F_EVENT_IDX. */
 bool vq_has_indirect(const struct virtqueue *vq);
