@@ -39,6 +39,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/exit.h>
+#include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>
 #include "blk/blk_queue.h"
 #include "blk/blk_rq.h"
@@ -576,7 +577,12 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 		dev->ctr.flushes += rq->rq_op == BIO_OP_FLUSH;
 		queued = true;
 	}
-	if (!queued || !dev->ops->kick_prepare(dev->drv))
+	if (!queued)
+		return false;
+	/* A shallow queue waits on latency: spin through it, not WFI (blk_dev.c). */
+	if (blk_param_poll_us && dev->ctr.in_flight <= blk_param_poll_depth)
+		sched_idle_poll_until(now + blk_param_poll_us * NSEC_PER_USEC);
+	if (!dev->ops->kick_prepare(dev->drv))
 		return false;
 	dev->ctr.kicks++; /* counted here, under the lock the caller already holds */
 	return true;

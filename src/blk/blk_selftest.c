@@ -8,10 +8,12 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
+#include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/dma.h>
 #include <levblk/kern/completion.h>
 #include <levblk/kern/init.h>
+#include <levblk/kern/sched.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/pattern.h>
 #include <levblk/lib/string.h>
@@ -367,3 +369,43 @@ static bool st_plug_merge(void)
 	return ok;
 }
 SELFTEST("blk.plug_merges_256_adjacent_bios", st_plug_merge);
+
+/*
+ * Idle polling (blk.poll_us / blk.poll_depth): a dispatch that leaves one
+ * request in flight asks the idle thread to spin until dispatch time +
+ * blk.poll_us; with blk.poll_us=0 it asks nothing. (Whether the idle thread
+ * then spins is sched.idle_poll_hint's business; whether it gets to run at
+ * all depends on how fast the host completes the read, so it is not asked
+ * here.) Completions still come by interrupt.
+ */
+static bool st_idle_poll_body(struct blkdev *dev, const struct blkdev_info *d, struct st_bufs *b)
+{
+	uint64_t saved = blk_param_poll_us;
+	struct blk_counters c0, c1;
+	int err;
+
+	blkdev_counters(dev, &c0);
+	blk_param_poll_us = 1000;
+	uint64_t t0 = clock_ns();
+	err = st_io(dev, BIO_OP_READ, 0, b->rd, d->lbs);
+	uint64_t d_on = sched_idle_poll_deadline();
+	blk_param_poll_us = 0;
+	uint64_t d0 = sched_idle_poll_deadline();
+	if (!err)
+		err = st_io(dev, BIO_OP_READ, 0, b->rd, d->lbs);
+	uint64_t d_off = sched_idle_poll_deadline();
+	blk_param_poll_us = saved;
+	blkdev_counters(dev, &c1);
+	kprintf("# hint %lu us after submission with blk.poll_us=1000, moved %lu us with 0; "
+		"%lu interrupts for 2 reads\n",
+		(unsigned long)((d_on - t0) / NSEC_PER_USEC),
+		(unsigned long)((d_off - d0) / NSEC_PER_USEC), (unsigned long)(c1.irqs - c0.irqs));
+	return err == 0 && d_on >= t0 + 1000 * NSEC_PER_USEC && d_off == d0 &&
+	       c1.irqs - c0.irqs >= 2;
+}
+
+static bool st_idle_poll(void)
+{
+	return st_run(st_find(false, 0), "no writable disk", st_idle_poll_body);
+}
+SELFTEST("blk.idle_poll_hint_with_one_in_flight", st_idle_poll);

@@ -242,3 +242,37 @@ static bool st_idle_accounting(void)
 	return idle > wall / 2 && idle <= wall && busy_idle == 0;
 }
 SELFTEST("sched.idle_accounting", st_idle_accounting);
+
+/*
+ * --- idle polling: before a sched_idle_poll_until() deadline the idle
+ * thread spins and still takes the interrupt that ends a sleep; after it,
+ * the idle thread halts in WFI again (no further polls). If the host stops
+ * the vCPU for longer than the sleep, the timer interrupt is already pending
+ * when the idle thread would start and it never polls: such rounds are
+ * tried again. ---
+ */
+static bool st_idle_poll_hint(void)
+{
+	const uint64_t hint_ns = 30 * NSEC_PER_MSEC, sleep_ns = 5 * NSEC_PER_MSEC;
+	uint64_t polls = 0, slept = 0, t0 = 0;
+
+	for (int round = 0; round < 3 && !polls; round++) {
+		uint64_t p0 = sched_idle_polls();
+		t0 = clock_ns();
+		sched_idle_poll_until(t0 + hint_ns);
+		thread_sleep_ns(sleep_ns); /* the sleep's timer interrupt ends the spin */
+		slept = clock_ns() - t0;
+		polls = sched_idle_polls() - p0;
+	}
+	while (clock_ns() < t0 + hint_ns)
+		thread_sleep_ns(NSEC_PER_MSEC);
+	uint64_t p0 = sched_idle_polls();
+	thread_sleep_ns(2 * NSEC_PER_MSEC);
+	uint64_t polls_after = sched_idle_polls() - p0;
+	kprintf("# %lu idle polls in a 5 ms sleep (%lu us) inside the hint, %lu in a 2 ms sleep "
+		"after\n",
+		(unsigned long)polls, (unsigned long)(slept / NSEC_PER_USEC),
+		(unsigned long)polls_after);
+	return polls >= 1 && polls_after == 0 && sched_idle_poll_deadline() <= clock_ns();
+}
+SELFTEST("sched.idle_poll_hint", st_idle_poll_hint);

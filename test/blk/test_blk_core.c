@@ -793,6 +793,46 @@ static void test_resubmit_from_irq_is_batched(void **state)
 	}
 }
 
+/*
+ * The idle-poll hint (blk.poll_us, blk.poll_depth): a dispatch that leaves
+ * the device with at most poll_depth requests in flight asks the idle thread
+ * to spin until now + poll_us; a deeper queue does not; poll_us=0 never.
+ */
+static void test_idle_poll_hint(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
+	static uint8_t bufs[6][512];
+	struct tbio t[6];
+	uint64_t saved_us = blk_param_poll_us, saved_depth = blk_param_poll_depth;
+
+	blk_param_poll_us = 100;
+	blk_param_poll_depth = 2;
+	thread_stub_poll_hints = 0;
+	thread_stub_poll_deadline = 0;
+	for (int i = 0; i < 6; i++)
+		tbio_rw(&t[i], fd, BIO_OP_READ, (uint64_t)i * 64, bufs[i], 512);
+
+	submit_bio(&t[0].bio); /* 1 in flight */
+	assert_int_equal(thread_stub_poll_hints, 1);
+	assert_true(thread_stub_poll_deadline == hal_host_now_ns + 100 * 1000);
+	hal_host_now_ns += 1000;
+	submit_bio(&t[1].bio); /* 2 in flight: still shallow, the deadline moves */
+	assert_int_equal(thread_stub_poll_hints, 2);
+	assert_true(thread_stub_poll_deadline == hal_host_now_ns + 100 * 1000);
+	submit_bio(&t[2].bio); /* 3 in flight: deep, no hint */
+	assert_int_equal(thread_stub_poll_hints, 2);
+
+	fake_complete_all(fd);
+	blk_param_poll_us = 0;
+	submit_bio(&t[3].bio); /* off */
+	assert_int_equal(thread_stub_poll_hints, 2);
+	fake_complete_all(fd);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(t[i].status, 0);
+	blk_param_poll_us = saved_us;
+	blk_param_poll_depth = saved_depth;
+}
+
 #define CORE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -813,6 +853,7 @@ int main(void)
 	    CORE_TEST(test_nodata_ops),
 	    CORE_TEST(test_unissue_and_deadline),
 	    CORE_TEST(test_resubmit_from_irq_is_batched),
+	    CORE_TEST(test_idle_poll_hint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,3 +32,13 @@ void thread_stub_plug_event(enum thread_plug_event why)
 	if (stub_plug)
 		stub_hook(stub_plug, why);
 }
+
+uint64_t thread_stub_poll_deadline;
+unsigned int thread_stub_poll_hints;
+
+void sched_idle_poll_until(uint64_t deadline_ns)
+{
+	thread_stub_poll_hints++;
+	if (deadline_ns > thread_stub_poll_deadline)
+		thread_stub_poll_deadline = deadline_ns;
+}

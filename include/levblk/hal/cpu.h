@@ -56,6 +56,16 @@ static inline void cpu_wfi(void)
 {
 	__asm__ volatile("dsb sy\n\twfi" ::: "memory");
 }
+
+#define ISR_EL1_I (1u << 7) /* an IRQ is pending at this CPU */
+
+/* True if an IRQ is pending at this CPU, masked or not (ISR_EL1.I). */
+static inline bool cpu_irq_pending(void)
+{
+	uint64_t isr;
+	__asm__ volatile("mrs %0, isr_el1" : "=r"(isr)::"memory");
+	return (isr & ISR_EL1_I) != 0;
+}
 #endif
 
 #endif

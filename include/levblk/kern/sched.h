@@ -27,6 +27,10 @@ void sched_irq_exit(void);
 
 /* Total time the idle thread has spent in WFI since boot, in ns (for cpu_util). */
 uint64_t sched_idle_ns(void);
+/* Times the idle thread spun instead of WFI (sched_idle_poll_until; diagnostics). */
+uint64_t sched_idle_polls(void);
+/* The latest sched_idle_poll_until() deadline (clock_ns; 0 if none was ever given). */
+uint64_t sched_idle_poll_deadline(void);
 /* Thread switches since boot (diagnostics). */
 uint64_t sched_switch_count(void);
 

@@ -49,4 +49,15 @@ void thread_set_plug(void *plug, thread_plug_hook_fn *hook);
 /* The current thread's plug, NULL if none (or before the scheduler started). */
 void *thread_plug(void);
 
+/*
+ * A hint that an interrupt is due soon: until deadline_ns (clock_ns time),
+ * the idle thread spins on the CPU's pending-interrupt flag instead of
+ * sleeping in WFI. Under emulation a halted vCPU is woken through the host
+ * scheduler, which costs more than a short completion takes; a spinning one
+ * takes the interrupt at once. The interrupt is still taken, so nothing
+ * changes for the code it runs. Hints only extend: a later deadline wins.
+ * Any context, IRQs masked or not (one CPU: a plain store).
+ */
+void sched_idle_poll_until(uint64_t deadline_ns);
+
 #endif
