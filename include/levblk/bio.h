@@ -94,6 +94,13 @@ struct bio {
 	bio_end_io_t bio_end_io; /* must not be NULL; see "Where end_io runs" */
 	void *bio_private;	 /* for end_io */
 	int bio_status;		 /* 0 or a negated errno, valid when end_io runs */
+	/*
+	 * clock_ns() when the layer ended the bio, valid when end_io runs: one
+	 * clock read per batch of completions, so end_io can time the bio
+	 * without reading the clock itself (under QEMU's TCG each read takes
+	 * the emulator's global lock).
+	 */
+	uint64_t bio_end_ns;
 
 	/* Private to the block layer (src/blk): do not touch while submitted. */
 	struct bio *bio_next;	/* plug list, pending list, completion list */
@@ -156,21 +163,24 @@ int submit_bio_wait(struct bio *bio);
  *   - when the thread stops running: it blocks, sleeps, yields or is
  *     preempted (the scheduler's hook, like Linux's sched_submit_work);
  *   - when the plug holds BLK_PLUG_MAX_BIOS bios;
- *   - at the next submission once the oldest held bio is older than
- *     BLK_PLUG_TIMEOUT_NS;
+ *   - at a submission that finds the oldest held bio older than
+ *     BLK_PLUG_TIMEOUT_NS; the age is looked at every BLK_PLUG_CLOCK_EVERY
+ *     submissions (a clock read takes QEMU's global lock under TCG);
  *   - at the first scheduler tick (every SCHED_SLICE_NS, 10 ms) that finds
  *     the oldest held bio older than BLK_PLUG_TIMEOUT_NS.
  * So a forgotten blk_finish_plug() delays a held bio by at most
  * BLK_PLUG_TIMEOUT_NS + SCHED_SLICE_NS (a thread that plugs, then computes
  * without submitting, blocking or yielding), and by at most
- * BLK_PLUG_TIMEOUT_NS while the thread keeps submitting. No timer is armed
+ * BLK_PLUG_TIMEOUT_NS + BLK_PLUG_CLOCK_EVERY - 1 further submissions while
+ * the thread keeps submitting. No timer is armed
  * per plug: reprogramming the timer costs more than the I/O under QEMU.
  *
  * The plug lives on the caller's stack; thread context only; one plug per
  * thread at a time (a nested blk_start_plug() is ignored, like Linux).
  */
-#define BLK_PLUG_TIMEOUT_NS (100u * 1000u) /* 100 µs */
-#define BLK_PLUG_MAX_BIOS   64u
+#define BLK_PLUG_TIMEOUT_NS  (100u * 1000u) /* 100 µs */
+#define BLK_PLUG_MAX_BIOS    64u
+#define BLK_PLUG_CLOCK_EVERY 8u /* submissions between two looks at the plug's age */
 
 struct blk_plug {
 	/* Private to the block layer. */

@@ -58,6 +58,14 @@ static inline void assert_locked(const struct blkdev *dev)
 
 /* --- request pool ----------------------------------------------------------- */
 
+/* The current lock hold's time (blkdev.run_ns), read on first use. */
+static uint64_t run_now(struct blkdev *dev)
+{
+	if (!dev->run_ns)
+		dev->run_ns = clock_ns();
+	return dev->run_ns;
+}
+
 static struct request *rq_alloc(struct blkdev *dev, uint8_t op)
 {
 	if (blk_list_empty(&dev->free))
@@ -73,8 +81,9 @@ static struct request *rq_alloc(struct blkdev *dev, uint8_t op)
 	rq->rq_nsegs = 0;
 	rq->rq_nparts = 0;
 	rq->rq_view = 0;
-	rq->rq_fifo_deadline_ns = clock_ns() + (elv_dir(op) == ELV_READ ? dev->elv.read_expire_ns
-									: dev->elv.write_expire_ns);
+	rq->rq_fifo_deadline_ns =
+	    run_now(dev) +
+	    (elv_dir(op) == ELV_READ ? dev->elv.read_expire_ns : dev->elv.write_expire_ns);
 	rq->rq_deadline_ns = 0;
 	return rq;
 }
@@ -550,12 +559,10 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 {
 	bool queued = false;
 	struct elv_pick pick;
-	uint64_t now;
+	uint64_t now = run_now(dev);
 
 	assert_locked(dev);
 	drain_pending_locked(dev, done);
-	/* One clock read per run: the run takes microseconds, far below any deadline. */
-	now = clock_ns();
 	while (!dev->broken) {
 		struct request *rq = peek_rq(dev, now, &pick);
 		if (!rq)
@@ -623,9 +630,11 @@ void blk_end_done(struct blk_done *done)
 
 	done->head = done->tail = NULL;
 	end_depth += masked;
+	uint64_t now = bio ? clock_ns() : 0; /* one read for the batch: bio_end_ns */
 	while (bio) {
 		struct bio *next = bio->bio_next; /* end_io may resubmit bio */
 		bio->bio_next = NULL;
+		bio->bio_end_ns = now;
 		if (bio->bio_end_io)
 			bio->bio_end_io(bio);
 		bio = next;
@@ -735,6 +744,7 @@ void submit_bio(struct bio *bio)
 		}
 		bio->bio_status = err;
 		bio->bio_stage = BIO_STAGE_ENDED;
+		bio->bio_end_ns = clock_ns();
 		if (bio->bio_end_io)
 			bio->bio_end_io(bio);
 		return;

@@ -150,6 +150,7 @@ irqflags_t blk_lock(struct blkdev *dev)
 
 void blk_unlock(struct blkdev *dev, irqflags_t flags)
 {
+	dev->run_ns = 0; /* the run is over: the next one reads the clock again */
 	spin_unlock_irqrestore(&dev->lock, flags);
 }
 

@@ -102,6 +102,14 @@ struct blkdev {
 	uint64_t epoch_head;			 /* requests of this epoch may be dispatched */
 	uint64_t epoch_tail;			 /* epoch given to new data requests */
 	struct bio *pending_head, *pending_tail; /* bios waiting for a free request */
+	/*
+	 * The time of the current lock hold (clock_ns), 0 until someone needs
+	 * it; blk_unlock clears it. New requests take their FIFO deadline from
+	 * it, dispatch their timeout: one clock read per run instead of one per
+	 * request, because under QEMU's TCG a counter read takes the emulator's
+	 * global lock. A run lasts microseconds, far below any deadline.
+	 */
+	uint64_t run_ns;
 
 	struct blk_counters ctr;
 };

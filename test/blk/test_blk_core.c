@@ -638,17 +638,19 @@ static void test_plug_merges_256_writes(void **state)
  */
 static void test_plug_times_out(void **state)
 {
-	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
-	static uint8_t bufs[6][512];
-	struct tbio t[6];
+	struct fake_drv *fd = mkdev(8192, 512, 32, 65536, 64, 32, 32, false, false);
+	enum { N = 2 * BLK_PLUG_CLOCK_EVERY + 8 };
+	static uint8_t bufs[N][512];
+	struct tbio t[N];
 	struct blk_plug plug;
 	uint64_t fl0, to0, fl, to;
+	uint32_t n = 0;
 
 	blk_plug_stats(&fl0, &to0);
 	blk_start_plug(&plug);
-	for (int i = 0; i < 3; i++) {
-		tbio_rw(&t[i], fd, BIO_OP_WRITE, (uint64_t)i, bufs[i], 512);
-		submit_bio(&t[i].bio);
+	for (int i = 0; i < 3; i++, n++) {
+		tbio_rw(&t[n], fd, BIO_OP_WRITE, n, bufs[n], 512);
+		submit_bio(&t[n].bio);
 	}
 	hal_host_advance(BLK_PLUG_TIMEOUT_NS - 1);
 	thread_stub_plug_event(THREAD_PLUG_TICK); /* too young: still held */
@@ -661,29 +663,42 @@ static void test_plug_times_out(void **state)
 	assert_int_equal(fl - fl0, 1);
 	assert_int_equal(to - to0, 1);
 
-	/* A submission that finds the oldest held bio too old flushes it and itself. */
-	tbio_rw(&t[3], fd, BIO_OP_WRITE, 3, bufs[3], 512);
-	submit_bio(&t[3].bio);
+	/*
+	 * Submissions look at the oldest held bio's age every
+	 * BLK_PLUG_CLOCK_EVERY bios: one that looks and finds it too old
+	 * flushes it and itself; the ones between do not look.
+	 */
+	uint32_t first = n;
+	tbio_rw(&t[n], fd, BIO_OP_WRITE, n, bufs[n], 512);
+	submit_bio(&t[n++].bio);
 	hal_host_advance(BLK_PLUG_TIMEOUT_NS - 1);
-	tbio_rw(&t[4], fd, BIO_OP_WRITE, 4, bufs[4], 512);
-	submit_bio(&t[4].bio);
+	while (n < first + BLK_PLUG_CLOCK_EVERY + 1) { /* the last one looks: still young */
+		tbio_rw(&t[n], fd, BIO_OP_WRITE, n, bufs[n], 512);
+		submit_bio(&t[n++].bio);
+	}
 	assert_int_equal(fd->nlog, 1);
 	hal_host_advance(1);
-	tbio_rw(&t[5], fd, BIO_OP_WRITE, 5, bufs[5], 512);
-	submit_bio(&t[5].bio);
+	while (n < first + 2 * BLK_PLUG_CLOCK_EVERY) { /* old now, but these do not look */
+		tbio_rw(&t[n], fd, BIO_OP_WRITE, n, bufs[n], 512);
+		submit_bio(&t[n++].bio);
+	}
+	assert_int_equal(fd->nlog, 1);
+	tbio_rw(&t[n], fd, BIO_OP_WRITE, n, bufs[n], 512);
+	submit_bio(&t[n++].bio); /* looks: too old */
 	assert_int_equal(fd->nlog, 2);
+	assert_int_equal(fd->log[1].sectors, 2 * BLK_PLUG_CLOCK_EVERY + 1);
 	blk_plug_stats(&fl, &to);
 	assert_int_equal(to - to0, 2);
 
 	/* Stopping to run (block, sleep, yield, preemption) flushes whatever age. */
 	fake_complete_all(fd);
-	tbio_rw(&t[0], fd, BIO_OP_WRITE, 0, bufs[0], 512);
-	submit_bio(&t[0].bio);
+	tbio_rw(&t[n], fd, BIO_OP_WRITE, n, bufs[n], 512);
+	submit_bio(&t[n++].bio);
 	assert_int_equal(fd->nlog, 2);
 	thread_stub_plug_event(THREAD_PLUG_SWITCH);
 	assert_int_equal(fd->nlog, 3);
 	fake_complete_all(fd);
-	for (int i = 0; i < 6; i++)
+	for (uint32_t i = 0; i < n; i++)
 		assert_int_equal(t[i].status, 0);
 	blk_finish_plug(&plug);
 	assert_null(thread_plug());
@@ -833,6 +848,29 @@ static void test_idle_poll_hint(void **state)
 	blk_param_poll_depth = saved_depth;
 }
 
+/* bio_end_ns: the clock when the layer ended the bio, for good and bad bios alike. */
+static void test_end_stamp(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
+	static uint8_t buf[2][512];
+	struct tbio t[3];
+
+	tbio_rw(&t[0], fd, BIO_OP_READ, 0, buf[0], 512);
+	tbio_rw(&t[1], fd, BIO_OP_READ, 64, buf[1], 512);
+	tbio_rw(&t[2], fd, BIO_OP_READ, 8192, buf[1], 512); /* past the end */
+	submit_bio(&t[0].bio);
+	submit_bio(&t[1].bio);
+	hal_host_now_ns += 5000;
+	submit_bio(&t[2].bio);
+	assert_int_equal(t[2].status, -EINVAL);
+	assert_true(t[2].bio.bio_end_ns == hal_host_now_ns);
+	hal_host_now_ns += 7000;
+	fake_complete_all(fd);
+	assert_int_equal(t[0].ended + t[1].ended, 2);
+	assert_true(t[0].bio.bio_end_ns == hal_host_now_ns);
+	assert_true(t[1].bio.bio_end_ns == hal_host_now_ns);
+}
+
 #define CORE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -854,6 +892,7 @@ int main(void)
 	    CORE_TEST(test_unissue_and_deadline),
 	    CORE_TEST(test_resubmit_from_irq_is_batched),
 	    CORE_TEST(test_idle_poll_hint),
+	    CORE_TEST(test_end_stamp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
