@@ -234,6 +234,9 @@ static void bench_add_delta(struct blk_counters *sum, const struct bench_disk *d
 	sum->errors += d->ctr1.errors - d->ctr0.errors;
 	sum->retries += d->ctr1.retries - d->ctr0.retries;
 	sum->flushes += d->ctr1.flushes - d->ctr0.flushes;
+	sum->timeouts += d->ctr1.timeouts - d->ctr0.timeouts;
+	sum->lost_irqs += d->ctr1.lost_irqs - d->ctr0.lost_irqs;
+	sum->resets += d->ctr1.resets - d->ctr0.resets;
 }
 
 /* Totals of the disks whose index has its bit set in `mask`, into bench_tot. */
