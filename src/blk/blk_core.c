@@ -196,6 +196,9 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 		uint32_t nsegs;
 		uint64_t bytes;
 
+		/* Adjacency first: it rules out nearly every request of a random workload cheaply. */
+		if (rq->rq_sector + rq->rq_sectors != start && rq->rq_sector != end)
+			continue;
 		if (!rq_mergeable(dev, rq, bio->bio_op) || rq->rq_nsegs >= lim->max_segs)
 			continue;
 		uint64_t room = max_rq_bytes(dev) - ((uint64_t)rq->rq_sectors << SECTOR_SHIFT);

@@ -117,10 +117,13 @@ static void bench_async_end_io(struct bio *bio)
 		th->errors++;
 	if (now > th->t_end_ns)
 		th->t_end_ns = now;
+	/* The thread sleeps only on an empty list: only the first slot back wakes it. */
+	bool first = th->done == NULL;
 	s->next = th->done;
 	th->done = s;
 	irq_restore(f);
-	waitq_wake_one(&th->wq);
+	if (first)
+		waitq_wake_one(&th->wq);
 }
 
 static void bench_async_issue(struct bench_thread *th, struct bench_slot *s,
