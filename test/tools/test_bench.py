@@ -265,6 +265,20 @@ class FakeRunTest(unittest.TestCase):
         self.assertTrue(all(p["ceiling"]["iops"] > 0 for p in pts))
         self.assertTrue(all(p["ratio_sync"] > 0 for p in pts if p["engine"] == "async"))
 
+    def test_points_do_not_replace_the_matrix(self):
+        rc, out = self.run_bench("--fake-guest", "--no-ceiling")
+        self.assertEqual(rc, 0, out)
+        before = self.results()
+        p = subprocess.run([sys.executable, BENCH_PATH, "--no-build", "--no-ceiling",
+                            "--fake-guest", "--size", "8M", "--out", self.dir,
+                            "--point", "rw=randread bs=4096 qd=4 ios=100"],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(self.results(), before)
+        with open(os.path.join(self.dir, "points", "results.json")) as f:
+            self.assertEqual([q["name"] for q in json.load(f)["points"]],
+                             ["randread bs=4k qd=4 async ios=100"])
+
     def test_quick_reps_and_broken_guests(self):
         rc, out = self.run_bench("--fake-guest", "--no-ceiling", "--reps", "3")
         self.assertEqual(rc, 0, out)
