@@ -310,12 +310,6 @@ uint64_t sched_switch_count(void)
 }
 
 /*
- * The idle thread: runs only when nothing else is ready. WFI with IRQs
- * masked still wakes on a pending interrupt; the interrupt is then taken
- * at irq_restore, and its exit switches to whatever it woke. The time
- * between going to sleep and waking is idle time (for cpu_util).
- */
-/*
  * Spins until an IRQ is pending or the deadline passes. The clock is read
  * only every IDLE_SPIN_CHECK iterations: under QEMU's TCG a CNTVCT read
  * takes the emulator's global lock, the same lock the device model needs to
@@ -335,6 +329,14 @@ static void idle_spin_until(uint64_t deadline)
 	}
 }
 
+/*
+ * The idle thread: runs only when nothing else is ready. WFI with IRQs
+ * masked still wakes on a pending interrupt; the interrupt is then taken
+ * at irq_restore, and its exit switches to whatever it woke. The time
+ * between going to sleep and waking is idle time (for cpu_util). Before a
+ * sched_idle_poll_until() deadline it spins on the pending-interrupt flag
+ * instead of WFI (levblk/kern/thread.h).
+ */
 static void idle_main(void *arg)
 {
 	(void)arg;
