@@ -285,7 +285,8 @@ class FakeRunTest(unittest.TestCase):
         self.assertIn("(min ", out)
         for mode, want in (("nomerge", "not fewer than a quarter of bios"),
                            ("syncirq", "want 0 for engine=sync"), ("errors", "errors=1, want 0"),
-                           ("missing", "missing field cpu_util"), ("fail", "QEMU exited with 1")):
+                           ("missing", "missing field cpu_util"), ("fail", "QEMU exited with 1"),
+                           ("stuck", "needed the deadline recovery (timeouts=1, resets=1)")):
             rc, out = self.run_bench("--fake-guest=" + mode, "--no-ceiling")
             self.assertEqual(rc, 1, mode)
             self.assertIn(want, out, mode)
