@@ -126,7 +126,14 @@ static bool st_completion_semantics(void)
 		ok = false;
 	complete(&cnt_c);
 	complete(&cnt_c);
-	thread_sleep_ns(NSEC_PER_MSEC);
+	/*
+	 * Two waiters get through, in however long a loaded host takes to run
+	 * them (one 1 ms sleep was not always enough under ctest -j4), and a
+	 * third does not, also after a further 5 ms.
+	 */
+	for (int i = 0; i < 500 && done < 2; i++)
+		thread_sleep_ns(NSEC_PER_MSEC);
+	thread_sleep_ns(5 * NSEC_PER_MSEC);
 	if (done != 2) {
 		kprintf("# 2 complete() released %u waiters\n", done);
 		ok = false;
