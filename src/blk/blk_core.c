@@ -196,7 +196,8 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 		uint32_t nsegs;
 		uint64_t bytes;
 
-		/* Adjacency first: it rules out nearly every request of a random workload cheaply. */
+		/* Adjacency first: it rules out nearly every request of a random workload cheaply.
+		 */
 		if (rq->rq_sector + rq->rq_sectors != start && rq->rq_sector != end)
 			continue;
 		if (!rq_mergeable(dev, rq, bio->bio_op) || rq->rq_nsegs >= lim->max_segs)
@@ -327,12 +328,7 @@ static bool place_locked(struct blkdev *dev, struct bio *bio, struct blk_done *d
 
 static void park(struct blkdev *dev, struct bio *bio)
 {
-	bio->bio_next = NULL;
-	if (dev->pending_tail)
-		dev->pending_tail->bio_next = bio;
-	else
-		dev->pending_head = bio;
-	dev->pending_tail = bio;
+	bio_fifo_push(&dev->pending_head, &dev->pending_tail, bio);
 }
 
 /* Bios wait their turn: nothing overtakes a parked bio. */
@@ -408,12 +404,7 @@ static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done 
 	dev->ctr.queued--;
 	if (bio->bio_status)
 		dev->ctr.errors++;
-	bio->bio_next = NULL;
-	if (done->tail)
-		done->tail->bio_next = bio;
-	else
-		done->head = bio;
-	done->tail = bio;
+	bio_fifo_push(&done->head, &done->tail, bio);
 }
 
 /* One thing the bio waited on is done; move it to its next stage when all are. */
@@ -617,12 +608,7 @@ static bool resubmit_defer(struct bio *bio)
 {
 	if (!end_depth || !irqs_disabled())
 		return false;
-	bio->bio_next = NULL;
-	if (resubmit_tail)
-		resubmit_tail->bio_next = bio;
-	else
-		resubmit_head = bio;
-	resubmit_tail = bio;
+	bio_fifo_push(&resubmit_head, &resubmit_tail, bio);
 	return true;
 }
 

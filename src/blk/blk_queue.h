@@ -14,6 +14,21 @@
 #include "blk/blk_driver.h"
 #include "blk/blk_list.h"
 
+/*
+ * Appends bio to a singly linked FIFO of bios (linked by bio_next; head and
+ * tail both NULL when empty): the plug, the parked, the ended and the
+ * resubmitted lists. The caller holds whatever guards the list.
+ */
+static inline void bio_fifo_push(struct bio **head, struct bio **tail, struct bio *bio)
+{
+	bio->bio_next = NULL;
+	if (*tail)
+		(*tail)->bio_next = bio;
+	else
+		*head = bio;
+	*tail = bio;
+}
+
 /* Elevator directions. */
 enum { ELV_READ = 0, ELV_WRITE = 1, ELV_DIRS = 2 };
 

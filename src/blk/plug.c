@@ -76,12 +76,7 @@ bool blk_plug_add(struct bio *bio)
 	if (!plug)
 		return false;
 	irqflags_t f = irq_save();
-	bio->bio_next = NULL;
-	if (plug->tail)
-		plug->tail->bio_next = bio;
-	else
-		plug->head = bio;
-	plug->tail = bio;
+	bio_fifo_push(&plug->head, &plug->tail, bio);
 	/*
 	 * The age check reads the clock, which under QEMU's TCG takes the
 	 * emulator's global lock: done for the first bio and then every
