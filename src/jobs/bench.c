@@ -225,18 +225,20 @@ static void bench_teardown(struct bench_cfg *cfg)
 /* Adds the counter deltas of d (ctr1 - ctr0) into *sum. */
 static void bench_add_delta(struct blk_counters *sum, const struct bench_disk *d)
 {
-	sum->bios += d->ctr1.bios - d->ctr0.bios;
-	sum->requests += d->ctr1.requests - d->ctr0.requests;
-	sum->merges += d->ctr1.merges - d->ctr0.merges;
-	sum->splits += d->ctr1.splits - d->ctr0.splits;
-	sum->kicks += d->ctr1.kicks - d->ctr0.kicks;
-	sum->irqs += d->ctr1.irqs - d->ctr0.irqs;
-	sum->errors += d->ctr1.errors - d->ctr0.errors;
-	sum->retries += d->ctr1.retries - d->ctr0.retries;
-	sum->flushes += d->ctr1.flushes - d->ctr0.flushes;
-	sum->timeouts += d->ctr1.timeouts - d->ctr0.timeouts;
-	sum->lost_irqs += d->ctr1.lost_irqs - d->ctr0.lost_irqs;
-	sum->resets += d->ctr1.resets - d->ctr0.resets;
+#define BENCH_DELTA(f) sum->f += d->ctr1.f - d->ctr0.f
+	BENCH_DELTA(bios);
+	BENCH_DELTA(requests);
+	BENCH_DELTA(merges);
+	BENCH_DELTA(splits);
+	BENCH_DELTA(kicks);
+	BENCH_DELTA(irqs);
+	BENCH_DELTA(errors);
+	BENCH_DELTA(retries);
+	BENCH_DELTA(flushes);
+	BENCH_DELTA(timeouts);
+	BENCH_DELTA(lost_irqs);
+	BENCH_DELTA(resets);
+#undef BENCH_DELTA
 }
 
 /* Totals of the disks whose index has its bit set in `mask`, into bench_tot. */
