@@ -524,7 +524,7 @@ void blk_unissue_locked(struct blkdev *dev, struct request *rq)
  * The next request to hand to the driver, left where it is (the driver may
  * have no room); NULL if none may go now. take_rq() removes it.
  */
-static struct request *peek_rq(struct blkdev *dev, uint64_t now_ns, struct elv_pick *pick)
+static struct request *peek_rq(struct blkdev *dev, struct elv_pick *pick)
 {
 	struct request *rq;
 
@@ -532,7 +532,7 @@ static struct request *peek_rq(struct blkdev *dev, uint64_t now_ns, struct elv_p
 	if (!blk_list_empty(&dev->requeue))
 		return blk_list_entry(dev->requeue.next, struct request, rq_sort);
 	if (!elv_empty(&dev->elv))
-		return elv_peek(&dev->elv, now_ns, pick);
+		return elv_peek(&dev->elv, run_now(dev), pick);
 	if (!blk_list_empty(&dev->barriers) && dev->ctr.in_flight == 0) {
 		rq = blk_list_entry(dev->barriers.next, struct request, rq_sort);
 		if (rq->rq_epoch == dev->epoch_head)
@@ -553,15 +553,16 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 {
 	bool queued = false;
 	struct elv_pick pick;
-	uint64_t now = run_now(dev);
 
 	assert_locked(dev);
 	drain_pending_locked(dev, done);
+	/* The clock is read only once something may go (run_now): an interrupt
+	 * that completes without dispatching more reads none here. */
 	while (!dev->broken) {
-		struct request *rq = peek_rq(dev, now, &pick);
+		struct request *rq = peek_rq(dev, &pick);
 		if (!rq)
 			break;
-		rq->rq_deadline_ns = now + blk_param_timeout_ms * NSEC_PER_MSEC;
+		rq->rq_deadline_ns = run_now(dev) + blk_param_timeout_ms * NSEC_PER_MSEC;
 		int err = dev->ops->queue_rq(dev->drv, rq);
 		if (err == -ENOSPC)
 			break; /* ring full: rq stays first in line; a completion dispatches it */
@@ -582,7 +583,7 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 		return false;
 	/* A shallow queue waits on latency: spin through it, not WFI (blk_dev.c). */
 	if (blk_param_poll_us && dev->ctr.in_flight <= blk_param_poll_depth)
-		sched_idle_poll_until(now + blk_param_poll_us * NSEC_PER_USEC);
+		sched_idle_poll_until(run_now(dev) + blk_param_poll_us * NSEC_PER_USEC);
 	if (!dev->ops->kick_prepare(dev->drv))
 		return false;
 	dev->ctr.kicks++; /* counted here, under the lock the caller already holds */
