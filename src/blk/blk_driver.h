@@ -44,7 +44,11 @@ struct blk_driver_ops {
 	int (*queue_rq)(void *drv, struct request *rq);
 	/* After a batch of queue_rq: queue lock held; true if notify() is needed. */
 	bool (*kick_prepare)(void *drv);
-	/* The doorbell. Queue lock NOT held (an MMIO write can be slow). */
+	/*
+	 * The doorbell. Called with the queue lock held (a full-size request
+	 * rung mid-batch, blk_core.c) or not (the end of a batch: an MMIO write
+	 * can be slow); so it must not take the lock itself.
+	 */
 	void (*notify)(void *drv);
 	/* Optional: the ring's descriptors (ring_* fields of out). Queue lock held. */
 	void (*ring_state)(void *drv, struct blk_resources *out);

@@ -17,7 +17,8 @@
  *
  * Locking: every vq_ call is made with the device's queue lock held (the
  * core calls queue_rq/kick_prepare under it; the interrupt handler takes
- * it), except vq_notify, which runs after the lock is dropped.
+ * it), except vq_notify, which needs no lock: the core rings it after
+ * dropping the lock, or mid-batch with the lock held (blk_core.c).
  */
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
@@ -180,14 +181,14 @@ static int vblk_queue_rq(void *drv, struct request *rq)
 static bool vblk_kick_prepare(void *drv)
 {
 	struct vblk *vb = drv;
-	return vq_kick_prepare(vb->vq);
+	/* A withheld doorbell (fault injection) is decided here, under the lock,
+	 * so that notify() never needs it. */
+	return vq_kick_prepare(vb->vq) && !vblk_fault_hold_kick_locked(vb);
 }
 
 static void vblk_notify(void *drv)
 {
 	struct vblk *vb = drv;
-	if (vblk_fault_hold_kick(vb))
-		return;
 	vq_notify(vb->vq);
 }
 

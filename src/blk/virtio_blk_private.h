@@ -58,7 +58,7 @@ void vblk_watch_arm_locked(struct vblk *vb, struct request *rq);
 void vblk_watch_done_locked(struct vblk *vb, struct request *rq);
 /* Test-only fault injection: true when this interrupt is to be "lost". Queue lock held. */
 bool vblk_fault_lose_irq_locked(struct vblk *vb);
-/* Test-only fault injection: true when this doorbell is to be withheld. Any context. */
-bool vblk_fault_hold_kick(struct vblk *vb);
+/* Test-only fault injection: true when this doorbell is to be withheld. Queue lock held. */
+bool vblk_fault_hold_kick_locked(struct vblk *vb);
 
 #endif

@@ -221,13 +221,10 @@ bool vblk_fault_lose_irq_locked(struct vblk *vb)
 	return vb->fault_irq_off;
 }
 
-bool vblk_fault_hold_kick(struct vblk *vb)
+bool vblk_fault_hold_kick_locked(struct vblk *vb)
 {
-	bool hold;
-
 	if (!blk_param_fault_stall)
 		return false;
-	irqflags_t f = blk_lock(vb->bdev);
 	if (!vb->fault_kick_done && ++vb->fault_kicks >= blk_param_fault_stall) {
 		vb->fault_kick_done = true;
 		vb->fault_kick_off = true;
@@ -235,7 +232,5 @@ bool vblk_fault_hold_kick(struct vblk *vb)
 			blkdev_info(vb->bdev)->name,
 			blk_param_fault_stall_sticky ? " (and after it)" : "");
 	}
-	hold = vb->fault_kick_off;
-	blk_unlock(vb->bdev, f);
-	return hold;
+	return vb->fault_kick_off;
 }

@@ -27,6 +27,7 @@ static int fake_queue_rq(void *drv, struct request *rq)
 	l->nsegs = blk_rq_nsegs(rq);
 	l->bytes = blk_rq_bytes(rq);
 	l->seq = fd->nlog;
+	l->notifies = fd->notifies;
 	/* The iterator must agree with the counts the core announced. */
 	struct blk_seg_iter it;
 	void *va;

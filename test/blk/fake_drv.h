@@ -22,7 +22,8 @@ struct fake_rq_log {
 	enum bio_op op;
 	uint64_t sector;
 	uint32_t sectors, nsegs, bytes;
-	uint64_t seq; /* dispatch order */
+	uint64_t seq;	   /* dispatch order */
+	uint32_t notifies; /* doorbells rung before this request was queued */
 };
 
 struct fake_drv {

@@ -871,6 +871,65 @@ static void test_end_stamp(void **state)
 	assert_true(t[1].bio.bio_end_ns == hal_host_now_ns);
 }
 
+/*
+ * Full-size requests go one per doorbell (a device may merge adjacent
+ * requests of one notification into one host I/O; blk_core.c); smaller
+ * ones share one, also when adjacent and unmerged (blk.merge=0).
+ */
+static void test_full_requests_ring_alone(void **state)
+{
+	/* max_sectors 64: a 32 KiB bio is a full request and cannot merge. */
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
+	static uint8_t bufs[6][32768];
+	struct tbio t[6];
+	struct blk_plug plug;
+	struct blk_counters c;
+
+	blk_start_plug(&plug);
+	for (int i = 0; i < 4; i++) {
+		tbio_rw(&t[i], fd, BIO_OP_READ, (uint64_t)i * 64, bufs[i], 32768);
+		submit_bio(&t[i].bio);
+	}
+	blk_finish_plug(&plug);
+	assert_int_equal(fd->nlog, 4);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(fd->log[i].sectors, 64);
+		assert_int_equal(fd->log[i].notifies, i); /* rung before each next one */
+	}
+	assert_int_equal(fd->notifies, 4);
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(c.kicks, 4);
+	fake_complete_all(fd);
+
+	/* A small request between full ones: only full after full rings early. */
+	blk_start_plug(&plug);
+	tbio_rw(&t[0], fd, BIO_OP_READ, 1000, bufs[0], 32768);
+	tbio_rw(&t[1], fd, BIO_OP_READ, 2000, bufs[1], 4096);
+	tbio_rw(&t[2], fd, BIO_OP_READ, 3000, bufs[2], 32768);
+	for (int i = 0; i < 3; i++)
+		submit_bio(&t[i].bio);
+	blk_finish_plug(&plug);
+	assert_int_equal(fd->nlog, 7);
+	assert_int_equal(fd->notifies, 4 + 2);
+	assert_int_equal(fd->log[6].notifies, 5);
+	fake_complete_all(fd);
+
+	/* Adjacent small requests, not merged: one doorbell for all. */
+	blk_param_merge = 0;
+	blk_start_plug(&plug);
+	for (int i = 0; i < 6; i++) {
+		tbio_rw(&t[i], fd, BIO_OP_WRITE, 4000 + (uint64_t)i * 8, bufs[i], 4096);
+		submit_bio(&t[i].bio);
+	}
+	blk_finish_plug(&plug);
+	assert_int_equal(fd->nlog, 13);
+	assert_int_equal(fd->notifies, 6 + 1);
+	fake_complete_all(fd);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(t[i].status, 0);
+	freedev(fd);
+}
+
 #define CORE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -893,6 +952,7 @@ int main(void)
 	    CORE_TEST(test_resubmit_from_irq_is_batched),
 	    CORE_TEST(test_idle_poll_hint),
 	    CORE_TEST(test_end_stamp),
+	    CORE_TEST(test_full_requests_ring_alone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
