@@ -284,7 +284,12 @@ static bool place_data_locked(struct blkdev *dev, struct bio *bio, struct blk_do
 		dev->ctr.splits += split;
 		rq_queue_new(dev, rq);
 	}
-	bio_put_locked(dev, bio, 0, done); /* the placement reference */
+	/* The placement reference; its requests hold the others, so the put is
+	 * usually a decrement (a call less per bio on the hot path). */
+	if (bio->bio_refs > 1)
+		bio->bio_refs--;
+	else
+		bio_put_locked(dev, bio, 0, done);
 	return true;
 }
 

@@ -47,11 +47,6 @@ void elv_init(struct blk_elv *e)
 }
 
 /* Reads and identification go one way; everything that changes the disk the other. */
-int elv_dir(uint8_t op)
-{
-	return (op == BIO_OP_READ || op == BIO_OP_GET_ID) ? ELV_READ : ELV_WRITE;
-}
-
 static void sorted_insert(struct blk_elv *e, struct request *rq)
 {
 	struct blk_list *head = &e->sorted[elv_dir(rq->rq_op)];

@@ -135,9 +135,3 @@ void dma_free(struct dma_buf *buf)
 	buf->bus = 0;
 	buf->size = 0;
 }
-
-/* Identity map and no IOMMU (levblk/hal/dma.h). */
-uint64_t hal_virt_to_bus(const void *va)
-{
-	return (uint64_t)(uintptr_t)va;
-}

@@ -139,11 +139,6 @@ void dma_free(struct dma_buf *buf)
 	buf->size = 0;
 }
 
-uint64_t hal_virt_to_bus(const void *va)
-{
-	return (uint64_t)(uintptr_t)va;
-}
-
 _Noreturn void hal_exit(int status)
 {
 	fflush(stdout);
