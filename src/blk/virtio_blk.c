@@ -250,17 +250,6 @@ static void vblk_irq(void *arg)
 	blk_end_done(&done);
 }
 
-/* Polls for completions (IRQs masked callers, recovery). */
-void vblk_poll(struct blkdev *bdev)
-{
-	for (unsigned int i = 0; i < vblk_ndevs; i++) {
-		if (vblk_devs[i].bdev == bdev) {
-			vblk_irq(&vblk_devs[i]);
-			return;
-		}
-	}
-}
-
 static int cfg32(struct vblk *vb, unsigned int off, uint32_t *v)
 {
 	return vmmio_config_read(vb->vdev, off, v, sizeof(*v));

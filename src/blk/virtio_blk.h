@@ -12,8 +12,6 @@ struct vmmio_dev;
 
 /* Probes every virtio-blk device vmmio found, in -device order. Returns how many came up. */
 int vblk_probe_all(void);
-/* Runs the completion path by hand (as the interrupt would). Any context. */
-void vblk_poll(struct blkdev *bdev);
 
 /*
  * What the polled path (virtio_blk_poll.c) drives by hand: the transport,
