@@ -1,7 +1,8 @@
 /*
  * Selftests of interrupt delivery on whichever GIC booted: the timer PPI
  * keeps arriving, a software-generated interrupt (SGI) and a software-pended
- * SPI reach their registered handlers, and registration rejects bad INTIDs.
+ * SPI reach their registered handlers, registration rejects bad INTIDs, and
+ * nested IRQ masking unmasks only at the outermost restore.
  */
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
@@ -87,6 +88,45 @@ static bool st_irq_sgi(void)
 	return raise_and_check(TEST_SGI, 100);
 }
 SELFTEST("irq.sgi", st_irq_sgi);
+
+/*
+ * irq_save/irq_restore nest: an inner pair opened while masked (which writes
+ * nothing to DAIF, levblk/hal/cpu.h) leaves IRQs masked, and only the outer
+ * restore unmasks; an SGI raised meanwhile waits for it.
+ */
+static bool st_irq_mask_nesting(void)
+{
+	bool ok = true;
+
+	if (irqs_disabled()) {
+		kprintf("# selftests run with IRQs masked\n");
+		return false;
+	}
+	test_hits = 0;
+	if (irq_register(TEST_SGI, test_handler, NULL) < 0)
+		return false;
+	irqflags_t outer = irq_save();
+	irqflags_t inner = irq_save();
+	irq_raise(TEST_SGI);
+	irq_restore(inner);
+	uint64_t end = clock_ns() + NSEC_PER_MSEC;
+	while (clock_ns() < end)
+		cpu_relax();
+	if (!irqs_disabled() || test_hits != 0) {
+		kprintf("# inner restore: masked %d, hits %u (want 1, 0)\n", irqs_disabled(),
+			test_hits);
+		ok = false;
+	}
+	irq_restore(outer);
+	if (irqs_disabled() || !wait_hits(1)) {
+		kprintf("# outer restore: masked %d, hits %u (want 0, 1)\n", irqs_disabled(),
+			test_hits);
+		ok = false;
+	}
+	irq_unregister(TEST_SGI);
+	return ok;
+}
+SELFTEST("irq.mask_nesting", st_irq_mask_nesting);
 
 static bool st_irq_spi_pended(void)
 {
