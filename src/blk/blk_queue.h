@@ -142,7 +142,11 @@ struct elv_pick {
 struct request *elv_peek(struct blk_elv *e, uint64_t now_ns, struct elv_pick *pick);
 void elv_take(struct blk_elv *e, const struct elv_pick *pick);
 struct request *elv_next(struct blk_elv *e, uint64_t now_ns);
-/* The direction an op sorts and batches in (inline: every merge attempt asks). */
+/*
+ * The direction an op sorts and batches in: reads and identification one
+ * way, everything that changes the disk the other (inline: every merge
+ * attempt asks).
+ */
 static inline int elv_dir(uint8_t op)
 {
 	return (op == BIO_OP_READ || op == BIO_OP_GET_ID) ? ELV_READ : ELV_WRITE;

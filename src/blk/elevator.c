@@ -46,7 +46,6 @@ void elv_init(struct blk_elv *e)
 	e->write_expire_ns = ELV_WRITE_EXPIRE_NS;
 }
 
-/* Reads and identification go one way; everything that changes the disk the other. */
 static void sorted_insert(struct blk_elv *e, struct request *rq)
 {
 	struct blk_list *head = &e->sorted[elv_dir(rq->rq_op)];
