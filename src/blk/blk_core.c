@@ -161,9 +161,15 @@ static void rq_add_part(struct request *rq, struct bio *bio, uint64_t bytes, uin
 	rq->rq_nsegs += nsegs;
 	if (rq->rq_op != BIO_OP_GET_ID)
 		rq->rq_sectors += (uint32_t)(bytes >> SECTOR_SHIFT);
-	if (bio->bio_op == BIO_OP_READ || bio->bio_op == BIO_OP_WRITE ||
-	    bio->bio_op == BIO_OP_GET_ID)
+	bool data = bio->bio_op == BIO_OP_READ || bio->bio_op == BIO_OP_WRITE ||
+		    bio->bio_op == BIO_OP_GET_ID;
+	if (data && bio->bio_cur_bytes + bytes == bio->bio_bytes) {
+		/* The rest of the bio: the cursor ends past its last segment, as a walk would. */
+		bio->bio_cur_seg = bio->bio_nsegs;
+		bio->bio_cur_off = 0;
+	} else if (data) {
 		blk_advance_cursor(bio, &bio->bio_cur_seg, &bio->bio_cur_off, bytes);
+	}
 	bio->bio_cur_bytes += bytes;
 	bio->bio_refs++;
 }

@@ -62,6 +62,11 @@ uint64_t blk_fit_bytes(const struct bio *bio, uint32_t max_segs, uint64_t max_by
 	uint64_t total = 0, used = 0;
 	uint32_t seg = bio->bio_cur_seg, off = bio->bio_cur_off;
 
+	/* The common case: what fits lies in the bio's last segment, one wire segment. */
+	if (seg + 1 == bio->bio_nsegs && limit <= max_seg_bytes && max_segs && limit % lbs == 0) {
+		*nsegs = limit != 0;
+		return limit;
+	}
 	while (seg < bio->bio_nsegs && total < limit && used < max_segs) {
 		uint64_t piece = bio->bio_segs[seg].len - off;
 		if (piece > limit - total)
