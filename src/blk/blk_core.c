@@ -46,7 +46,7 @@
 
 static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 static bool resubmit_defer(struct bio *bio);
-static void bio_put_locked(struct blkdev *dev, struct bio *bio, int status, struct blk_done *done);
+static void bio_refs_done_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 static bool place_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 static void place_or_park_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 
@@ -54,6 +54,20 @@ static inline void assert_locked(const struct blkdev *dev)
 {
 	if (!blk_locked(dev))
 		panic("blk %s: queue lock not held", dev->info.name);
+}
+
+/*
+ * One thing the bio waited on is done; move it to its next stage when all
+ * are. Inline: most puts only count down (the placement reference of a bio
+ * whose requests hold it, each part of a multi-part bio).
+ */
+static inline void bio_put_locked(struct blkdev *dev, struct bio *bio, int status,
+				  struct blk_done *done)
+{
+	if (status && !bio->bio_status)
+		bio->bio_status = status;
+	if (--bio->bio_refs == 0)
+		bio_refs_done_locked(dev, bio, done);
 }
 
 /* --- request pool ----------------------------------------------------------- */
@@ -161,15 +175,9 @@ static void rq_add_part(struct request *rq, struct bio *bio, uint64_t bytes, uin
 	rq->rq_nsegs += nsegs;
 	if (rq->rq_op != BIO_OP_GET_ID)
 		rq->rq_sectors += (uint32_t)(bytes >> SECTOR_SHIFT);
-	bool data = bio->bio_op == BIO_OP_READ || bio->bio_op == BIO_OP_WRITE ||
-		    bio->bio_op == BIO_OP_GET_ID;
-	if (data && bio->bio_cur_bytes + bytes == bio->bio_bytes) {
-		/* The rest of the bio: the cursor ends past its last segment, as a walk would. */
-		bio->bio_cur_seg = bio->bio_nsegs;
-		bio->bio_cur_off = 0;
-	} else if (data) {
+	if (bio->bio_op == BIO_OP_READ || bio->bio_op == BIO_OP_WRITE ||
+	    bio->bio_op == BIO_OP_GET_ID)
 		blk_advance_cursor(bio, &bio->bio_cur_seg, &bio->bio_cur_off, bytes);
-	}
 	bio->bio_cur_bytes += bytes;
 	bio->bio_refs++;
 }
@@ -290,12 +298,7 @@ static bool place_data_locked(struct blkdev *dev, struct bio *bio, struct blk_do
 		dev->ctr.splits += split;
 		rq_queue_new(dev, rq);
 	}
-	/* The placement reference; its requests hold the others, so the put is
-	 * usually a decrement (a call less per bio on the hot path). */
-	if (bio->bio_refs > 1)
-		bio->bio_refs--;
-	else
-		bio_put_locked(dev, bio, 0, done);
+	bio_put_locked(dev, bio, 0, done); /* the placement reference */
 	return true;
 }
 
@@ -418,13 +421,9 @@ static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done 
 	bio_fifo_push(&done->head, &done->tail, bio);
 }
 
-/* One thing the bio waited on is done; move it to its next stage when all are. */
-static void bio_put_locked(struct blkdev *dev, struct bio *bio, int status, struct blk_done *done)
+/* The bio's last reference is gone: its next stage, or its end. */
+static void bio_refs_done_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
 {
-	if (status && !bio->bio_status)
-		bio->bio_status = status;
-	if (--bio->bio_refs)
-		return;
 	switch (bio->bio_stage) {
 	case BIO_STAGE_PREFLUSH:
 		if (bio->bio_status) /* the flush failed: writing now would claim too much */
@@ -567,13 +566,13 @@ static bool rq_full(const struct blkdev *dev, const struct request *rq)
 	       (uint64_t)rq->rq_sectors << SECTOR_SHIFT >= max_rq_bytes(dev);
 }
 
-/* The doorbell now, with the lock held: see blk_dispatch_locked. */
-static void ring_now_locked(struct blkdev *dev)
+/* After queue_rq: does the device want the doorbell? Counted as a kick if so. */
+static bool kick_needed_locked(struct blkdev *dev)
 {
 	if (!dev->ops->kick_prepare(dev->drv))
-		return;
-	dev->ctr.kicks++;
-	dev->ops->notify(dev->drv);
+		return false;
+	dev->ctr.kicks++; /* counted here, under the lock the caller already holds */
+	return true;
 }
 
 /*
@@ -605,7 +604,8 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 			break;
 		bool full = rq_full(dev, rq);
 		if (full && full_unrung) {
-			ring_now_locked(dev);
+			if (kick_needed_locked(dev))
+				dev->ops->notify(dev->drv); /* now, lock held: blk_driver.h */
 			full_unrung = false;
 		}
 		rq->rq_deadline_ns = run_now(dev) + blk_param_timeout_ms * NSEC_PER_MSEC;
@@ -631,10 +631,7 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 	/* A shallow queue waits on latency: spin through it, not WFI (blk_dev.c). */
 	if (blk_param_poll_us && dev->ctr.in_flight <= blk_param_poll_depth)
 		sched_idle_poll_until(run_now(dev) + blk_param_poll_us * NSEC_PER_USEC);
-	if (!dev->ops->kick_prepare(dev->drv))
-		return false;
-	dev->ctr.kicks++; /* counted here, under the lock the caller already holds */
-	return true;
+	return kick_needed_locked(dev);
 }
 
 void blk_notify(struct blkdev *dev)

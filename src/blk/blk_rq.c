@@ -35,20 +35,6 @@ uint32_t blk_count_segs(const struct bio *bio, uint32_t seg, uint32_t off, uint6
 	return (uint32_t)n;
 }
 
-void blk_advance_cursor(const struct bio *bio, uint32_t *seg, uint32_t *off, uint64_t bytes)
-{
-	while (bytes) {
-		uint64_t piece = bio->bio_segs[*seg].len - *off;
-		if (piece > bytes) {
-			*off += (uint32_t)bytes;
-			return;
-		}
-		bytes -= piece;
-		(*seg)++;
-		*off = 0;
-	}
-}
-
 /*
  * Bytes of bio's data from its cursor that fit in `max_segs` wire segments
  * and `max_bytes` bytes, rounded down to whole logical blocks (`lbs`); 0 if

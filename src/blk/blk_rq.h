@@ -8,8 +8,21 @@
 /* Wire segments that `bytes` of bio's data from (seg, off) take. */
 uint32_t blk_count_segs(const struct bio *bio, uint32_t seg, uint32_t off, uint64_t bytes,
 			uint32_t max_seg_bytes);
-/* Moves (seg, off) forward by `bytes` of bio's data. */
-void blk_advance_cursor(const struct bio *bio, uint32_t *seg, uint32_t *off, uint64_t bytes);
+/* Moves (seg, off) forward by `bytes` of bio's data (inline: once per part placed). */
+static inline void blk_advance_cursor(const struct bio *bio, uint32_t *seg, uint32_t *off,
+				      uint64_t bytes)
+{
+	while (bytes) {
+		uint64_t piece = bio->bio_segs[*seg].len - *off;
+		if (piece > bytes) {
+			*off += (uint32_t)bytes;
+			return;
+		}
+		bytes -= piece;
+		(*seg)++;
+		*off = 0;
+	}
+}
 uint64_t blk_fit_bytes(const struct bio *bio, uint32_t max_segs, uint64_t max_bytes, uint32_t lbs,
 		       uint32_t max_seg_bytes, uint32_t *nsegs);
 

@@ -83,7 +83,7 @@ static bool bench_claim(struct bench_thread *th, struct bench_claim *c, uint64_t
 		    : prng_below(&th->rng, d->nblocks);
 
 	bool seq = cfg->rw == BENCH_READ || cfg->rw == BENCH_WRITE;
-	if (cfg->ios || seq) { /* a random run by time shares nothing: no mask (~35 ns) */
+	if (cfg->ios || seq) { /* a random run by time shares nothing: no mask (~33 ns) */
 		irqflags_t f = irq_save();
 		if (cfg->ios) {
 			if (d->ios_left)
