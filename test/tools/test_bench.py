@@ -252,6 +252,37 @@ class FakeRunTest(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("QEMU exited with 3", out)
 
+    def test_image_warmed_before_every_run(self):
+        """Every guest boot and every qemu-img bench run reads the image first
+        (warm_image), against the host's proactive page-cache reclaim."""
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        calls = []
+        real = bench.warm_image
+        bench.warm_image = lambda img: calls.append(("warm", img))
+        real_guest, real_img = bench.run_guest, bench.subprocess.run
+        try:
+            def fake_guest(point, args, img, defaults, workdir):
+                calls.append(("guest", img))
+                return real_guest(point, args, img, defaults, workdir)
+            bench.run_guest = fake_guest
+            args = bench.parse_args(["--fake-guest", "--quick", "--reps", "2", "--no-build"])
+            img = os.path.join(self.dir, "w.img")
+            with open(img, "wb") as f:
+                f.truncate(bench.MIB)
+            point = bench.parse_point("rw=read bs=4096 qd=1")
+            bench.run_point(point, args, img, bench.MIB, {"secs": "1"}, {}, self.dir)
+        finally:
+            bench.warm_image, bench.run_guest = real, real_guest
+        guests = [i for i, c in enumerate(calls) if c[0] == "guest"]
+        self.assertEqual(len(guests), 2, calls)
+        for i in guests:
+            self.assertEqual(calls[i - 1], ("warm", img), calls)
+        # the ceiling's qemu-img runs are warmed too: more warms than guest runs
+        self.assertGreater(sum(c[0] == "warm" for c in calls), 2, calls)
+        # and the real one reads a file through without complaint
+        real(img)
+
     def test_quick_ok_with_ceiling(self):
         rc, out = self.run_bench("--fake-guest")
         self.assertEqual(rc, 0, out)
