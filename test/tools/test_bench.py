@@ -230,7 +230,7 @@ class FakeRunTest(unittest.TestCase):
     def test_through_a_fake_qemu_boot(self):
         fake = {"LEVBLK_QEMU_BOOT": os.path.join(os.path.dirname(__file__), "fake_qemu_boot.py")}
         rc, out = self.run_bench("--no-ceiling", "--gic", "2", "--legacy", "--cache", "none",
-                                 "--kernel", "/k.elf", env=fake)
+                                 "--kernel", "/k.elf", "--pool-max", "3", env=fake)
         self.assertEqual(rc, 0, out)
         data = self.results()
         self.assertIn("-append 'run=bench dev=vda rw=randread", data["meta"]["qemu_cmdline"])
@@ -246,8 +246,25 @@ class FakeRunTest(unittest.TestCase):
             i = flags.index("-global")
             self.assertEqual(flags[i - 1], "--qemu")
             self.assertEqual(flags[i + 1:i + 3], ["--qemu", "virtio-blk-device.request-merging=off"])
+            # --pool-max caps QEMU's thread pool (its aio=threads workers).
+            i = flags.index("-object")
+            self.assertEqual(flags[i - 1:i + 3],
+                             ["--qemu", "-object", "--qemu", "main-loop,id=lbmain,thread-pool-max=3"])
             self.assertIn("engine=" + p["engine"], argv)
             self.assertIn("ios=", " ".join(argv))
+        self.assertEqual(data["meta"]["config"]["thread_pool_max"], 3)
+        # The default is one worker per host CPU; --pool-max 0 leaves QEMU's pool alone.
+        rc, out = self.run_bench("--no-ceiling", env=fake)
+        self.assertEqual(rc, 0, out)
+        argv = self.results()["points"][0]["reps"][0]["raw"]["argv"]
+        self.assertIn("main-loop,id=lbmain,thread-pool-max=%d" % os.cpu_count(), argv)
+        rc, out = self.run_bench("--no-ceiling", "--pool-max", "0", env=fake)
+        self.assertEqual(rc, 0, out)
+        argv = self.results()["points"][0]["reps"][0]["raw"]["argv"]
+        self.assertNotIn("-object", argv)
+        self.assertIsNone(self.results()["meta"]["config"]["thread_pool_max"])
+        rc, out = self.run_bench("--no-ceiling", "--pool-max", "-1", env=fake)
+        self.assertEqual(rc, 2, out)
         rc, out = self.run_bench("--no-ceiling", env=dict(fake, FAKE_BOOT_EXIT="3"))
         self.assertEqual(rc, 1, out)
         self.assertIn("QEMU exited with 3", out)
