@@ -277,7 +277,7 @@ class FakeRunTest(unittest.TestCase):
         calls = []
         real = bench.warm_image
         bench.warm_image = lambda img: calls.append(("warm", img))
-        real_guest, real_img = bench.run_guest, bench.subprocess.run
+        real_guest = bench.run_guest
         try:
             def fake_guest(point, args, img, defaults, workdir):
                 calls.append(("guest", img))
@@ -297,8 +297,6 @@ class FakeRunTest(unittest.TestCase):
             self.assertEqual(calls[i - 1], ("warm", img), calls)
         # the ceiling's qemu-img runs are warmed too: more warms than guest runs
         self.assertGreater(sum(c[0] == "warm" for c in calls), 2, calls)
-        # and the real one reads a file through without complaint
-        real(img)
 
     def test_quick_ok_with_ceiling(self):
         rc, out = self.run_bench("--fake-guest")
