@@ -253,11 +253,16 @@ class FakeRunTest(unittest.TestCase):
             self.assertIn("engine=" + p["engine"], argv)
             self.assertIn("ios=", " ".join(argv))
         self.assertEqual(data["meta"]["config"]["thread_pool_max"], 3)
-        # The default is one worker per host CPU; --pool-max 0 leaves QEMU's pool alone.
+        # The default is one worker per host CPU with the page cache (writeback),
+        # QEMU's own pool with cache=none; --pool-max 0 leaves QEMU's pool alone.
         rc, out = self.run_bench("--no-ceiling", env=fake)
         self.assertEqual(rc, 0, out)
         argv = self.results()["points"][0]["reps"][0]["raw"]["argv"]
         self.assertIn("main-loop,id=lbmain,thread-pool-max=%d" % len(os.sched_getaffinity(0)), argv)
+        rc, out = self.run_bench("--no-ceiling", "--cache", "none", env=fake)
+        self.assertEqual(rc, 0, out)
+        argv = self.results()["points"][0]["reps"][0]["raw"]["argv"]
+        self.assertNotIn("-object", argv)
         rc, out = self.run_bench("--no-ceiling", "--pool-max", "0", env=fake)
         self.assertEqual(rc, 0, out)
         argv = self.results()["points"][0]["reps"][0]["raw"]["argv"]
