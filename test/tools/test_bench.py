@@ -1,13 +1,12 @@
 #!/usr/bin/python3
-"""Tests of tools/bench without a guest: its parsing of BENCH lines, the
-matrices, ratios, medians, the --check rules, JSON/CSV output and plots, and
-whole runs with --fake-guest (which synthesises the guest's BENCH lines).
+"""Tests of tools/bench and its package tools/benchlib without a guest: its
+parsing of BENCH lines, the typed results, the matrices, ratios, medians, the
+ceiling's repetitions, the --check rules, JSON/CSV output and plots, and whole
+runs with --fake-guest (which synthesises the guest's BENCH lines).
 
     test_bench.py TOOLS_BENCH
 """
 import csv
-import importlib.machinery
-import importlib.util
 import json
 import os
 import shutil
@@ -17,7 +16,9 @@ import tempfile
 import unittest
 
 BENCH_PATH = None
-bench = None
+# tools/benchlib's modules, imported by load_benchlib().
+benchline = ceiling = checks = cli = matrix = plots = qemu = report = results = stats = None
+units = None
 
 CANNED = {"dev": "vda", "rw": "randread", "bs": 4096, "qd": 32, "threads": 1,
           "engine": "async", "secs": 5, "ios": 206150, "iops": 41230, "mbps": 168.9,
@@ -26,25 +27,28 @@ CANNED = {"dev": "vda", "rw": "randread", "bs": 4096, "qd": 32, "threads": 1,
           "errors": 0, "cpu_util": 0.97, "cpu_ns_per_io": 23500, "avg_request_kib": 4.0}
 
 
-def load_bench(path):
-    sys.dont_write_bytecode = True  # no __pycache__ next to tools/bench
-    loader = importlib.machinery.SourceFileLoader("levblk_bench", path)
-    spec = importlib.util.spec_from_loader("levblk_bench", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
+def load_benchlib(bench_path):
+    """Imports tools/benchlib, the package beside tools/bench."""
+    sys.dont_write_bytecode = True  # no __pycache__ in tools/
+    sys.path.insert(0, os.path.dirname(os.path.abspath(bench_path)))
+    import importlib
+    g = globals()
+    for name in ("benchline", "ceiling", "checks", "cli", "matrix", "plots", "qemu", "report",
+                 "results", "stats", "units"):
+        g[name] = importlib.import_module("benchlib." + name)
 
 
 def result(point, obj, **kw):
-    """A results entry as run_point makes it, from a Point and a BENCH object."""
-    res = point.as_dict()
-    res.update({"name": point.label(), "merging": point.merging,
-                "extra_guest": {k: v for k, v in point.extra.items() if k not in ("secs", "ios")},
-                "reps": [{"exit": 0, "raw": obj}]})
-    if obj is not None and not bench.bench_problems(obj):
-        res["bench"] = bench.median_bench([obj])
-    res.update(kw)
+    """A PointResult as run_point makes it, from a Point and one rep's BENCH object."""
+    res = results.PointResult(point, reps=[results.Rep(exit=0, raw=obj)])
+    res.summarise()
+    for k, v in kw.items():
+        setattr(res, k, v)
     return res
+
+
+def a_ceiling(iops, mbps=0.0):
+    return ceiling.Ceiling(iops=iops, mbps=mbps, secs=1.0, count=1, cmd="qemu-img bench")
 
 
 def canned(**changes):
@@ -57,38 +61,97 @@ class ParseTest(unittest.TestCase):
     def test_parse_canned_line(self):
         console = "levblk 0.1\nBLKDEV name=vda capacity=2097152\nBENCH %s\nRESULT PASS\n" \
             % json.dumps(CANNED)
-        obj = bench.parse_bench(console)
+        obj = benchline.parse_bench(console)
         self.assertEqual(obj, CANNED)
-        self.assertEqual(bench.bench_problems(obj), [])
+        self.assertEqual(benchline.bench_problems(obj), [])
 
     def test_picks_the_requested_disk(self):
         lines = ["BENCH " + json.dumps(canned(dev=d, iops=i))
                  for d, i in (("vda", 1), ("vdb", 2), ("vda,vdb", 3))]
-        self.assertEqual(bench.parse_bench("\n".join(lines), "vdb")["iops"], 2)
-        self.assertEqual(bench.parse_bench("\n".join(lines))["iops"], 1)
+        self.assertEqual(benchline.parse_bench("\n".join(lines), "vdb")["iops"], 2)
+        self.assertEqual(benchline.parse_bench("\n".join(lines))["iops"], 1)
 
     def test_bad_consoles(self):
         with self.assertRaises(ValueError):
-            bench.parse_bench("RESULT PASS\n")
+            benchline.parse_bench("RESULT PASS\n")
         with self.assertRaises(ValueError):
-            bench.parse_bench('BENCH {"dev": "vda",\nRESULT PASS\n')
+            benchline.parse_bench('BENCH {"dev": "vda",\nRESULT PASS\n')
 
     def test_field_problems(self):
         obj = canned()
         del obj["lat_us"]["p999"]
         del obj["kicks"]
         obj["iops"] = "fast"
-        probs = bench.bench_problems(obj)
+        probs = benchline.bench_problems(obj)
         self.assertIn("missing field kicks", probs)
         self.assertIn("missing or non-numeric lat_us.p999", probs)
         self.assertIn("field iops is not a number: 'fast'", probs)
         self.assertEqual(len(probs), 3)
-        self.assertEqual(bench.bench_problems([1]), ["BENCH payload is not a JSON object"])
+        self.assertEqual(benchline.bench_problems([1]), ["BENCH payload is not a JSON object"])
+
+
+class TypedResultsTest(unittest.TestCase):
+    """The dataclasses that carry results: Bench, PointResult, Ceiling."""
+
+    def test_bench_round_trip(self):
+        obj = canned(timeouts=0, splits=3)
+        b = benchline.Bench.from_obj(obj)
+        self.assertEqual((b.iops, b.lat_us.p999, b.engine), (41230, 2600, "async"))
+        self.assertEqual(b.more, {"timeouts": 0, "splits": 3})
+        self.assertEqual(b.to_json(), obj)
+        self.assertEqual(b.recovery(), {})
+        self.assertEqual(benchline.Bench.from_obj(canned(resets=2)).recovery(), {"resets": 2})
+        bad = canned()
+        del bad["irqs"]
+        with self.assertRaisesRegex(ValueError, "missing field irqs"):
+            benchline.Bench.from_obj(bad)
+
+    def test_point_result_summary(self):
+        point = matrix.Point("randread", 4096, 32)
+        res = results.PointResult(point, reps=[results.Rep(0, canned(iops=v)) for v in (5, 9, 7)])
+        res.reps.append(results.Rep(0, canned(iops="x")))  # a malformed rep is left out
+        res.summarise()
+        self.assertEqual((res.bench.iops, res.iops_min, res.iops_max), (7, 5, 9))
+        self.assertIsNone(res.error)
+        data = res.to_json()
+        self.assertEqual(data["bench"]["iops"], 7)
+        self.assertEqual(data["name"], "randread bs=4k qd=32 async")
+        self.assertEqual(len(data["reps"]), 4)
+        self.assertNotIn("error", data)
+        self.assertNotIn("ceiling", data)
+
+    def test_point_result_all_malformed(self):
+        res = results.PointResult(matrix.Point("read", 4096), reps=[results.Rep(0, [1])])
+        res.summarise()
+        self.assertIsNone(res.bench)
+        self.assertEqual(res.error, "BENCH payload is not a JSON object")
+        self.assertNotIn("bench", res.to_json())
+        self.assertEqual(report.progress_line(1, 1, res),
+                         "[1/1] read bs=4k qd=1 async  FAILED: BENCH payload is not a JSON object")
+
+    def test_ceiling_median_over_reps(self):
+        runs, counts = iter((3000.0, 1000.0, 2000.0)), []
+
+        def fake_run(img, size, rw, bs, depth, cache, target, count=None):
+            counts.append(count)
+            iops = next(runs)
+            return ceiling.Ceiling(iops, iops * bs / 1e6, 1.5, count or 777, "qemu-img bench x")
+        real = ceiling.qemu_img_bench
+        ceiling.qemu_img_bench = fake_run
+        try:
+            c = ceiling.measure_ceiling("img", 1 << 20, "read", 4096, 1, "writeback", 1.0, 3)
+        finally:
+            ceiling.qemu_img_bench = real
+        # the first run calibrates the count, the others reuse it
+        self.assertEqual(counts, [None, 777, 777])
+        self.assertEqual((c.iops, c.count, c.iops_runs), (2000.0, 777, [3000.0, 1000.0, 2000.0]))
+        self.assertAlmostEqual(c.mbps, 2000.0 * 4096 / 1e6)
+        self.assertEqual(c.to_json()["iops_runs"], [3000.0, 1000.0, 2000.0])
 
 
 class MatrixTest(unittest.TestCase):
     def test_parse_point(self):
-        p = bench.parse_point("rw=randread bs=4k qd=32 blk.merge=0 secs=2")
+        p = matrix.parse_point("rw=randread bs=4k qd=32 blk.merge=0 secs=2")
         self.assertEqual((p.rw, p.bs, p.qd, p.engine, p.threads), ("randread", 4096, 32, "async", 1))
         self.assertEqual(p.extra, {"blk.merge": "0", "secs": "2"})
         self.assertFalse(p.merging)
@@ -96,15 +159,15 @@ class MatrixTest(unittest.TestCase):
         self.assertIn("secs=2", words)
         self.assertIn("blk.merge=0", words)
         self.assertEqual(words[0], "run=bench")
-        self.assertIn("ios=9", bench.parse_point("rw=read bs=512 ios=9").guest_words({"secs": "5"}))
-        self.assertNotIn("secs=5", bench.parse_point("rw=read bs=512 ios=9").guest_words({"secs": "5"}))
+        self.assertIn("ios=9", matrix.parse_point("rw=read bs=512 ios=9").guest_words({"secs": "5"}))
+        self.assertNotIn("secs=5", matrix.parse_point("rw=read bs=512 ios=9").guest_words({"secs": "5"}))
         for bad in ("rw=randread", "rw=scan bs=4096", "rw=read bs=1000", "rw=read bs=4096 qd=0",
                     "rw=read bs=4096 engine=turbo", "rw=read bs=2M", "oops"):
             with self.assertRaises(ValueError, msg=bad):
-                bench.parse_point(bad)
+                matrix.parse_point(bad)
 
     def test_standard_matrix_is_the_issue_matrix(self):
-        m = bench.standard_matrix()
+        m = matrix.standard_matrix()
         asyncs = {(p.rw, p.bs, p.qd) for p in m if p.engine == "async" and p.merging}
         want = {("randread", 4096, q) for q in (1, 4, 16, 32, 128)} | {
             ("randwrite", 4096, 1), ("randwrite", 4096, 32), ("randrw", 4096, 32),
@@ -118,24 +181,24 @@ class MatrixTest(unittest.TestCase):
                          ["write bs=4k qd=32 async blk.merge=0"])
 
     def test_quick_matrix_has_what_check_needs(self):
-        res = [result(p, bench.parse_bench(bench.fake_console(p, "ok", 1)[0]))
-               for p in bench.quick_matrix()]
-        self.assertEqual(bench.check_results(res), [])
+        res = [result(p, benchline.parse_bench(qemu.fake_console(p, "ok", 1)[0]))
+               for p in matrix.quick_matrix()]
+        self.assertEqual(checks.check_results(res), [])
 
     def test_coprime_stride(self):
         import math
         for n in (1, 2, 1 << 18, 1000, 12289):
-            s = bench.coprime_stride(n)
+            s = ceiling.coprime_stride(n)
             self.assertEqual(math.gcd(s, n), 1, n)
 
 
 class RatioCheckTest(unittest.TestCase):
     def setUp(self):
-        P = bench.Point
+        P = matrix.Point
         self.sync = result(P("randread", 4096, 1, "sync"), canned(engine="sync", qd=1, iops=10000,
                                                                  irqs=0))
         self.asy = result(P("randread", 4096, 32), canned(iops=40000),
-                          ceiling={"iops": 100000.0, "mbps": 409.6})
+                          ceiling=a_ceiling(100000.0, 409.6))
         self.seqw = result(P("write", 4096, 32), canned(rw="write", iops=30000, bios=1000,
                                                        requests=100))
         self.nomerge = result(P("write", 4096, 32, extra={"blk.merge": "0"}),
@@ -145,54 +208,54 @@ class RatioCheckTest(unittest.TestCase):
         self.all = [self.sync, self.asy, self.seqw, self.nomerge, self.syncw]
 
     def test_ratios(self):
-        bench.add_ratios(self.all)
-        self.assertAlmostEqual(self.asy["ratio_ceiling"], 0.4)
-        self.assertAlmostEqual(self.asy["ratio_sync"], 4.0)
-        self.assertAlmostEqual(self.seqw["ratio_sync"], 6.0)
-        self.assertIsNone(self.sync["ratio_sync"])
-        self.assertIsNone(self.nomerge["ratio_sync"])
-        self.assertAlmostEqual(self.nomerge["merge_gain"], 5.0)
-        line = bench.progress_line(2, 5, self.asy)
+        stats.add_ratios(self.all)
+        self.assertAlmostEqual(self.asy.ratio_ceiling, 0.4)
+        self.assertAlmostEqual(self.asy.ratio_sync, 4.0)
+        self.assertAlmostEqual(self.seqw.ratio_sync, 6.0)
+        self.assertIsNone(self.sync.ratio_sync)
+        self.assertIsNone(self.nomerge.ratio_sync)
+        self.assertAlmostEqual(self.nomerge.merge_gain, 5.0)
+        line = report.progress_line(2, 5, self.asy)
         self.assertEqual(line, "[2/5] randread bs=4k qd=32 async  40000 IOPS  p99 1.9 ms"
                                "  0.40x ceiling  4.00x sync")
 
     def test_median(self):
         objs = [canned(iops=v, lat_us=dict(CANNED["lat_us"], p99=v)) for v in (3, 1, 2)]
-        m = bench.median_bench(objs)
-        self.assertEqual((m["iops"], m["lat_us"]["p99"]), (2, 2))
+        m = stats.median_bench([benchline.Bench.from_obj(o) for o in objs])
+        self.assertEqual((m.iops, m.lat_us.p99), (2, 2))
 
     def test_check_good(self):
-        self.assertEqual(bench.check_results(self.all), [])
+        self.assertEqual(checks.check_results(self.all), [])
 
     def test_check_merging(self):
-        self.seqw["reps"][0]["raw"]["requests"] = 250  # exactly a quarter is not enough
-        probs = bench.check_results(self.all)
+        self.seqw.reps[0].raw["requests"] = 250  # exactly a quarter is not enough
+        probs = checks.check_results(self.all)
         self.assertEqual(len(probs), 1)
         self.assertIn("requests=250 not fewer than a quarter of bios=1000", probs[0])
 
     def test_check_sync_irqs_errors_and_fields(self):
-        self.syncw["reps"][0]["raw"]["irqs"] = 3
-        self.asy["reps"][0]["raw"]["errors"] = 2
-        del self.sync["reps"][0]["raw"]["avg_request_kib"]
-        probs = bench.check_results(self.all)
+        self.syncw.reps[0].raw["irqs"] = 3
+        self.asy.reps[0].raw["errors"] = 2
+        del self.sync.reps[0].raw["avg_request_kib"]
+        probs = checks.check_results(self.all)
         self.assertEqual(len(probs), 3, probs)
         self.assertTrue(any("irqs=3, want 0 for engine=sync" in p for p in probs))
         self.assertTrue(any("errors=2, want 0" in p for p in probs))
         self.assertTrue(any("missing field avg_request_kib" in p for p in probs))
 
     def test_check_needs_its_points(self):
-        probs = bench.check_results([self.asy])
+        probs = checks.check_results([self.asy])
         self.assertEqual(len(probs), 2, probs)
-        self.assertEqual(bench.check_results([])[0], "no points ran")
+        self.assertEqual(checks.check_results([])[0], "no points ran")
 
     def test_failed_point(self):
-        bad = result(bench.Point("read", 4096, 1, "sync"), None, error="no BENCH line")
-        self.assertIn("read bs=4k qd=1 sync: no BENCH line", bench.check_results(self.all + [bad]))
+        bad = result(matrix.Point("read", 4096, 1, "sync"), None, error="no BENCH line")
+        self.assertIn("read bs=4k qd=1 sync: no BENCH line", checks.check_results(self.all + [bad]))
 
     def test_json_csv_and_plots(self):
-        bench.add_ratios(self.all)
+        stats.add_ratios(self.all)
         with tempfile.TemporaryDirectory() as d:
-            bench.write_outputs(d, {"qemu_version": "x"}, self.all)
+            report.write_outputs(d, {"qemu_version": "x"}, self.all)
             with open(os.path.join(d, "results.json")) as f:
                 data = json.load(f)
             self.assertEqual(len(data["points"]), 5)
@@ -203,7 +266,7 @@ class RatioCheckTest(unittest.TestCase):
             self.assertEqual(float(rows[1]["ratio_sync"]), 4.0)
             self.assertEqual(rows[3]["extra"], "blk.merge=0")
             if shutil.which("gnuplot"):
-                pngs = bench.draw_plots(d, self.all, "test")
+                pngs = plots.draw_plots(d, self.all, "test")
                 self.assertEqual([os.path.basename(p) for p in pngs],
                                  ["iops_vs_qd.png", "mbps_vs_bs.png"])
                 for p in pngs:
@@ -280,22 +343,22 @@ class FakeRunTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.dir)
         calls = []
-        real = bench.warm_image
-        bench.warm_image = lambda img: calls.append(("warm", img))
-        real_guest = bench.run_guest
+        real = qemu.warm_image
+        qemu.warm_image = lambda img: calls.append(("warm", img))
+        real_guest = qemu.run_guest
         try:
             def fake_guest(point, args, img, defaults, workdir):
                 calls.append(("guest", img))
                 return real_guest(point, args, img, defaults, workdir)
-            bench.run_guest = fake_guest
-            args = bench.parse_args(["--fake-guest", "--quick", "--reps", "2", "--no-build"])
+            qemu.run_guest = fake_guest
+            args = cli.parse_args(["--fake-guest", "--quick", "--reps", "2", "--no-build"])
             img = os.path.join(self.dir, "w.img")
             with open(img, "wb") as f:
-                f.truncate(bench.MIB)
-            point = bench.parse_point("rw=read bs=4096 qd=1")
-            bench.run_point(point, args, img, bench.MIB, {"secs": "1"}, {}, self.dir)
+                f.truncate(units.MIB)
+            point = matrix.parse_point("rw=read bs=4096 qd=1")
+            cli.run_point(point, args, img, units.MIB, {"secs": "1"}, {}, self.dir)
         finally:
-            bench.warm_image, bench.run_guest = real, real_guest
+            qemu.warm_image, qemu.run_guest = real, real_guest
         guests = [i for i, c in enumerate(calls) if c[0] == "guest"]
         self.assertEqual(len(guests), 2, calls)
         for i in guests:
@@ -346,5 +409,5 @@ class FakeRunTest(unittest.TestCase):
 
 if __name__ == "__main__":
     BENCH_PATH = sys.argv[1]
-    bench = load_bench(BENCH_PATH)
+    load_benchlib(BENCH_PATH)
     unittest.main(argv=sys.argv[:1], verbosity=2)
