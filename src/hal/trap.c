@@ -9,13 +9,26 @@
 #include <levblk/hal/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/exit.h>
+#include <levblk/hal/trap_hooks.h>
 #include "semihost.h"
 #include "sysregs.h"
 #include "trap.h"
 
 #define EC_UNKNOWN 0x00
 
-void (*hal_irq_handler)(struct trap_frame *tf);
+/* Set once at boot with IRQs masked (include/levblk/hal/trap_hooks.h). */
+static trap_hook_fn *trap_irq_handler;
+static trap_hook_fn *trap_irq_exit;
+
+void trap_set_irq_handler(trap_hook_fn *handler)
+{
+	trap_irq_handler = handler;
+}
+
+void trap_set_irq_exit(trap_hook_fn *exit_hook)
+{
+	trap_irq_exit = exit_hook;
+}
 
 /*
  * Set by the first panic. A fault while panicking (say, in the backtrace or
@@ -105,10 +118,11 @@ void trap_sync(struct trap_frame *tf, int kind)
 
 void trap_irq(struct trap_frame *tf, int kind)
 {
-	if (hal_irq_handler)
-		hal_irq_handler(tf);
-	else
+	if (!trap_irq_handler)
 		trap_panic(tf, kind);
+	trap_irq_handler();
+	if (trap_irq_exit)
+		trap_irq_exit();
 }
 
 void trap_fiq(struct trap_frame *tf, int kind)

@@ -23,10 +23,4 @@ void trap_fiq(struct trap_frame *tf, int kind);
 void trap_serror(struct trap_frame *tf, int kind);
 void trap_bad(struct trap_frame *tf, int kind);
 
-/*
- * The IRQ entry point the interrupt controller driver registers. Called with
- * IRQs masked on the interrupted context's stack.
- */
-extern void (*hal_irq_handler)(struct trap_frame *tf);
-
 #endif

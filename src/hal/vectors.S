@@ -2,8 +2,8 @@
  * EL1 exception vectors. Every entry saves the whole interrupted context as
  * a struct trap_frame (src/hal/trap.h) on the current stack, calls C, and
  * restores from the same place. Because the frame lives on the interrupted
- * thread's own stack, the scheduler may switch threads from inside the IRQ
- * handler (sched_irq_exit): the frame waits on that stack until the thread is
+ * thread's own stack, the scheduler may switch threads from the IRQ exit hook
+ * (sched_irq_exit, include/levblk/hal/trap_hooks.h): the frame waits on that stack until the thread is
  * switched back in and returns through here.
  */
 #include "trap_offsets.h"

@@ -3,9 +3,11 @@
  * (include/levblk/irq.h). One CPU, no nesting: the exception entry masks
  * IRQs and handlers run to completion with them masked.
  *
- * Dispatch: acknowledge (IAR) -> handler -> dsb -> end of interrupt (EOIR)
- * -> scheduler hook. Acknowledgements returning a special INTID (1020..1023,
- * 1023 = nothing pending any more) are counted as spurious and ignored.
+ * Dispatch: acknowledge (IAR) -> handler -> dsb -> end of interrupt (EOIR);
+ * then the trap code calls the scheduler's exit hook
+ * (include/levblk/hal/trap_hooks.h). Acknowledgements returning a special
+ * INTID (1020..1023, 1023 = nothing pending any more) are counted as spurious
+ * and ignored.
  */
 #include <levblk/errno.h>
 #include <levblk/hal/barrier.h>
@@ -13,10 +15,9 @@
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/dt.h>
 #include <levblk/hal/exit.h>
+#include <levblk/hal/trap_hooks.h>
 #include <levblk/irq.h>
 #include <levblk/kern/init.h>
-#include <levblk/kern/sched.h>
-#include "hal/trap.h"
 #include "gic.h"
 
 struct irq_desc {
@@ -38,11 +39,11 @@ static bool irq_valid(uint32_t intid)
 /*
  * The IRQ exception: acknowledges and handles interrupts until none is
  * pending (saving an exception entry and exit per extra interrupt when
- * several are signalled together), then gives the scheduler its chance.
+ * several are signalled together). The trap code then gives the scheduler
+ * its chance (its exit hook).
  */
-static void irq_dispatch(struct trap_frame *tf)
+static void irq_dispatch(void)
 {
-	(void)tf;
 	for (unsigned int n = 0;; n++) {
 		uint32_t raw = gic->ack();
 		uint32_t intid = gic->ack_intid(raw);
@@ -72,7 +73,6 @@ static void irq_dispatch(struct trap_frame *tf)
 		dsb_sy();
 		gic->eoi(raw);
 	}
-	sched_irq_exit();
 }
 
 int irq_register(uint32_t intid, irq_handler_t fn, void *arg)
@@ -170,7 +170,7 @@ static int irq_init(void)
 	if (err)
 		panic("irq: GICv%d init failed (%d)", g->version, err);
 	gic = ops;
-	hal_irq_handler = irq_dispatch;
+	trap_set_irq_handler(irq_dispatch);
 	kprintf("irq: GICv%d, %u INTIDs\n", gic->version, gic->nr_intids());
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/backtrace.h>
 #include <levblk/hal/exit.h>
+#include <levblk/hal/trap_hooks.h>
 #include <levblk/kern/sched.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>
@@ -132,7 +133,14 @@ void sched_wake(struct thread *t)
 		need_resched = true;
 }
 
-void sched_irq_exit(void)
+/*
+ * The IRQ exit hook (include/levblk/hal/trap_hooks.h), registered by
+ * sched_start: called after end of interrupt, IRQs still masked, on the
+ * interrupted thread's stack. Switches thread if the tick expired the slice
+ * or a thread woke while the CPU was idle. The interrupted context resumes
+ * when this thread is scheduled again.
+ */
+static void sched_irq_exit(void)
 {
 	if (need_resched || (sched_cur == idle_thread && runq_head))
 		schedule();
@@ -376,6 +384,7 @@ _Noreturn void sched_start(void (*fn)(void))
 	if (!idle_thread || !thread_create("main", main_entry, NULL))
 		panic("sched: no thread slots at boot");
 	timer_arm(&tick_timer, clock_ns() + SCHED_SLICE_NS, sched_tick, NULL);
+	trap_set_irq_exit(sched_irq_exit);
 	sched_cur = &boot_thread;
 	schedule();
 	panic("sched: boot context resumed");

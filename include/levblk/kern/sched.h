@@ -17,14 +17,6 @@
  */
 _Noreturn void sched_start(void (*fn)(void));
 
-/*
- * Called by the interrupt dispatch after end of interrupt, IRQs still masked,
- * on the interrupted thread's stack: switches thread if the tick expired the
- * slice or a thread woke while the CPU was idle. The interrupted context
- * resumes when this thread is scheduled again.
- */
-void sched_irq_exit(void);
-
 /* Total time the idle thread has spent in WFI since boot, in ns (for cpu_util). */
 uint64_t sched_idle_ns(void);
 /* Times the idle thread spun instead of WFI (sched_idle_poll_until; diagnostics). */
