@@ -8,7 +8,7 @@
 #include <levblk/hal/exit.h>
 #include <levblk/kern/init.h>
 #include <levblk/lib/ticks.h>
-#include "gtimer.h"
+#include <levblk/hal/gtimer.h>
 
 static uint64_t clock_freq;
 

@@ -18,7 +18,7 @@
 #include <levblk/irq.h>
 #include <levblk/lib/ticks.h>
 #include <levblk/lib/timerlist.h>
-#include "hal/gtimer.h"
+#include <levblk/hal/gtimer.h>
 #include "timer.h"
 
 static struct ktimer *timer_head;

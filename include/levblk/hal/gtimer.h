@@ -1,9 +1,10 @@
 /*
  * The ARM generic timer's EL1 virtual counter and timer (Arm ARM D11).
- * Private to the kernel's clock and timer code. The virtual timer is used
- * because it is always accessible at EL1 (CNTVOFF_EL2 is 0 when we drop
- * from EL2, see start.S), and its PPI is level-sensitive: the line stays
- * high while CVAL <= CNTVCT and the timer is enabled and unmasked.
+ * For the clock (src/hal/clock.c) and the kernel's one-shot timers
+ * (src/kern/timer.c) only; other code uses levblk/hal/clock.h. The virtual
+ * timer is used because it is always accessible at EL1 (CNTVOFF_EL2 is 0 when
+ * we drop from EL2, see start.S), and its PPI is level-sensitive: the line
+ * stays high while CVAL <= CNTVCT and the timer is enabled and unmasked.
  */
 #ifndef LEVBLK_HAL_GTIMER_H
 #define LEVBLK_HAL_GTIMER_H
