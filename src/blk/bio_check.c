@@ -5,7 +5,7 @@
  */
 #include <levblk/bio.h>
 #include <levblk/errno.h>
-#include "blk/blk_queue.h"
+#include "blk_queue.h"
 
 static int check_data(const struct blkdev_info *info, struct bio *bio);
 

@@ -5,7 +5,7 @@
  */
 #include <levblk/bio.h>
 #include <levblk/kern/completion.h>
-#include "blk/blk_queue.h"
+#include "blk_queue.h"
 
 static void bio_wait_end_io(struct bio *bio)
 {

@@ -41,8 +41,8 @@
 #include <levblk/hal/exit.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>
-#include "blk/blk_queue.h"
-#include "blk/blk_rq.h"
+#include "blk_queue.h"
+#include "blk_rq.h"
 
 static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 static bool resubmit_defer(struct bio *bio);

@@ -8,7 +8,7 @@
 #include <levblk/hal/dma.h>
 #include <levblk/kern/init.h>
 #include <levblk/lib/string.h>
-#include "blk/blk_queue.h"
+#include "blk_queue.h"
 
 uint64_t blk_param_merge = 1;
 uint64_t blk_param_retries = 3;

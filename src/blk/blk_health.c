@@ -5,8 +5,8 @@
  * I/O is over every request, descriptor and bio is back where it started.
  */
 #include <levblk/blkdev.h>
-#include "blk/blk_list.h"
-#include "blk/blk_queue.h"
+#include "blk_list.h"
+#include "blk_queue.h"
 
 void blk_count_timeout_locked(struct blkdev *dev)
 {

@@ -11,8 +11,8 @@
 #include <levblk/blkdev.h>
 #include <levblk/hal/dma.h>
 #include <levblk/hal/spinlock.h>
-#include "blk/blk_driver.h"
-#include "blk/blk_list.h"
+#include "blk_driver.h"
+#include "blk_list.h"
 
 /*
  * Appends bio to a singly linked FIFO of bios (linked by bio_next; head and

@@ -10,8 +10,8 @@
  * Parts are never coalesced with each other, even when their buffers touch.
  */
 #include <levblk/bio.h>
-#include "blk/blk_queue.h"
-#include "blk/blk_rq.h"
+#include "blk_queue.h"
+#include "blk_rq.h"
 
 static uint64_t chunks(uint64_t len, uint32_t max)
 {

@@ -17,7 +17,7 @@
 #include <levblk/kern/thread.h>
 #include <levblk/lib/pattern.h>
 #include <levblk/lib/string.h>
-#include "blk/blk_queue.h"
+#include "blk_queue.h"
 
 #define ST_MAX_LBS 4096u
 #define ST_THREADS 64u

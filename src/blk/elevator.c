@@ -24,7 +24,7 @@
  *  5. The elevator never allocates and never calls the driver.
  */
 #include <levblk/bio.h>
-#include "blk/blk_queue.h"
+#include "blk_queue.h"
 
 static struct request *sorted_first_from(struct blk_elv *e, int dir, uint64_t pos);
 static void elv_remove(struct blk_elv *e, struct request *rq);

@@ -17,7 +17,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/kern/thread.h>
-#include "blk/blk_queue.h"
+#include "blk_queue.h"
 
 /* Non-empty plug lists handed to the queue, by cause; guarded by masking IRQs. */
 static uint64_t plug_flushes;

@@ -31,10 +31,10 @@
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtio_spec.h>
 #include <levblk/virtio/virtqueue.h>
-#include "blk/blk_driver.h"
-#include "blk/virtio_blk.h"
-#include "blk/virtio_blk_private.h"
-#include "blk/virtio_blk_spec.h"
+#include "blk_driver.h"
+#include "virtio_blk.h"
+#include "virtio_blk_private.h"
+#include "virtio_blk_spec.h"
 
 #define VBLK_QUEUE_SIZE	 256u	    /* ring entries we ask for */
 #define VBLK_MAX_SECTORS 2048u	    /* 1 MiB per request: our choice, virtio has no limit */

@@ -47,10 +47,10 @@
 #include <levblk/kern/thread.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
-#include "blk/blk_driver.h"
-#include "blk/blk_queue.h"
-#include "blk/virtio_blk.h"
-#include "blk/virtio_blk_spec.h"
+#include "blk_driver.h"
+#include "blk_queue.h"
+#include "virtio_blk.h"
+#include "virtio_blk_spec.h"
 
 /* The poll's cookie: never a struct request, so nothing confuses the two. */
 static char poll_cookie;

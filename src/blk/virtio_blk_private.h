@@ -11,9 +11,9 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/dma.h>
 #include <levblk/virtio/virtqueue.h>
-#include "blk/blk_driver.h"
-#include "blk/virtio_blk.h"
-#include "blk/virtio_blk_spec.h"
+#include "blk_driver.h"
+#include "virtio_blk.h"
+#include "virtio_blk_spec.h"
 
 /* Per-request DMA memory, indexed by request tag. */
 struct vblk_rqmem {

@@ -52,8 +52,8 @@
 #include <levblk/kern/init.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
-#include "blk/blk_driver.h"
-#include "blk/virtio_blk_private.h"
+#include "blk_driver.h"
+#include "virtio_blk_private.h"
 
 uint64_t blk_param_fault_lost_irq;
 uint64_t blk_param_fault_stall;

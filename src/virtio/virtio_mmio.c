@@ -21,9 +21,9 @@
 #include <levblk/kern/init.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
-#include "virtio/virtqueue_private.h"
-#include "virtio/vmmio_regs.h"
-#include "virtio/vring.h"
+#include "virtqueue_private.h"
+#include "vmmio_regs.h"
+#include "vring.h"
 
 /* Reads of Status/ConfigGeneration before we call a device unresponsive. */
 #define VMMIO_POLL_LIMIT 100000U

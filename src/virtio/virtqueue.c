@@ -29,8 +29,8 @@
 #include <levblk/hal/console.h>
 #include <levblk/hal/dma.h>
 #include <levblk/virtio/virtqueue.h>
-#include "virtio/virtqueue_private.h"
-#include "virtio/vring.h"
+#include "virtqueue_private.h"
+#include "vring.h"
 
 /* Private shadow of one chain, indexed by its head descriptor id. */
 struct vq_chain {
