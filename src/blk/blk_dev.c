@@ -34,6 +34,47 @@ PARAM_U64("blk.poll_depth", blk_param_poll_depth, 1, 1024,
 /* Devices live here for good: registration happens once, at boot. */
 static struct blkdev blk_devs[BLKDEV_MAX];
 static unsigned int blk_ndevs;
+/* Names handed out: devices registered plus devices refused (blk_dev_take_name). */
+static unsigned int blk_nnames;
+
+#define BLK_NAME_LETTERS 26u
+
+/*
+ * Name number n: vda..vdz, then vdaa..vdzz (as Linux counts). Two letters
+ * cover every virtio-mmio slot the device tree may list.
+ */
+static void blk_dev_name(unsigned int n, char name[BLKDEV_NAME_MAX])
+{
+	unsigned int i = 0;
+
+	name[i++] = 'v';
+	name[i++] = 'd';
+	if (n >= BLK_NAME_LETTERS) {
+		n -= BLK_NAME_LETTERS;
+		name[i++] = (char)('a' + n / BLK_NAME_LETTERS % BLK_NAME_LETTERS);
+		n %= BLK_NAME_LETTERS;
+	}
+	name[i++] = (char)('a' + n);
+	name[i] = '\0';
+}
+
+void blk_dev_take_name(char name[BLKDEV_NAME_MAX])
+{
+	blk_dev_name(blk_nnames++, name);
+}
+
+const char *blk_geometry_problem(uint64_t capacity, uint32_t lbs)
+{
+	if (lbs < SECTOR_SIZE || lbs > BLK_MAX_LBS || (lbs & (lbs - 1)))
+		return "logical block size not served (512 to 65536 bytes, a power of two)";
+	if (capacity == 0)
+		return "no blocks (capacity 0)";
+	if (capacity % (lbs / SECTOR_SIZE))
+		return "capacity not a whole number of logical blocks";
+	if (capacity > BLK_MAX_CAPACITY)
+		return "capacity beyond what the layer addresses (2^54 - 1 sectors)";
+	return NULL;
+}
 
 #define DEFAULT_MAX_SEG_BYTES (64u * 1024u) /* when the device states no size_max */
 
@@ -48,7 +89,7 @@ struct blkdev *blk_dev_register(struct blkdev_info *info, const struct blk_drive
 	struct blk_limits *lim = &info->limits;
 	struct dma_buf rq_mem, part_mem;
 
-	if (blk_ndevs >= BLKDEV_MAX || info->lbs < SECTOR_SIZE || (info->lbs & (info->lbs - 1)))
+	if (blk_ndevs >= BLKDEV_MAX || blk_geometry_problem(info->capacity, info->lbs))
 		return NULL;
 	lim->max_segs = clamp_u32(lim->max_segs, 1, BLK_MAX_SEGS);
 	if (!lim->max_seg_bytes)
@@ -72,11 +113,7 @@ struct blkdev *blk_dev_register(struct blkdev_info *info, const struct blk_drive
 
 	struct blkdev *dev = &blk_devs[blk_ndevs];
 	memset(dev, 0, sizeof(*dev));
-	unsigned int idx = blk_ndevs;
-	info->name[0] = 'v';
-	info->name[1] = 'd';
-	info->name[2] = (char)('a' + idx);
-	info->name[3] = '\0';
+	blk_dev_take_name(info->name);
 	dev->info = *info;
 	spin_init(&dev->lock, "blk queue");
 	dev->ops = ops;
@@ -174,5 +211,6 @@ void blk_dev_host_reset(void)
 		dma_free(&blk_devs[i].part_mem);
 	}
 	blk_ndevs = 0;
+	blk_nnames = 0;
 }
 #endif

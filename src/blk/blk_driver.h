@@ -64,7 +64,31 @@ struct blk_done {
 	}
 
 /*
- * Registers a device: fills info->name (vda, vdb, ... in call order),
+ * The largest logical block and capacity the layer serves. Capacities stop
+ * where a disk's size in bytes would no longer fit 63 bits (QEMU's own
+ * limit), so byte offsets and sector sums never wrap anywhere above.
+ */
+#define BLK_MAX_LBS	 (64u << 10)
+#define BLK_MAX_CAPACITY (UINT64_MAX >> (SECTOR_SHIFT + 1))
+
+/*
+ * Why the layer cannot serve a disk of this geometry (one phrase), or NULL
+ * when it can: a logical block of 512 to BLK_MAX_LBS bytes, a power of two;
+ * at least one block; a capacity that is a whole number of blocks and at most
+ * BLK_MAX_CAPACITY sectors. A driver refuses such a disk (docs/interface.md,
+ * "Segments and device limits"); blk_dev_register refuses it too.
+ */
+const char *blk_geometry_problem(uint64_t capacity, uint32_t lbs);
+
+/*
+ * Hands out the next device name (vda, vdb, ..., vdz, vdaa, ...) without
+ * registering a device: a driver calls it for a disk it refuses or cannot
+ * take, so that the disks after it keep the names their position gives them.
+ */
+void blk_dev_take_name(char name[BLKDEV_NAME_MAX]);
+
+/*
+ * Registers a device: fills info->name (the next name, see blk_dev_take_name),
  * preallocates info->limits.nr_requests requests with their bookkeeping, and
  * makes it visible to blkdev_find(). Thread context, initialisation only.
  * Returns NULL when out of memory or device slots.

@@ -39,9 +39,8 @@
 #define VBLK_QUEUE_SIZE	 256u	    /* ring entries we ask for */
 #define VBLK_MAX_SECTORS 2048u	    /* 1 MiB per request: our choice, virtio has no limit */
 #define VBLK_NO_SIZE_MAX (4u << 20) /* segment bytes when the device states no size_max */
-/* Largest blk_size and physical_block_exp we believe: lbs << exp then fits 32 bits. */
-#define VBLK_MAX_BLK_SIZE (64u << 10)
-#define VBLK_MAX_PBS_EXP  16u /* exclusive */
+/* Largest physical_block_exp we believe: lbs << exp then fits 32 bits (lbs <= 64 KiB). */
+#define VBLK_MAX_PBS_EXP 16u /* exclusive */
 
 /* Feature bits we use when the device offers them (VERSION_1 is the transport's). */
 #define VBLK_WANTED                                                                                \
@@ -255,22 +254,44 @@ static int cfg32(struct vblk *vb, unsigned int off, uint32_t *v)
 	return vmmio_config_read(vb->vdev, off, v, sizeof(*v));
 }
 
+/*
+ * The geometry: capacity and, when BLK_SIZE is offered, the logical block
+ * size. A disk the layer cannot serve as it is is refused, never served with
+ * another geometry (docs/interface.md, "Segments and device limits"): a
+ * blk_size the core does not take is not replaced by 512.
+ */
+static int vblk_read_geometry(struct vblk *vb, struct blkdev_info *info, const char **why)
+{
+	uint32_t v;
+
+	if (vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_CAPACITY, &info->capacity,
+			      sizeof(info->capacity))) {
+		*why = "capacity unreadable";
+		return -EIO;
+	}
+	info->lbs = SECTOR_SIZE;
+	if (has(vb, VIRTIO_BLK_F_BLK_SIZE)) {
+		if (cfg32(vb, VIRTIO_BLK_CFG_BLK_SIZE, &v)) {
+			*why = "blk_size unreadable";
+			return -EIO;
+		}
+		info->lbs = v;
+	}
+	*why = blk_geometry_problem(info->capacity, info->lbs);
+	return *why ? -EINVAL : 0;
+}
+
 /* Reads the configuration into info; the features say which fields exist. */
-static int vblk_read_config(struct vblk *vb, struct blkdev_info *info)
+static int vblk_read_config(struct vblk *vb, struct blkdev_info *info, const char **why)
 {
 	struct blk_limits *lim = &info->limits;
 	uint32_t v;
 	uint8_t b;
 	int err;
 
-	err = vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_CAPACITY, &info->capacity,
-				sizeof(info->capacity));
+	err = vblk_read_geometry(vb, info, why);
 	if (err)
 		return err;
-	info->lbs = SECTOR_SIZE;
-	if (has(vb, VIRTIO_BLK_F_BLK_SIZE) && !cfg32(vb, VIRTIO_BLK_CFG_BLK_SIZE, &v) &&
-	    v >= SECTOR_SIZE && v <= VBLK_MAX_BLK_SIZE && (v & (v - 1)) == 0)
-		info->lbs = v;
 	info->pbs = info->lbs;
 	if (has(vb, VIRTIO_BLK_F_TOPOLOGY) &&
 	    !vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_PHYS_BLOCK_EXP, &b, 1) &&
@@ -290,8 +311,10 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info)
 	if (has(vb, VIRTIO_BLK_F_SEG_MAX) && !cfg32(vb, VIRTIO_BLK_CFG_SEG_MAX, &v) && v)
 		segs = v;
 	uint32_t chain = vq_max_sg(vb->vq);
-	if (chain <= VBLK_CHAIN_EXTRA)
+	if (chain <= VBLK_CHAIN_EXTRA) {
+		*why = "a descriptor chain cannot hold header, data and status (queue too small)";
 		return -ENODEV;
+	}
 	if (segs > chain - VBLK_CHAIN_EXTRA)
 		segs = chain - VBLK_CHAIN_EXTRA;
 	lim->max_segs = segs;
@@ -318,14 +341,46 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info)
 	return 0;
 }
 
+/*
+ * Gives up a disk before it registered, in one line naming it and the
+ * reason. It still takes its name, so the disks after it keep theirs.
+ */
+static void vblk_refuse(struct vmmio_dev *vdev, const struct blkdev_info *info, const char *why)
+{
+	char name[BLKDEV_NAME_MAX];
+
+	blk_dev_take_name(name);
+	if (vdev->failed) {
+		vmmio_abandon(vdev, NULL); /* the transport printed its line already */
+		return;
+	}
+	if (info)
+		kprintf("virtio-mmio@%#lx: virtio-blk: %s refused: %s (capacity %llu sectors, "
+			"%u-byte blocks)\n",
+			(unsigned long)vdev->base, name, why, (unsigned long long)info->capacity,
+			info->lbs);
+	else
+		kprintf("virtio-mmio@%#lx: virtio-blk: %s not used: %s\n",
+			(unsigned long)vdev->base, name, why);
+	vmmio_abandon(vdev, NULL);
+}
+
 static int vblk_probe(struct vmmio_dev *vdev)
 {
 	struct vblk *vb;
 	struct blkdev_info info;
+	const char *why = NULL;
 	int err;
 
-	if (vblk_ndevs >= BLKDEV_MAX)
+	if (vblk_ndevs >= BLKDEV_MAX) {
+		/* Left as it is (not even reset): the line says why it is not used. */
+		char name[BLKDEV_NAME_MAX];
+		blk_dev_take_name(name);
+		kprintf("virtio-mmio@%#lx: virtio-blk: %s not used: the layer serves at most %u "
+			"disks\n",
+			(unsigned long)vdev->base, name, BLKDEV_MAX);
 		return -ENOSPC;
+	}
 	vb = &vblk_devs[vblk_ndevs];
 	memset(vb, 0, sizeof(*vb));
 	memset(&info, 0, sizeof(info));
@@ -333,20 +388,30 @@ static int vblk_probe(struct vmmio_dev *vdev)
 
 	err = vmmio_init(vdev, VBLK_WANTED, 0, &vb->features);
 	if (err)
-		return err;
+		goto err_refuse; /* the transport said why */
 	err = vmmio_setup_queue(vdev, 0, VBLK_QUEUE_SIZE, &vb->vq);
-	if (err)
-		goto err_fail_dev;
-	err = vblk_read_config(vb, &info);
-	if (err)
-		goto err_fail_dev;
+	if (err) {
+		why = "no usable queue";
+		goto err_refuse;
+	}
+	err = vblk_read_config(vb, &info, &why);
+	if (err) {
+		if (err == -EINVAL) {
+			vblk_refuse(vdev, &info, why);
+			return err;
+		}
+		goto err_refuse;
+	}
 	err = dma_alloc(info.limits.nr_requests * sizeof(struct vblk_rqmem), 4096, &vb->rqmem_buf);
-	if (err)
-		goto err_fail_dev;
+	if (err) {
+		why = "no memory for the request headers";
+		goto err_refuse;
+	}
 	vb->rqmem = vb->rqmem_buf.va;
 	vb->bdev = blk_dev_register(&info, &vblk_ops, vb);
 	if (!vb->bdev) {
 		err = -ENOMEM;
+		why = "no memory for the requests";
 		goto err_free_rqmem;
 	}
 	vblk_ndevs++;
@@ -375,8 +440,8 @@ err_broken : {
 }
 err_free_rqmem:
 	dma_free(&vb->rqmem_buf);
-err_fail_dev:
-	vmmio_fail(vdev, "virtio-blk: setup failed");
+err_refuse:
+	vblk_refuse(vdev, NULL, why ? why : "setup failed");
 	return err;
 }
 

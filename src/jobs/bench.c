@@ -174,7 +174,8 @@ static int bench_setup_disk(struct bench_cfg *cfg, struct bench_disk *d, unsigne
 	struct prng fill;
 	int err;
 
-	d->nblocks = (d->info->capacity << SECTOR_SHIFT) / cfg->bs;
+	/* In sectors: capacity << SECTOR_SHIFT could wrap (bs is whole sectors). */
+	d->nblocks = d->info->capacity / (cfg->bs >> SECTOR_SHIFT);
 	d->ios_left = cfg->ios;
 	d->next_block = 0;
 	d->nbufs = BENCH_BUF_BUDGET / cfg->bs;

@@ -114,10 +114,10 @@ static bool fill_take_stripe(struct fill_job *j, uint64_t *first, uint64_t *end)
 		x >>= 1;
 	}
 	p = (p + j->perm_b) % j->nstripes;
-	*first = j->start + p * j->maxbio;
-	*end = *first + j->maxbio;
-	if (*end > j->start + j->count)
-		*end = j->start + j->count;
+	/* p * maxbio < count: no sum here passes start + count, which fits (start <= capacity). */
+	uint64_t off = p * j->maxbio;
+	*first = j->start + off;
+	*end = *first + (j->count - off < j->maxbio ? j->count - off : j->maxbio);
 	return true;
 }
 
@@ -304,6 +304,40 @@ static void fill_thread_fn(void *arg)
 		(void)fill_wait_slot(t);
 }
 
+/*
+ * start, count and maxbio in whole logical blocks, or a message naming the
+ * word that is not; a count the user did not give is the rest of the disk,
+ * and is not blamed on them.
+ */
+static int fill_check_blocks(const struct fill_job *j, const struct blkdev_info *d)
+{
+	const char *job = j->check ? "check" : "fill";
+
+	if (j->start % j->lb) {
+		kprintf("%s: bad value in start=%llu (not whole %u-byte blocks of %s)\n", job,
+			(unsigned long long)j->start, d->lbs, d->name);
+		return -EINVAL;
+	}
+	if (j->count % j->lb && arg_str("count", NULL)) {
+		kprintf("%s: bad value in count=%llu (not whole %u-byte blocks of %s)\n", job,
+			(unsigned long long)j->count, d->lbs, d->name);
+		return -EINVAL;
+	}
+	if (j->count % j->lb) {
+		kprintf("%s: the %llu sectors of %s from sector %llu are not whole %u-byte blocks; "
+			"give count=\n",
+			job, (unsigned long long)j->count, d->name, (unsigned long long)j->start,
+			d->lbs);
+		return -EINVAL;
+	}
+	if (j->maxbio < j->lb) {
+		kprintf("%s: bad value in maxbio=%llu (less than one %u-byte block of %s)\n", job,
+			(unsigned long long)j->maxbio, d->lbs, d->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Reads the job's arguments for device `dev` (one of the dev= list). */
 static int fill_args(struct fill_job *j, struct blkdev *dev, const char **why)
 {
@@ -322,9 +356,7 @@ static int fill_args(struct fill_job *j, struct blkdev *dev, const char **why)
 		*why = "bad argument";
 		return -EINVAL;
 	}
-	if (j->start % j->lb || j->count % j->lb || j->maxbio < j->lb) {
-		kprintf("%s: start, count and maxbio must be whole %u-byte blocks on %s\n",
-			j->check ? "check" : "fill", d->lbs, d->name);
+	if (fill_check_blocks(j, d)) {
 		*why = "bad argument";
 		return -EINVAL;
 	}
@@ -340,7 +372,8 @@ static int fill_prepare(struct fill_job *j, const char **why)
 {
 	struct prng rng;
 
-	j->nstripes = (j->count + j->maxbio - 1) / j->maxbio;
+	/* Rounded up without count + maxbio, which could wrap for a count near 2^64. */
+	j->nstripes = j->count / j->maxbio + (j->count % j->maxbio != 0);
 	prng_seed(&rng, j->seed ^ 0xf111u);
 	if (j->nstripes) {
 		j->perm_b = prng_below(&rng, j->nstripes);

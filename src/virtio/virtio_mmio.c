@@ -467,6 +467,31 @@ int vmmio_restart(struct vmmio_dev *dev)
 	return vmmio_driver_ok(dev);
 }
 
+void vmmio_abandon(struct vmmio_dev *dev, const char *why)
+{
+	bool was_failed = dev->failed;
+	bool reset = !was_failed && vmmio_wait_reset(dev) == 0;
+
+	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++) {
+		if (!dev->vq[q])
+			continue;
+		if (reset) {
+			vq_destroy(dev->vq[q]);
+			dev->vq[q] = NULL;
+		} else {
+			vq_mark_reset(dev->vq[q]);
+		}
+	}
+	if (was_failed)
+		return;
+	if (why) {
+		vmmio_fail(dev, why);
+		return;
+	}
+	dev->failed = true;
+	vmmio_set_status(dev, VIRTIO_STATUS_FAILED);
+}
+
 void vmmio_release(struct vmmio_dev *dev)
 {
 	if (!dev->failed && vmmio_wait_reset(dev))

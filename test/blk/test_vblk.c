@@ -308,18 +308,6 @@ static void test_4k_device(void **state)
 	assert_memory_equal(r, w, 8192);
 }
 
-/* A blk_size past what the driver believes is ignored: 512-byte blocks, as without BLK_SIZE. */
-static void test_huge_blk_size_ignored(void **state)
-{
-	struct sim_blk_cfg c;
-
-	sim_blk_cfg_default(&c);
-	c.blk_size = 1u << 20;
-	bring_up(&c, 1);
-	assert_int_equal(blkdev_info(blkdev_get(0))->lbs, 512);
-	assert_int_equal(blkdev_info(blkdev_get(0))->pbs, 512);
-}
-
 static void test_garbage_status_is_eio(void **state)
 {
 	struct sim_blk_cfg c;
@@ -418,7 +406,6 @@ int main(void)
 	    VBLK_TEST(test_error_isolated_to_its_bio),
 	    VBLK_TEST(test_flush_and_fua),
 	    VBLK_TEST(test_4k_device),
-	    VBLK_TEST(test_huge_blk_size_ignored),
 	    VBLK_TEST(test_garbage_status_is_eio),
 	    VBLK_TEST(test_hostile_id_breaks_device),
 	    VBLK_TEST(test_busy_device_suppresses_kicks),

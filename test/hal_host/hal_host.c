@@ -61,10 +61,33 @@ void spin_unlock_irqrestore(spinlock_t *l, irqflags_t flags)
 	irq_restore(flags);
 }
 
+/* What kprintf printed since the last hal_host_console_clear (quiet or not), truncated. */
+static char hal_host_console[16384];
+static size_t hal_host_console_len;
+
+void hal_host_console_clear(void)
+{
+	hal_host_console_len = 0;
+	hal_host_console[0] = '\0';
+}
+
+bool hal_host_console_has(const char *text)
+{
+	return strstr(hal_host_console, text) != NULL;
+}
+
 int kvprintf(const char *fmt, va_list ap)
 {
+	va_list ap2;
+
+	va_copy(ap2, ap);
+	size_t room = sizeof(hal_host_console) - hal_host_console_len;
+	int n = vsnprintf(hal_host_console + hal_host_console_len, room, fmt, ap2);
+	va_end(ap2);
+	if (n > 0)
+		hal_host_console_len += (size_t)n < room ? (size_t)n : room - 1;
 	if (hal_host_quiet)
-		return 0;
+		return n;
 	return vprintf(fmt, ap);
 }
 

@@ -10,6 +10,10 @@ extern uint64_t hal_host_now_ns;
 /* Silences kprintf (tests that provoke many error messages). */
 extern bool hal_host_quiet;
 
+/* kprintf's output is also kept (quiet or not, the first 16 KiB since a clear). */
+void hal_host_console_clear(void);
+bool hal_host_console_has(const char *text);
+
 /* Moves the host clock forward by ns, firing due one-shot timers on the way. */
 void hal_host_advance(uint64_t ns);
 

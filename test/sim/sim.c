@@ -43,7 +43,7 @@
 #define CFG_DISCARD_ALIGN   44
 #define CFG_MAX_WZ	    48
 #define CFG_MAX_WZ_SEG	    52
-#define CFG_BYTES	    64
+#define CFG_BYTES	    (SIM_SLOT_SIZE - VMMIO_CONFIG) /* the whole window past the registers */
 
 #define SIM_VENDOR	    0x554d4551U /* "QEMU" */
 #define SIM_MAX_LEVEL_LOOPS 64 /* handler re-entries for one level-high line before we give up */
@@ -823,6 +823,14 @@ void sim_config_change(struct sim_dev *d, uint64_t new_capacity)
 	d->generation++;
 	d->int_status |= VMMIO_INT_CONFIG;
 	sim_deliver(d);
+}
+
+void sim_set_config(struct sim_dev *d, unsigned off, const void *src, unsigned len)
+{
+	if (off > CFG_BYTES || len > CFG_BYTES - off)
+		abort(); /* a test bug */
+	memcpy(&d->config[off], src, len);
+	d->generation++;
 }
 
 /* ---- registers ---- */

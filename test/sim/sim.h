@@ -159,6 +159,13 @@ void sim_set_hostile(struct sim_dev *d, enum sim_hostile mode);
 void sim_set_io_error(struct sim_dev *d, uint64_t sector);
 /* From now on a reset (Status 0) never reads back 0, or does again (recovery tests). */
 void sim_set_reset_hangs(struct sim_dev *d, bool on);
+/*
+ * Overwrites len bytes of the configuration space at off (0 .. SIM_SLOT_SIZE
+ * - 0x100; bytes the device does not define read as written) and bumps
+ * ConfigGeneration. Only what the driver reads changes: the RAM disk keeps
+ * cfg's capacity, and requests are still checked against it.
+ */
+void sim_set_config(struct sim_dev *d, unsigned off, const void *src, unsigned len);
 /* Raises a configuration-change interrupt (e.g. after changing capacity). */
 void sim_config_change(struct sim_dev *d, uint64_t new_capacity);
 
