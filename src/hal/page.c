@@ -22,6 +22,8 @@
 #include <levblk/lib/string.h>
 #include "mem_private.h"
 
+_Static_assert(HAL_PAGE_SIZE == PFA_PAGE_SIZE, "the pool hands out the pages levblk/hal/page.h names");
+
 /* Pool size limit: the bitmap is static, one bit per page (128 KiB for 4 GiB). */
 #define PAGE_POOL_MAX_BYTES (4ull << 30)
 #define PAGE_POOL_MAX_PAGES (PAGE_POOL_MAX_BYTES >> PFA_PAGE_SHIFT)
