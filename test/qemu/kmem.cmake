@@ -3,3 +3,9 @@
 levblk_qemu_test(NAME kmem.selftest TIMEOUT 180 APPEND "run=selftest only=kmem."
   EXPECT_REGEX "^ok [0-9]+ - kmem.stress_threads_and_irq" "^ok [0-9]+ - kmem.faults_caught"
                "# kmem stress: 8 threads" "RESULT PASS")
+levblk_qemu_test(NAME lock.selftest TIMEOUT 180 APPEND "run=selftest only=lock."
+  EXPECT_REGEX "^ok [0-9]+ - lock.mutex_counted" "^ok [0-9]+ - lock.rwlock_readers_share"
+               "^ok [0-9]+ - lock.rwlock_writer_excludes" "^ok [0-9]+ - lock.rwlock_writer_not_starved"
+               "^ok [0-9]+ - lock.misuse_caught" "RESULT PASS")
+levblk_qemu_test(NAME kmem.selftest_debug_smp2 TIMEOUT 180 ARGS --smp 2 APPEND "run=selftest only=kmem. kmem.debug=3"
+  EXPECT_REGEX "^ok [0-9]+ - kmem.stress_threads_and_irq" "RESULT PASS")
