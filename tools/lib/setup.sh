@@ -6,7 +6,7 @@
 # levblk_build PRESET...        cmake configure + build of each preset
 levblk_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-LEVBLK_BASE_PACKAGES=(clang lld llvm cmake ninja-build qemu-system-arm gdb-multiarch)
+LEVBLK_BASE_PACKAGES=(clang lld llvm cmake ninja-build qemu-system-arm gdb-multiarch fdisk)
 LEVBLK_TEST_PACKAGES=(libcmocka-dev libclang-rt-14-dev qemu-utils device-tree-compiler python3)
 # tools/bench: qemu-img for the ceiling, gnuplot for the plots.
 LEVBLK_BENCH_PACKAGES=(qemu-utils gnuplot-nox python3)
