@@ -29,9 +29,10 @@ struct blkdev;
  * Counts one bio, each request and each kick in the device's counters, like
  * the queued path would. Returns 0, -EINVAL (bad length, alignment,
  * range), -EOPNOTSUPP (not READ or WRITE), -EROFS, -EIO (the device said
- * so), -ENODEV (the device is broken, or it did not answer within
- * blk.timeout_ms: it is then declared broken, since the buffer may still be
- * written later), -EBUSY (the queue did not drain within blk.timeout_ms).
+ * so), -ENODEV (the device is broken, or misbehaved or did not answer
+ * within blk.timeout_ms: it is then reset and declared broken; if that reset
+ * is not confirmed the device may still write the buffer, and the call never
+ * returns), -EBUSY (the queue did not drain within blk.timeout_ms).
  */
 int blk_poll_io(struct blkdev *dev, enum bio_op op, uint64_t sector, void *buf, uint32_t len);
 

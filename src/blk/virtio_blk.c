@@ -215,12 +215,13 @@ void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
 	} while (!vq_enable_cb(vb->vq));
 
 	if (vq_is_broken(vb->vq) && !blkdev_broken(vb->bdev)) {
-		/* The device misbehaved: everything it holds and everything queued fails. */
+		/*
+		 * The device misbehaved: everything it holds and everything queued
+		 * fails, but what it holds only once a reset took it back.
+		 */
 		kprintf("%s: device broken (%s)\n", blkdev_info(vb->bdev)->name,
 			vq_broken_reason(vb->vq) ? vq_broken_reason(vb->vq) : "?");
-		blk_mark_broken_locked(vb->bdev, done);
-		while ((rq = vq_detach_unused(vb->vq)) != NULL)
-			blk_complete_locked(vb->bdev, rq, -ENODEV, done);
+		vblk_give_up_locked(vb, "device broken", -ENODEV, done);
 	}
 }
 

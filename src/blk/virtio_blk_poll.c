@@ -28,9 +28,11 @@
  *      clears a configuration-change bit raised meanwhile; the driver does
  *      not act on those.)
  *
- * A device that does not answer in time is reset and declared broken: its
- * buffer may still be written later, so the chain cannot simply be
- * forgotten (vq_detach_unused takes it back after the reset).
+ * A device that does not answer in time, or misbehaves, is reset and
+ * declared broken: its buffer may still be written until the reset is
+ * confirmed, so the chain is taken back (vq_detach_unused) and the call
+ * returns only then. If the reset is not confirmed the call never returns:
+ * the caller's buffer stays quarantined with the device (poll_fence_locked).
  *
  * Cost: the CPU spins with IRQs masked for the request's whole life (the
  * timer tick waits), which is exactly what the baseline is meant to show.
@@ -44,6 +46,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/dma.h>
+#include <levblk/irq.h>
 #include <levblk/kern/thread.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
@@ -58,8 +61,6 @@ static char poll_cookie;
 static int poll_check(const struct blkdev *dev, enum bio_op op, uint64_t sector, uint32_t len);
 static int poll_lock_idle(struct blkdev *dev, struct virtqueue *vq, uint64_t deadline,
 			  irqflags_t *flags);
-static int poll_timeout_locked(struct blkdev *dev, const struct vblk_poll_parts *p,
-			       struct blk_done *done);
 static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enum bio_op op,
 			uint64_t sector, void *buf, uint32_t len, bool count_bio);
 
@@ -92,17 +93,36 @@ static int poll_lock_idle(struct blkdev *dev, struct virtqueue *vq, uint64_t dea
 	}
 }
 
-/* The device kept the chain past the deadline: reset it, take the chain back, fail the device. */
-static int poll_timeout_locked(struct blkdev *dev, const struct vblk_poll_parts *p,
-			       struct blk_done *done)
+/*
+ * The device misbehaved or kept the chain past the deadline: it is given
+ * up on, and the caller's buffer goes back to the caller only once a reset
+ * is confirmed (the rule and its argument: virtio_blk_recover.c,
+ * "Fencing"). True when it was: the chain is detached. False: the device
+ * may still use the buffer; the caller must never return it.
+ */
+static bool poll_fence_locked(struct blkdev *dev, const struct vblk_poll_parts *p,
+			      const char *why, struct blk_done *done)
 {
-	kprintf("%s: polled request timed out after %lu ms; device declared broken\n",
-		dev->info.name, (unsigned long)blk_param_timeout_ms);
-	(void)vmmio_reset(p->vdev);
+	blk_mark_broken_locked(dev, done);
+	if (vmmio_reset(p->vdev)) {
+		kprintf("%s: polled request: %s and the reset was not confirmed: its buffer is "
+			"quarantined (the request never returns), the device is fenced\n",
+			dev->info.name, why);
+		irq_disable(p->vdev->intid);
+		return false;
+	}
 	while (vq_detach_unused(p->vq))
 		;
-	blk_mark_broken_locked(dev, done);
-	return -ENODEV;
+	kprintf("%s: polled request: %s; device reset and declared broken\n", dev->info.name,
+		why);
+	return true;
+}
+
+/* A quarantined request's caller: its buffer stays with the device, so it never returns. */
+static void poll_quarantine_forever(void)
+{
+	for (;;)
+		thread_sleep_ns(UINT64_MAX);
 }
 
 /*
@@ -120,6 +140,7 @@ static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enu
 	irqflags_t f;
 	uint32_t used_len;
 	void *cookie;
+	const char *why;
 	int err;
 
 	/* The chain: header, the buffer in pieces of at most max_seg_bytes, status. */
@@ -159,23 +180,30 @@ static int poll_request(struct blkdev *dev, const struct vblk_poll_parts *p, enu
 	}
 	while ((cookie = vq_get_used(p->vq, &used_len)) == NULL) {
 		if (vq_is_broken(p->vq)) {
-			err = -ENODEV; /* the virtqueue caught the device misbehaving */
-			blk_mark_broken_locked(dev, &done);
-			goto out_unlock;
+			why = "the device misbehaved"; /* the virtqueue caught it */
+			goto out_fence;
 		}
 		if (clock_ns() >= deadline) {
-			err = poll_timeout_locked(dev, p, &done);
-			goto out_unlock;
+			why = "no answer within blk.timeout_ms";
+			goto out_fence;
 		}
 		cpu_relax();
 	}
 	/* Only the poll's chain can be on the ring (step 1); anything else is a broken device. */
 	if (cookie != &poll_cookie) {
-		err = -ENODEV;
-		blk_mark_broken_locked(dev, &done);
-		goto out_unlock;
+		why = "completion of a chain not in flight";
+		goto out_fence;
 	}
 	err = vblk_used_errno(op, len, used_len, *p->status);
+	goto out_unlock;
+out_fence:
+	err = -ENODEV;
+	if (!poll_fence_locked(dev, p, why, &done)) {
+		dev->ctr.errors++;
+		blk_unlock(dev, f);
+		blk_end_done(&done);
+		poll_quarantine_forever();
+	}
 out_unlock:
 	if (!vq_is_broken(p->vq)) {
 		/* Quiet the line before IRQs come back on (step 5), then re-arm for the queued

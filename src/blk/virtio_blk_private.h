@@ -52,6 +52,13 @@ struct vblk {
 void vblk_drain_locked(struct vblk *vb, struct blk_done *done);
 
 /* virtio_blk_recover.c */
+/*
+ * Gives up on the device (it misbehaved, or recovery failed): resets it and,
+ * only once the reset is confirmed, ends every in-flight request with status;
+ * if the reset is not confirmed they are quarantined for good. The device is
+ * broken either way. Queue lock held. The argument is at its definition.
+ */
+void vblk_give_up_locked(struct vblk *vb, const char *why, int status, struct blk_done *done);
 /* A request went to the device: make sure its deadline is watched. Queue lock held. */
 void vblk_watch_arm_locked(struct vblk *vb, struct request *rq);
 /* A request came back from the device: it is no longer stuck. Queue lock held. */

@@ -22,9 +22,11 @@
  *     hold what a write must write, and a read or flush may run twice.
  *  3. Bounded. A request that was past its deadline at `blk.retries + 1`
  *     resets in a row without completing ends with -ETIMEDOUT instead of
- *     being sent again (its bios report it; the others go on). If the reset
- *     or the set-up fails, every in-flight request ends -ETIMEDOUT and the
- *     device is declared broken (queued bios end -ENODEV).
+ *     being sent again (its bios report it; the others go on). If the
+ *     set-up after the reset fails, the device is reset once more, every
+ *     in-flight request ends -ETIMEDOUT and the device is declared broken
+ *     (queued bios end -ENODEV). If a reset is not confirmed, nothing in
+ *     flight ends: see "Fencing" below (vblk_give_up_locked).
  *
  * Context: all of this runs in the timer's interrupt context with the
  * device's queue lock held (IRQs masked), so no submission or completion
@@ -49,6 +51,7 @@
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
+#include <levblk/irq.h>
 #include <levblk/kern/init.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
@@ -94,24 +97,73 @@ static void watch_rearm_locked(struct vblk *vb)
 {
 	struct request *rq = blk_oldest_inflight_locked(vb->bdev);
 
-	if (rq)
+	if (rq && !blkdev_broken(vb->bdev)) /* a fenced device's requests stay in flight */
 		timer_arm(&vb->watch, blk_rq_deadline_ns(rq), vblk_watch_fire, vb);
 }
 
-/* Gives up on everything in flight: -ETIMEDOUT each, then the device is broken. */
-static void give_up_locked(struct vblk *vb, const char *why, struct blk_done *done)
+/*
+ * Fencing a device that misbehaves or does not answer.
+ *
+ * The rule: a request's buffers go back to the core (to be ended, which
+ * hands them to their owner, or sent again) only once the device can no
+ * longer touch them. For a virtio device that moment is a confirmed reset:
+ * Status written 0 and read back 0 (vmmio_reset); from then on the device
+ * holds no queue and no buffer. Until then it may still read or write any
+ * buffer of a chain it was given, whatever the rings say (a device caught
+ * writing a bad used entry is by definition not following them).
+ *
+ * So every way of giving up on the device goes through here: reset, and
+ * only if the reset is confirmed detach the chains and end the in-flight
+ * requests with `status`.
+ *
+ * A reset that is not confirmed leaves no safe way to hand the buffers
+ * back: there is no other handle on a device's DMA here (no IOMMU to
+ * revoke its access). Ending the bios would give their owners memory a
+ * live device may overwrite later, which is worse than any error. So the
+ * in-flight requests are quarantined: they stay in flight for good, their
+ * chains stay on the ring, their bios never end, and their buffers (and
+ * the ring) stay owned by the layer for as long as the system runs. A
+ * caller waiting on one of those bios waits forever; that is the price,
+ * and it is bounded by what was in flight at that moment (at most
+ * nr_requests requests). The device is fenced: declared broken (queued and
+ * later bios end -ENODEV at once, never reaching it), marked FAILED
+ * (vmmio_reset did that), its interrupt masked at the controller (a device
+ * that ignores resets might keep its line up) and its deadline watch
+ * stopped. A console line reports the quarantine, and the device's
+ * in_flight counter stays at the number of quarantined requests.
+ */
+static void quarantine_locked(struct vblk *vb, const char *why, struct blk_done *done)
+{
+	kprintf("%s: %s and the reset was not confirmed: the device may still use the buffers "
+		"of its %u in-flight requests; they are quarantined (their bios never end), "
+		"the device is fenced\n",
+		blkdev_info(vb->bdev)->name, why, vq_in_flight(vb->vq));
+	irq_disable(vb->vdev->intid);
+	timer_cancel(&vb->watch);
+	blk_mark_broken_locked(vb->bdev, done);
+}
+
+void vblk_give_up_locked(struct vblk *vb, const char *why, int status, struct blk_done *done)
 {
 	struct request *rq;
 
-	kprintf("%s: recovery failed (%s): in-flight requests end -ETIMEDOUT, device broken\n",
-		blkdev_info(vb->bdev)->name, why);
+	if (vmmio_reset(vb->vdev)) {
+		quarantine_locked(vb, why, done);
+		return;
+	}
+	/* Reset confirmed: the device no longer owns any buffer (see above). */
 	while (vq_detach_unused(vb->vq) != NULL)
 		; /* the core still holds each request: it ends it below */
+	kprintf("%s: %s: device reset; in-flight requests end %s, device broken\n",
+		blkdev_info(vb->bdev)->name, why, status == -ETIMEDOUT ? "-ETIMEDOUT" : "-ENODEV");
+	timer_cancel(&vb->watch);
+	/* Broken first: a retry or a held request the endings release ends at once. */
+	blk_mark_broken_locked(vb->bdev, done);
 	while ((rq = blk_oldest_inflight_locked(vb->bdev)) != NULL) {
 		vb->stuck[blk_rq_tag(rq)] = 0;
-		blk_complete_locked(vb->bdev, rq, -ETIMEDOUT, done);
+		blk_complete_locked(vb->bdev, rq, status, done);
 	}
-	blk_mark_broken_locked(vb->bdev, done);
+	vmmio_fail(vb->vdev, "given up after a reset");
 }
 
 /* Path 2 and 3: the device holds requests it will not complete. */
@@ -129,7 +181,7 @@ static void recover_locked(struct vblk *vb, uint64_t now, struct blk_done *done)
 		vq_in_flight(vb->vq));
 	blk_count_reset_locked(bdev);
 	if (vmmio_reset(vb->vdev)) {
-		give_up_locked(vb, "reset did not complete", done);
+		quarantine_locked(vb, "recovery failed", done);
 		return;
 	}
 	/* After the reset the device no longer owns any buffer: forget the chains. */
@@ -138,7 +190,7 @@ static void recover_locked(struct vblk *vb, uint64_t now, struct blk_done *done)
 	if (!blk_param_fault_stall_sticky)
 		vb->fault_kick_off = false;
 	if (vmmio_restart(vb->vdev)) {
-		give_up_locked(vb, "set-up after reset failed", done);
+		vblk_give_up_locked(vb, "recovery failed (set-up after reset)", -ETIMEDOUT, done);
 		return;
 	}
 	/* Take every in-flight request back (oldest taken first); overdue ones count an attempt. */

@@ -27,6 +27,7 @@
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
 #include <levblk/virtio/virtio_mmio.h>
+#include <levblk/virtio/virtio_spec.h>
 #include "blk/virtio_blk.h"
 #include "hal_host/hal_host.h"
 #include "blk/vblk_fixture.h"
@@ -245,25 +246,99 @@ static void test_timeout_gives_up_with_etimedout(void **state)
 	assert_other_works(1);
 }
 
-/* A reset that never completes: the in-flight bios end -ETIMEDOUT, the device is broken. */
-static void test_timeout_reset_fails_breaks_device(void **state)
+/*
+ * A stuck device whose reset never completes: it may still write into the
+ * buffers it holds, so the in-flight bios are quarantined (never end) and
+ * the device is fenced. Shown by the device doing so: a read it held past
+ * the deadline is completed after the driver gave up, and its bio still
+ * has not ended (before the fix it had ended -ETIMEDOUT, and the late
+ * completion wrote into a buffer its owner had got back).
+ */
+static void test_timeout_reset_unconfirmed_quarantines(void **state)
 {
 	struct sim_blk_cfg cfg;
+	struct blk_counters c;
 
 	sim_blk_cfg_default(&cfg);
 	vblk_fixture_bring_up(&cfg, 1, sims);
-	submit_batch(0, BIO_OP_WRITE);
-	sim_set_hostile(sims[0], SIM_HOSTILE_SWALLOW);
-	run_dev(0);
-	sim_set_reset_hangs(sims[0], true); /* from now on a reset does not complete */
+	memset(sim_blk_data(sims[0]) + 8 * 512, 0xd7, BIO_BYTES);
+	tb_rw(&tbs[0], blkdev_get(0), BIO_OP_READ, 8, rbuf[0]);
+	submit_bio(&tbs[0].bio);
+	assert_int_equal(sim_pending(sims[0]), 1); /* held by the device, not completed */
+	sim_set_reset_hangs(sims[0], true);	   /* from now on a reset is ignored */
 	hal_host_advance((uint64_t)TIMEOUT_MS * NSEC_PER_MSEC);
-	assert_int_equal(tbs[0].ended, 1);
-	assert_int_equal(tbs[0].status, -ETIMEDOUT);
+	assert_int_equal(tbs[0].ended, 0);
 	assert_true(blkdev_broken(blkdev_get(0)));
+	blkdev_counters(blkdev_get(0), &c);
+	assert_int_equal(c.in_flight, 1); /* the quarantined request */
+	/* The device does write the buffer later: its bio has still not ended. */
+	memset(rbuf[0], 0x11, BIO_BYTES);
+	assert_int_equal(sim_process(sims[0], 1, SIM_ORDER_FIFO), 1);
+	assert_int_equal(rbuf[0][0], 0xd7);
+	hal_host_advance(10ull * TIMEOUT_MS * NSEC_PER_MSEC);
+	assert_int_equal(tbs[0].ended, 0);
+	blkdev_counters(blkdev_get(0), &c);
+	assert_int_equal(c.resets, 1); /* fenced: no further attempts */
+	/* Fenced: new bios end -ENODEV at once and never reach the device. */
 	tb_rw(&tbs[1], blkdev_get(0), BIO_OP_READ, 8, rbuf[1]);
 	submit_bio(&tbs[1].bio);
+	assert_int_equal(tbs[1].ended, 1);
 	assert_int_equal(tbs[1].status, -ENODEV);
+	assert_int_equal(sim_pending(sims[0]), 0);
+}
+
+/*
+ * A broken queue (the device wrote an impossible used entry) is reset
+ * before its bios end: the chains it still held are dropped by the reset,
+ * so a buffer the owner reuses after the -ENODEV is never written. Before
+ * the fix the device stayed live and wrote the three other reads' data
+ * into buffers whose bios had ended.
+ */
+static void test_broken_queue_reset_before_bios_end(void **state)
+{
+	blk_param_retries = 0;
+	for (unsigned int i = 0; i < NBIO; i++)
+		memset(sim_blk_data(sims[0]) + bio_sector(i) * 512, 0xd7, BIO_BYTES);
+	submit_batch(0, BIO_OP_READ);
+	assert_int_equal(sim_pending(sims[0]), NBIO);
+	sim_set_hostile(sims[0], SIM_HOSTILE_LEN_TOO_LARGE);
+	sim_process(sims[0], 1, SIM_ORDER_FIFO); /* breaks the queue */
+	for (unsigned int i = 0; i < NBIO; i++) {
+		assert_int_equal(tbs[i].ended, 1);
+		assert_int_equal(tbs[i].status, -ENODEV);
+	}
+	assert_true(blkdev_broken(blkdev_get(0)));
+	assert_int_equal(sim_status(sims[0]) & VIRTIO_STATUS_DRIVER_OK, 0);
+	/* The owners reuse their buffers; whatever the device still does, they stay theirs. */
+	memset(rbuf, 0x11, sizeof(rbuf));
+	sim_process(sims[0], NBIO, SIM_ORDER_FIFO);
+	for (unsigned int i = 0; i < NBIO; i++)
+		for (unsigned int k = 0; k < BIO_BYTES; k++)
+			assert_int_equal(rbuf[i][k], 0x11);
 	assert_at_rest(0);
+	assert_other_works(1);
+}
+
+/* A broken queue whose reset is not confirmed: its bios never end (quarantined). */
+static void test_broken_queue_reset_unconfirmed_quarantines(void **state)
+{
+	struct blk_counters c;
+
+	blk_param_retries = 0;
+	submit_batch(0, BIO_OP_READ);
+	sim_set_reset_hangs(sims[0], true);
+	sim_set_hostile(sims[0], SIM_HOSTILE_LEN_TOO_LARGE);
+	sim_process(sims[0], 1, SIM_ORDER_FIFO);
+	assert_true(blkdev_broken(blkdev_get(0)));
+	blkdev_counters(blkdev_get(0), &c);
+	assert_int_equal(c.in_flight, NBIO);
+	/* The device goes on writing into their buffers: none of them has ended. */
+	assert_int_equal(sim_process(sims[0], NBIO, SIM_ORDER_FIFO), NBIO - 1);
+	hal_host_advance(10ull * TIMEOUT_MS * NSEC_PER_MSEC);
+	for (unsigned int i = 0; i < NBIO; i++)
+		assert_int_equal(tbs[i].ended, 0);
+	blk_param_retries = 3;
+	assert_other_works(1);
 }
 
 static void test_no_timeout_before_deadline(void **state)
@@ -400,7 +475,9 @@ int main(void)
 	    ROBUST_TEST(test_timeout_swallowed_request_reset_and_resubmitted),
 	    ROBUST_TEST(test_timeout_lost_irq_counted_without_reset),
 	    ROBUST_TEST(test_timeout_gives_up_with_etimedout),
-	    ROBUST_TEST(test_timeout_reset_fails_breaks_device),
+	    ROBUST_TEST(test_timeout_reset_unconfirmed_quarantines),
+	    ROBUST_TEST(test_broken_queue_reset_before_bios_end),
+	    ROBUST_TEST(test_broken_queue_reset_unconfirmed_quarantines),
 	    ROBUST_TEST(test_no_timeout_before_deadline),
 	    ROBUST_TEST(test_hostile_wrong_status_byte),
 	    ROBUST_TEST(test_hostile_used_len_too_large),

@@ -837,13 +837,19 @@ void sim_set_config(struct sim_dev *d, unsigned off, const void *src, unsigned l
 
 static void sim_reset_dev(struct sim_dev *d)
 {
+	/*
+	 * A device whose reset never completes ignores it altogether: it keeps
+	 * its queue and the chains it holds, and sim_process can still write
+	 * into their buffers (what the driver must never hand back).
+	 */
+	if (d->cfg.reset_never_completes)
+		return;
 	sim_drop_pending(d);
 	memset(&d->q, 0, sizeof(d->q));
 	d->drv_feat[0] = d->drv_feat[1] = 0;
 	d->int_status = 0;
 	d->queue_sel = 0;
-	if (!d->cfg.reset_never_completes)
-		d->status = 0;
+	d->status = 0;
 }
 
 static void sim_activate(struct sim_dev *d)

@@ -74,7 +74,7 @@ struct sim_blk_cfg {
 	bool refuse_features_ok;     /* FEATURES_OK does not stick */
 	bool offer_version_1_legacy; /* a Version 1 device that offers VERSION_1 (bogus) */
 	bool omit_version_1;	     /* a Version 2 device that does not offer VERSION_1 */
-	bool reset_never_completes;  /* Status never reads 0 after a reset */
+	bool reset_never_completes;  /* a reset is ignored: Status never reads 0, chains stay */
 };
 
 /* QEMU's defaults: modern, 2048 sectors, 512-byte blocks, seg_max 254, FLUSH,
@@ -157,7 +157,11 @@ void sim_set_autocomplete(struct sim_dev *d, bool on);
 void sim_set_hostile(struct sim_dev *d, enum sim_hostile mode);
 /* Requests touching this 512-byte sector complete with VIRTIO_BLK_S_IOERR (UINT64_MAX: none). */
 void sim_set_io_error(struct sim_dev *d, uint64_t sector);
-/* From now on a reset (Status 0) never reads back 0, or does again (recovery tests). */
+/*
+ * From now on a reset (Status 0) is ignored: Status never reads back 0 and
+ * the pending chains stay, to be completed (their buffers written) by a
+ * later sim_process; or resets work again (recovery tests).
+ */
 void sim_set_reset_hangs(struct sim_dev *d, bool on);
 /*
  * Overwrites len bytes of the configuration space at off (0 .. SIM_SLOT_SIZE
