@@ -129,6 +129,17 @@ class TypedResultsTest(unittest.TestCase):
         self.assertEqual(report.progress_line(1, 1, res),
                          "[1/1] read bs=4k qd=1 async  FAILED: BENCH payload is not a JSON object")
 
+    def test_meta_shape(self):
+        args = cli.parse_args(["--fake-guest", "--quick", "--no-build", "--pool-max", "0"])
+        res = result(matrix.Point("read", 4096), canned())
+        res.reps[0].qemu_cmd = "qemu-system-aarch64 -M virt"
+        meta = cli.meta_of(args, "/img", [res]).to_json()
+        self.assertEqual(meta["qemu_cmdline"], "qemu-system-aarch64 -M virt")
+        self.assertEqual(meta["image"], {"path": "/img", "bytes": 64 * units.MIB, "pattern_seed": 1})
+        self.assertIsNone(meta["config"]["thread_pool_max"])
+        self.assertEqual(meta["config"]["fake_guest"], "ok")
+        self.assertIn("qemu-img bench", meta["ceiling_method"])
+
     def test_ceiling_median_over_reps(self):
         runs, counts = iter((3000.0, 1000.0, 2000.0)), []
 

@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import asdict, dataclass
+from typing import Optional
 
 from . import ceiling as ceiling_mod
 from . import qemu
@@ -142,25 +144,66 @@ def config_line(args) -> str:
         " thread-pool-max=%d" % args.pool_max if args.pool_max else "")
 
 
-def meta_of(args, img: str, results: list[PointResult]) -> dict:
+CEILING_METHOD = ("qemu-img bench -f raw -t CACHE -c COUNT -d DEPTH -s BS -S STEP "
+                  "[-w]: STEP=BS for sequential, BS*stride coprime with the block "
+                  "count for random; randrw = harmonic mean of read and write; "
+                  "DEPTH=qd (1 for engine=sync); COUNT calibrated to ~min(secs,2) s")
+
+
+@dataclass
+class RunConfig:
+    """How the guests were run (results.json meta.config)."""
+    cache: str
+    gic: int
+    legacy: bool
+    qemu_device_request_merging: bool
+    iothread: bool
+    thread_pool_max: Optional[int]  # None: QEMU's own pool
+    reps: int
+    secs: int
+    quick: bool
+    fake_guest: Optional[str]
+
+
+@dataclass
+class ImageInfo:
+    path: str
+    bytes: int
+    pattern_seed: int
+
+
+@dataclass
+class Meta:
     """results.json's meta: versions, host, commit, configuration, method."""
-    return {"qemu_version": sh(["qemu-system-aarch64", "--version"]).split("\n")[0],
-            "qemu_img_version": sh(["qemu-img", "--version"]).split("\n")[0],
-            "host_cpus": host_cpus(),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "git_commit": sh(["git", "rev-parse", "HEAD"]),
-            "git_dirty": bool(sh(["git", "status", "--porcelain", "--untracked-files=no"])),
-            "qemu_cmdline": next((r.qemu_cmd for r in results if r.qemu_cmd), ""),
-            "config": {"cache": args.cache, "gic": args.gic, "legacy": args.legacy,
-                       "qemu_device_request_merging": False,
-                       "iothread": args.iothread, "thread_pool_max": args.pool_max or None,
-                       "reps": args.reps, "secs": args.secs,
-                       "quick": args.quick, "fake_guest": args.fake_guest},
-            "image": {"path": img, "bytes": args.size_bytes, "pattern_seed": 1},
-            "ceiling_method": "qemu-img bench -f raw -t CACHE -c COUNT -d DEPTH -s BS -S STEP "
-                              "[-w]: STEP=BS for sequential, BS*stride coprime with the block "
-                              "count for random; randrw = harmonic mean of read and write; "
-                              "DEPTH=qd (1 for engine=sync); COUNT calibrated to ~min(secs,2) s"}
+    qemu_version: str
+    qemu_img_version: str
+    host_cpus: int
+    date: str
+    git_commit: str
+    git_dirty: bool
+    qemu_cmdline: str
+    config: RunConfig
+    image: ImageInfo
+    ceiling_method: str = CEILING_METHOD
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def meta_of(args, img: str, results: list[PointResult]) -> Meta:
+    return Meta(
+        qemu_version=sh(["qemu-system-aarch64", "--version"]).split("\n")[0],
+        qemu_img_version=sh(["qemu-img", "--version"]).split("\n")[0],
+        host_cpus=host_cpus(),
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        git_commit=sh(["git", "rev-parse", "HEAD"]),
+        git_dirty=bool(sh(["git", "status", "--porcelain", "--untracked-files=no"])),
+        qemu_cmdline=next((r.qemu_cmd for r in results if r.qemu_cmd), ""),
+        config=RunConfig(cache=args.cache, gic=args.gic, legacy=args.legacy,
+                         qemu_device_request_merging=False, iothread=args.iothread,
+                         thread_pool_max=args.pool_max or None, reps=args.reps,
+                         secs=args.secs, quick=args.quick, fake_guest=args.fake_guest),
+        image=ImageInfo(path=img, bytes=args.size_bytes, pattern_seed=1))
 
 
 def main(argv: list[str]) -> int:
@@ -195,7 +238,7 @@ def main(argv: list[str]) -> int:
     # --point runs go to OUT/points/, so trying one point does not replace the matrix's files.
     res_dir = os.path.join(out, "points") if args.points else out
     os.makedirs(res_dir, exist_ok=True)
-    write_outputs(res_dir, meta, results)
+    write_outputs(res_dir, meta.to_json(), results)
     plots = draw_plots(res_dir, results, config)
     print("\nbench: wrote %s, %s%s" % (os.path.join(res_dir, "results.json"),
                                       os.path.join(res_dir, "results.csv"),
