@@ -640,14 +640,21 @@ void blk_notify(struct blkdev *dev)
 }
 
 /*
- * Bios that end_io callbacks resubmit from interrupt context are collected
- * here while the callbacks run and submitted together afterwards, so a
- * completion interrupt that restarts many bios dispatches them as one batch
- * with one kick per device instead of one each. Touched only with IRQs
- * masked (one CPU: that is exclusive).
+ * Ending is never nested. Bios that end_io callbacks resubmit are collected
+ * while the callbacks run and submitted together afterwards, so a completion
+ * interrupt that restarts many bios dispatches them as one batch with one
+ * kick per device instead of one each. Bios that end while callbacks run
+ * (a resubmission the checks refuse, or one to a broken device, ends inside
+ * submit_bio) are collected too and ended by the outermost blk_end_done,
+ * after the callback that submitted them has returned: an end_io that
+ * resubmits whenever its bio fails goes round in that loop, not deeper into
+ * the stack. blk_end_done masks IRQs for the whole run, also in thread
+ * context, so these lists and end_depth belong to one ending at a time (one
+ * CPU: masking is exclusive); end_io may run in interrupt context anyway.
  */
 static unsigned int end_depth;
 static struct bio *resubmit_head, *resubmit_tail;
+static struct blk_done end_later = BLK_DONE_INIT;
 
 static bool resubmit_defer(struct bio *bio)
 {
@@ -657,14 +664,11 @@ static bool resubmit_defer(struct bio *bio)
 	return true;
 }
 
-void blk_end_done(struct blk_done *done)
+/* Runs end_io for a list of ended bios (linked by bio_next). IRQs masked. */
+static void end_list(struct bio *bio)
 {
-	struct bio *bio = done->head;
-	bool masked = irqs_disabled();
-
-	done->head = done->tail = NULL;
-	end_depth += masked;
 	uint64_t now = bio ? clock_ns() : 0; /* one read for the batch: bio_end_ns */
+
 	while (bio) {
 		struct bio *next = bio->bio_next; /* end_io may resubmit bio */
 		bio->bio_next = NULL;
@@ -673,13 +677,43 @@ void blk_end_done(struct blk_done *done)
 			bio->bio_end_io(bio);
 		bio = next;
 	}
-	/* The outermost masked caller submits what was resubmitted (nested calls only collect). */
-	while (masked && end_depth == 1 && resubmit_head) {
+}
+
+void blk_end_done(struct blk_done *done)
+{
+	struct bio *bio = done->head;
+
+	if (!bio)
+		return;
+	done->head = done->tail = NULL;
+	irqflags_t f = irq_save();
+	if (end_depth) {
+		/* Called from inside an ending: the outermost one ends these. */
+		if (end_later.tail)
+			end_later.tail->bio_next = bio;
+		else
+			end_later.head = bio;
+		while (bio->bio_next)
+			bio = bio->bio_next;
+		end_later.tail = bio;
+		irq_restore(f);
+		return;
+	}
+	end_depth = 1;
+	end_list(bio);
+	while (resubmit_head || end_later.head) {
+		if (end_later.head) {
+			struct bio *list = end_later.head;
+			end_later.head = end_later.tail = NULL;
+			end_list(list);
+			continue;
+		}
 		struct bio *list = resubmit_head;
 		resubmit_head = resubmit_tail = NULL;
 		blk_submit_list(list);
 	}
-	end_depth -= masked;
+	end_depth = 0;
+	irq_restore(f);
 }
 
 /* Every request and bio not owned by the driver ends -ENODEV. */
@@ -776,11 +810,12 @@ void submit_bio(struct bio *bio)
 			dev->ctr.errors++;
 			blk_unlock(dev, f);
 		}
+		/* Ended like any other bio, so an end_io that resubmits it does not nest. */
+		struct blk_done done = {bio, bio};
 		bio->bio_status = err;
 		bio->bio_stage = BIO_STAGE_ENDED;
-		bio->bio_end_ns = clock_ns();
-		if (bio->bio_end_io)
-			bio->bio_end_io(bio);
+		bio->bio_next = NULL;
+		blk_end_done(&done);
 		return;
 	}
 	bio->bio_stage = BIO_STAGE_ACCEPTED;

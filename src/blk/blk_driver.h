@@ -118,7 +118,11 @@ void blk_complete_locked(struct blkdev *dev, struct request *rq, int status, str
 bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done);
 /* Rings the doorbell blk_dispatch_locked() asked for. Queue lock NOT held. */
 void blk_notify(struct blkdev *dev);
-/* Runs end_io for every bio in *done. No lock held. */
+/*
+ * Runs end_io for every bio in *done, IRQs masked. No lock held. Called while
+ * another call runs end_io callbacks (from one of them, or from what they
+ * submit), it leaves the bios to that outer call: callbacks never nest.
+ */
 void blk_end_done(struct blk_done *done);
 /* Counts an interrupt taken for the device. Queue lock held. */
 void blk_count_irq_locked(struct blkdev *dev);

@@ -200,13 +200,15 @@ static void demo_counters(void)
 static int demo_job(const char **why)
 {
 	const struct dt_info *dt = dt_info();
-	uint64_t scratch = UINT64_MAX;
+	uint64_t scratch = 0;
 	struct dma_buf mem;
 	int err;
 
 	kprintf("levblk demo: %lu MiB RAM, GICv%d, %u virtio-mmio slots, %u block device(s)\n",
 		(unsigned long)(dt->mem_size >> 20), dt->gic.version, dt->n_virtio, blkdev_count());
-	if (arg_u64("scratch", UINT64_MAX, 0, UINT64_MAX, &scratch)) {
+	/* Whether it was given is its own fact: every value, UINT64_MAX too, is a sector. */
+	bool have_scratch = arg_str("scratch", NULL) != NULL;
+	if (arg_u64("scratch", 0, 0, UINT64_MAX, &scratch)) {
 		*why = "bad scratch=";
 		return -EINVAL;
 	}
@@ -232,7 +234,7 @@ static int demo_job(const char **why)
 	kprintf("demo: sector 0 of %s, first %u bytes:\n", d->name, DEMO_SHOW_BYTES);
 	demo_hexdump(buf, DEMO_SHOW_BYTES);
 
-	if (scratch != UINT64_MAX) {
+	if (have_scratch) {
 		if (scratch % (d->lbs / SECTOR_SIZE) || scratch >= d->capacity) {
 			kprintf("demo: scratch=%llu is not a logical block on %s\n",
 				(unsigned long long)scratch, d->name);

@@ -30,10 +30,16 @@
 /* Attempts at a consistent configuration read. */
 #define VMMIO_CONFIG_TRIES 16U
 
-/* Entries per indirect table: the most segments one chain may carry. */
+/*
+ * Entries per indirect table: the most descriptors one chain may carry. A
+ * block request needs at least three (header, one data segment, status):
+ * a smaller table is refused here, by name, rather than failing every disk.
+ */
+#define VMMIO_MIN_INDIRECT_SEGS 3
+#define VMMIO_MAX_INDIRECT_SEGS 1024
 static uint64_t vmmio_indirect_segs = 128;
-PARAM_U64("vq.indirect_segs", vmmio_indirect_segs, 2, 1024,
-	  "entries per indirect descriptor table (segments per request)");
+PARAM_U64("vq.indirect_segs", vmmio_indirect_segs, VMMIO_MIN_INDIRECT_SEGS, VMMIO_MAX_INDIRECT_SEGS,
+	  "entries per indirect descriptor table: a request's header, data segments and status");
 
 static struct vmmio_dev vmmio_devs[VMMIO_MAX_DEVICES];
 static unsigned vmmio_ndevs;
@@ -459,7 +465,13 @@ int vmmio_restart(struct vmmio_dev *dev)
 	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++) {
 		if (!dev->vq[q])
 			continue;
-		vq_reinit(dev->vq[q]);
+		err = vq_reinit(dev->vq[q]);
+		if (err) {
+			/* Checked above; a queue that still holds chains must not get fresh rings.
+			 */
+			vmmio_fail(dev, "queue busy at restart");
+			return err;
+		}
 		err = vmmio_program_queue(dev, dev->vq[q]);
 		if (err)
 			return err;

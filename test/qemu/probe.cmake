@@ -73,3 +73,27 @@ foreach(lbs 1024 8192 65536)
   set_tests_properties(qemu.probe.fill.lbs${lbs} qemu.probe.check.lbs${lbs} PROPERTIES
     TIMEOUT 120 LABELS qemu)
 endforeach()
+
+# Settings that failed without saying why.
+set(disks)
+probe_null_disk(disks 0 1048576 "")
+# vq.indirect_segs=2 was accepted, then every disk failed its setup without a reason.
+levblk_qemu_test(NAME probe.indirect_segs_2_refused_by_name TIMEOUT 60 ARGS ${disks}
+  APPEND "run=fill count=64 vq.indirect_segs=2" EXPECT_EXIT 1
+  EXPECT_REGEX "cmdline: bad value in vq.indirect_segs=2 .*3..1024" "RESULT FAIL bad value"
+  FAIL_REGEX "^FILL ")
+# scratch=18446744073709551615 was taken as "no scratch= given" (nothing written, PASS).
+levblk_qemu_test(NAME probe.scratch_max_is_a_sector TIMEOUT 60 ARGS ${disks}
+  APPEND "run=demo scratch=18446744073709551615" EXPECT_EXIT 1
+  EXPECT_REGEX "demo: scratch=18446744073709551615 is not a logical block on vda"
+  "RESULT FAIL bad scratch sector"
+  FAIL_REGEX "no scratch=SECTOR given")
+# fill names the word that is not whole blocks.
+set(disks)
+probe_null_disk(disks 0 1048576 ",logical_block_size=4096,physical_block_size=4096")
+levblk_qemu_test(NAME probe.fill_count_not_whole_blocks TIMEOUT 60 ARGS ${disks}
+  APPEND "run=fill count=7" EXPECT_EXIT 1
+  EXPECT_REGEX "fill: bad value in count=7 .not whole 4096-byte blocks of vda." "RESULT FAIL bad argument")
+levblk_qemu_test(NAME probe.fill_start_not_whole_blocks TIMEOUT 60 ARGS ${disks}
+  APPEND "run=check start=9 count=8" EXPECT_EXIT 1
+  EXPECT_REGEX "check: bad value in start=9 .not whole 4096-byte blocks of vda." "RESULT FAIL bad argument")
