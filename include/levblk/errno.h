@@ -39,8 +39,17 @@
 #ifndef ENODEV
 #define ENODEV 19
 #endif
+#ifndef ENOTDIR
+#define ENOTDIR 20
+#endif
+#ifndef EISDIR
+#define EISDIR 21
+#endif
 #ifndef EINVAL
 #define EINVAL 22
+#endif
+#ifndef EFBIG
+#define EFBIG 27
 #endif
 #ifndef ENOSPC
 #define ENOSPC 28
@@ -51,6 +60,15 @@
 #ifndef ERANGE
 #define ERANGE 34
 #endif
+#ifndef ENAMETOOLONG
+#define ENAMETOOLONG 36
+#endif
+#ifndef ENOTEMPTY
+#define ENOTEMPTY 39
+#endif
+#ifndef ELOOP
+#define ELOOP 40
+#endif
 #ifndef EOPNOTSUPP
 #define EOPNOTSUPP 95
 #endif
@@ -59,6 +77,9 @@
 #endif
 #ifndef EALREADY
 #define EALREADY 114
+#endif
+#ifndef EUCLEAN
+#define EUCLEAN 117
 #endif
 
 #endif

@@ -7,7 +7,8 @@
 levblk_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 LEVBLK_BASE_PACKAGES=(clang lld llvm cmake ninja-build qemu-system-arm gdb-multiarch fdisk)
-LEVBLK_TEST_PACKAGES=(libcmocka-dev libclang-rt-14-dev qemu-utils device-tree-compiler python3)
+# e2fsprogs: mke2fs, e2fsck, dumpe2fs and debugfs make and check the ext2 test images.
+LEVBLK_TEST_PACKAGES=(libcmocka-dev libclang-rt-14-dev qemu-utils device-tree-compiler python3 e2fsprogs)
 # tools/bench: qemu-img for the ceiling, gnuplot for the plots.
 LEVBLK_BENCH_PACKAGES=(qemu-utils gnuplot-nox python3)
 

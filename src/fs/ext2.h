@@ -1,0 +1,204 @@
+/*
+ * The ext2 reading core: superblock and group descriptor checks, inodes,
+ * block mapping, file and symlink reads, directory entries and lookups.
+ *
+ * It knows nothing of bios or caches. Blocks come from a small callback pair
+ * (struct ext2_blkio_ops) so that the same code runs over the buffer cache in
+ * the kernel and over an image file in the host tests.
+ *
+ * Nothing read from the disk is trusted: every count, block number, inode
+ * number, length and name is checked before it is used. A damaged structure
+ * is -EUCLEAN, reported once through the volume's fault callback with what is
+ * wrong; a failed read is the callback's own error (-EIO). Nothing here
+ * allocates, sleeps except inside the callbacks, or keeps state between calls
+ * beyond the immutable geometry, so many threads may use one volume at once.
+ */
+#ifndef LEVBLK_FS_EXT2_H
+#define LEVBLK_FS_EXT2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ext2_format.h"
+
+/* What is wrong, for a report line: a fixed description, the inode concerned (0: none) and a value. */
+struct ext2_fault {
+	const char *what;
+	uint32_t ino;
+	uint64_t value;
+};
+
+/*
+ * The block source. get() makes file system block `block` (in units of the
+ * volume's block size, already checked to lie inside the file system)
+ * readable at *data until put(ctx, *ref); it returns 0 or a negated errno
+ * (-EIO when the disk failed). Several blocks may be held at once (at most
+ * four by this code: an indirect chain). Callbacks may sleep; they run in the
+ * caller's thread.
+ */
+struct ext2_blkio_ops {
+	int (*get)(void *ctx, uint32_t block, const uint8_t **data, void **ref);
+	void (*put)(void *ctx, void *ref);
+};
+
+/* The geometry of a checked superblock, in CPU byte order. Immutable once mounted. */
+struct ext2_geom {
+	uint32_t block_bytes;
+	uint32_t block_log;             /* log2(block_bytes) */
+	uint32_t blocks_count;
+	uint32_t inodes_count;
+	uint32_t free_blocks;
+	uint32_t free_inodes;
+	uint32_t first_data_block;
+	uint32_t blocks_per_group;
+	uint32_t inodes_per_group;
+	uint32_t groups;
+	uint32_t inode_bytes;           /* on-disk size of one inode */
+	uint32_t inodes_per_block;
+	uint32_t itable_blocks;         /* inode table blocks per group */
+	uint32_t first_ino;             /* first inode number for ordinary files */
+	uint32_t rev;
+	uint32_t gdt_block;             /* first group descriptor block */
+	uint32_t gdt_blocks;
+	uint32_t ptrs_per_block;        /* block numbers in one indirect block */
+	uint32_t feature_compat;
+	uint32_t feature_incompat;
+	uint32_t feature_ro_compat;
+	uint64_t max_file_bytes;
+	uint16_t state;                 /* EXT2_VALID_FS / EXT2_ERROR_FS as found on disk */
+	bool filetype;                  /* directory entries carry a file type */
+	bool read_only;                 /* unknown read-only-compatible features: never write */
+};
+
+struct ext2_vol {
+	struct ext2_geom g;
+	const struct ext2_blkio_ops *io;
+	void *io_ctx;
+	/* Called once per damaged structure found, from the thread that found it; may be NULL. */
+	void (*report)(void *ctx, const struct ext2_fault *f);
+	void *report_ctx;
+};
+
+/* An inode as read and checked, in CPU byte order. */
+struct ext2_inode_info {
+	uint32_t ino;
+	uint16_t mode;                  /* EXT2_S_IF* type bits and permissions */
+	uint16_t links;
+	uint64_t size;
+	uint32_t blocks_512;            /* i_blocks */
+	uint32_t flags;
+	uint32_t file_acl;
+	uint32_t mtime;
+	uint32_t block[EXT2_N_BLOCKS];
+	/* i_block[] as stored: a fast symlink's target lives here as bytes. */
+	uint8_t block_raw[EXT2_N_BLOCKS * 4u];
+};
+
+/* One directory entry as parsed and checked; name points into the block and is not NUL-terminated. */
+struct ext2_dirent_view {
+	uint32_t ino;                   /* 0: an unused record (skipped by the iterators) */
+	uint32_t rec_len;
+	uint32_t name_len;
+	uint32_t file_type;             /* EXT2_FT_*; EXT2_FT_UNKNOWN without the filetype feature */
+	const char *name;
+};
+
+/* Longest path and symlink target handled, bytes without the NUL. */
+#define EXT2_PATH_MAX           4095u
+
+/* ext2_super.c */
+/*
+ * Checks the 1024 superblock bytes found at EXT2_SUPER_OFFSET of a device of
+ * dev_bytes bytes and fills *g. Returns 0, -EUCLEAN for a damaged or
+ * inconsistent superblock, or -EOPNOTSUPP for a valid one that uses what
+ * levblk does not implement (incompatible features, revision, block size);
+ * *f says why. Pure: reads nothing else.
+ */
+int ext2_super_check(const struct ext2_super *sb, uint64_t dev_bytes, struct ext2_geom *g,
+		     struct ext2_fault *f);
+void ext2_vol_init(struct ext2_vol *v, const struct ext2_geom *g, const struct ext2_blkio_ops *io,
+		   void *io_ctx, void (*report)(void *ctx, const struct ext2_fault *f), void *report_ctx);
+/*
+ * Checks one group descriptor against the geometry: its bitmaps and inode
+ * table inside its group, not overlapping, counts within the group. Pure.
+ * Returns 0 or -EUCLEAN with *f set.
+ */
+int ext2_group_desc_check(const struct ext2_geom *g, uint32_t group, const struct ext2_group_desc *gd,
+			  struct ext2_fault *f);
+/* Reads and checks group descriptor `group` into *gd (CPU byte order). */
+int ext2_group_get(const struct ext2_vol *v, uint32_t group, struct ext2_group_desc *gd);
+/* Reads and checks every group descriptor, and that the free counts add up to at most the totals. */
+int ext2_vol_check_groups(const struct ext2_vol *v);
+/* Records a damaged structure: calls the report callback, returns -EUCLEAN. */
+int ext2_corrupt(const struct ext2_vol *v, uint32_t ino, const char *what, uint64_t value);
+/* Reads a block through the volume's callbacks after checking it lies inside the file system. */
+int ext2_block_get(const struct ext2_vol *v, uint32_t ino, uint32_t block, const uint8_t **data, void **ref);
+void ext2_block_put(const struct ext2_vol *v, void *ref);
+
+/* ext2_inode.c */
+/* Reads inode `ino` and checks it is in use and consistent. -EUCLEAN for a bad number or a damaged inode. */
+int ext2_inode_get(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_info *ip);
+static inline bool ext2_is_dir(const struct ext2_inode_info *ip)
+{
+	return (ip->mode & EXT2_S_IFMT) == EXT2_S_IFDIR;
+}
+static inline bool ext2_is_reg(const struct ext2_inode_info *ip)
+{
+	return (ip->mode & EXT2_S_IFMT) == EXT2_S_IFREG;
+}
+static inline bool ext2_is_symlink(const struct ext2_inode_info *ip)
+{
+	return (ip->mode & EXT2_S_IFMT) == EXT2_S_IFLNK;
+}
+/*
+ * Maps logical block `lblk` of the inode to a physical block through the
+ * direct, single, double and triple indirect pointers. *pblk = 0 is a hole;
+ * then *hole_run (if not NULL) is how many blocks from lblk on are known to be
+ * holes (at least 1), so a reader can skip an empty indirect subtree at once.
+ * -EFBIG beyond the last block the format can address.
+ */
+int ext2_bmap(const struct ext2_vol *v, const struct ext2_inode_info *ip, uint64_t lblk, uint32_t *pblk,
+	      uint64_t *hole_run);
+/*
+ * Reads up to len bytes at byte offset off of a regular file (or a slow
+ * symlink or directory) into buf; holes read as zeros, nothing is read past
+ * the size. *done is the count copied, also when an error stops the read.
+ */
+int ext2_file_read(const struct ext2_vol *v, const struct ext2_inode_info *ip, uint64_t off, void *buf,
+		   size_t len, size_t *done);
+/* Whether a symlink keeps its target inside the inode (fast) rather than in a block (slow). */
+bool ext2_symlink_is_fast(const struct ext2_vol *v, const struct ext2_inode_info *ip);
+/* Copies a symlink's target and a NUL into buf (cap bytes); *len is the target's length. -ERANGE if it does not fit. */
+int ext2_readlink(const struct ext2_vol *v, const struct ext2_inode_info *ip, char *buf, size_t cap, size_t *len);
+
+/* ext2_dir.c */
+/*
+ * Parses and checks the entry at byte `off` of a directory block. Pure.
+ * Returns 0 or -EUCLEAN with *f set (ino in *f is left 0 for the caller).
+ */
+int ext2_dirent_parse(const struct ext2_geom *g, const uint8_t *block, uint32_t off, struct ext2_dirent_view *d,
+		      struct ext2_fault *f);
+/*
+ * Calls fn for every used entry of directory ip, in on-disk order; stops and
+ * returns fn's value when it is not 0. Entries ("." and ".." included) are
+ * valid only during the call.
+ */
+typedef int (*ext2_dir_fn)(void *ctx, const struct ext2_dirent_view *d);
+int ext2_dir_iterate(const struct ext2_vol *v, const struct ext2_inode_info *dir, ext2_dir_fn fn, void *ctx);
+/*
+ * Finds name (len bytes) in directory dir: *ino and, if file_type is not
+ * NULL, the entry's EXT2_FT_* type; or -ENOENT; -ENOTDIR if dir is not one.
+ */
+int ext2_dir_lookup(const struct ext2_vol *v, const struct ext2_inode_info *dir, const char *name, size_t len,
+		    uint32_t *ino, uint32_t *file_type);
+/* The EXT2_FT_* type that matches an inode's mode. */
+uint32_t ext2_mode_file_type(uint16_t mode);
+/*
+ * Resolves an absolute or root-relative path ("/a/b", "a/b", "./a//b") to an
+ * inode, without following symlinks (a symlink inside the path is -ENOTDIR).
+ * -ENAMETOOLONG for a component over 255 bytes or a path over EXT2_PATH_MAX.
+ */
+int ext2_path_lookup(const struct ext2_vol *v, const char *path, struct ext2_inode_info *ip);
+
+#endif
