@@ -120,3 +120,90 @@ int himg_mount(struct himg *h, struct ext2_vol *v)
 	ext2_vol_init(v, &g, &himg_ops, h, himg_report, h);
 	return ext2_vol_check_groups(v);
 }
+
+struct walk_ctx {
+	const struct ext2_vol *v;
+	struct himg_walk_stats *st;
+	unsigned int depth;
+};
+
+static void walk_note(struct himg_walk_stats *st, int err)
+{
+	if (err == 0)
+		return;
+	if (st->first_err == 0)
+		st->first_err = err;
+	st->errors++;
+}
+
+static void walk_dir(struct walk_ctx *w, const struct ext2_inode_info *dir);
+
+static int walk_entry(void *ctx, const struct ext2_dirent_view *d)
+{
+	static uint8_t buf[HIMG_WALK_FILE_MAX];
+	struct walk_ctx *w = ctx;
+	struct ext2_inode_info ip;
+	char target[EXT2_PATH_MAX + 1];
+	size_t done;
+	int err;
+
+	if ((d->name_len == 1 && d->name[0] == '.') || (d->name_len == 2 && memcmp(d->name, "..", 2) == 0))
+		return 0;
+	if (++w->st->entries > HIMG_WALK_ENTRIES) {
+		walk_note(w->st, -ELOOP);
+		return -ELOOP;
+	}
+	err = ext2_inode_get(w->v, d->ino, &ip);
+	if (err != 0) {
+		walk_note(w->st, err);
+		return 0;
+	}
+	if (ext2_is_dir(&ip)) {
+		w->depth++;
+		walk_dir(w, &ip);
+		w->depth--;
+	} else if (ext2_is_reg(&ip)) {
+		w->st->files++;
+		err = ext2_file_read(w->v, &ip, 0, buf, sizeof(buf), &done);
+		w->st->bytes += done;
+		if (err == 0 && ip.size > sizeof(buf)) {
+			uint64_t last = ip.size - 1 - (ip.size - 1) % w->v->g.block_bytes;
+			err = ext2_file_read(w->v, &ip, last, buf, w->v->g.block_bytes, &done);
+			w->st->bytes += done;
+		}
+		walk_note(w->st, err);
+	} else if (ext2_is_symlink(&ip)) {
+		w->st->symlinks++;
+		walk_note(w->st, ext2_readlink(w->v, &ip, target, sizeof(target), &done));
+	}
+	return 0;
+}
+
+static void walk_dir(struct walk_ctx *w, const struct ext2_inode_info *dir)
+{
+	int err;
+
+	if (w->depth > HIMG_WALK_DEPTH) {
+		walk_note(w->st, -ELOOP);
+		return;
+	}
+	w->st->dirs++;
+	err = ext2_dir_iterate(w->v, dir, walk_entry, w);
+	if (err != 0 && err != -ELOOP)
+		walk_note(w->st, err);
+}
+
+void himg_walk(const struct ext2_vol *v, struct himg_walk_stats *st)
+{
+	struct walk_ctx w = { .v = v, .st = st };
+	struct ext2_inode_info root;
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	err = ext2_path_lookup(v, "/", &root);
+	if (err != 0) {
+		walk_note(st, err);
+		return;
+	}
+	walk_dir(&w, &root);
+}

@@ -38,3 +38,24 @@ void himg_free(struct himg *h);
 int himg_mount(struct himg *h, struct ext2_vol *v);
 
 #endif
+
+/* What himg_walk may do at most, so that a damaged image (a directory naming its own ancestor) still ends. */
+#define HIMG_WALK_DEPTH    16u
+#define HIMG_WALK_ENTRIES  20000u
+#define HIMG_WALK_FILE_MAX (256u * 1024u) /* bytes read from the start of each file, plus its last block */
+
+struct himg_walk_stats {
+	unsigned long dirs, files, symlinks, entries;
+	uint64_t bytes;
+	int first_err;   /* the first error met (the walk goes on past it) */
+	unsigned long errors;
+};
+
+/*
+ * Reads everything reachable from the root the way a verifier would: every
+ * directory, every inode named, the start and end of every file, every
+ * symlink target. Errors are counted and the walk goes on with the next
+ * entry. -ELOOP is what the walk itself reports for a tree deeper than
+ * HIMG_WALK_DEPTH or larger than HIMG_WALK_ENTRIES.
+ */
+void himg_walk(const struct ext2_vol *v, struct himg_walk_stats *st);
