@@ -31,8 +31,7 @@
  *   -EINVAL      empty (no segments, a zero-length segment, no sectors),
  *                not a whole number of logical blocks, start not aligned to
  *                the logical block, past the end of the disk (or wrapping
- *                the 64-bit sector space), a bio that cannot be split into
- *                requests the device accepts; and a NULL end_io: then
+ *                the 64-bit sector space); and a NULL end_io: then
  *                submit_bio() only sets bio_status (nothing reaches the
  *                device, nothing else happens)
  *   -EROFS       write, discard or write-zeroes on a read-only disk
@@ -41,7 +40,9 @@
  *   -ENODEV      no device, or the device was declared broken
  *   -ETIMEDOUT   the device did not complete it by its deadline
  *                (blk.timeout_ms), also after blk.retries device resets
- * Too many segments for one request is not an error: the bio is split.
+ * Too many segments for one request is not an error: the bio is split, and
+ * a logical block that lies in more segments than one request may carry is
+ * copied through the layer's own buffers.
  */
 #ifndef LEVBLK_BIO_H
 #define LEVBLK_BIO_H

@@ -21,9 +21,10 @@ struct blkdev;
 #define BLKDEV_MAX	16u
 
 /*
- * What one request may carry; a bio beyond these is split. Only a bio of
- * which not even one logical block fits one request (too many tiny
- * segments) ends -EINVAL.
+ * What one request may carry; a bio beyond these is split. A logical block
+ * that lies in more of the bio's segments than one request may carry is
+ * copied through a buffer of the layer's own (the `bounces` counter), so
+ * segments never make a bio fail.
  */
 struct blk_limits {
 	uint32_t max_segs;	/* data segments per request */
@@ -51,32 +52,36 @@ struct blkdev_info {
 
 /* Monotonic totals since the device registered, plus two gauges. */
 struct blk_counters {
-	uint64_t bios;	    /* bios submitted, once each however split (plugged: at flush) */
-	uint64_t requests;  /* requests handed to the driver (descriptor chains made) */
-	uint64_t merges;    /* bios (or bio pieces) merged into an existing request */
-	uint64_t splits;    /* extra requests made because a bio exceeded the limits */
-	uint64_t kicks;	    /* device notifications */
-	uint64_t irqs;	    /* interrupts taken for the device */
-	uint64_t errors;    /* bios ended with a non-zero status */
-	uint64_t retries;   /* requests dispatched again after an error */
-	uint64_t flushes;   /* flush requests sent to the device */
-	uint64_t timeouts;  /* requests found past their deadline (blk.timeout_ms) */
-	uint64_t lost_irqs; /* deadline checks that found completions no interrupt reported */
-	uint64_t resets;    /* device resets for recovery (in-flight requests resubmitted) */
-	uint64_t in_flight; /* gauge: requests owned by the driver now */
-	uint64_t queued;    /* gauge: bios accepted and not yet ended */
+	uint64_t bios;	       /* bios submitted, once each however split (plugged: at flush) */
+	uint64_t requests;     /* requests handed to the driver (descriptor chains made) */
+	uint64_t merges;       /* bios (or bio pieces) merged into an existing request */
+	uint64_t splits;       /* extra requests made because a bio exceeded the limits */
+	uint64_t kicks;	       /* device notifications */
+	uint64_t irqs;	       /* interrupts taken for the device */
+	uint64_t errors;       /* bios ended with a non-zero status */
+	uint64_t retries;      /* requests dispatched again after an error */
+	uint64_t flushes;      /* flush requests sent to the device */
+	uint64_t timeouts;     /* requests found past their deadline (blk.timeout_ms) */
+	uint64_t lost_irqs;    /* deadline checks that found completions no interrupt reported */
+	uint64_t resets;       /* device resets for recovery (in-flight requests resubmitted) */
+	uint64_t bounces;      /* bio pieces copied through the layer's own buffers */
+	uint64_t bounce_waits; /* placements that found no bounce buffer free and waited */
+	uint64_t in_flight;    /* gauge: requests owned by the driver now */
+	uint64_t queued;       /* gauge: bios accepted and not yet ended */
 };
 
 /*
  * The device's resources at a glance, for checking that nothing leaked once
  * I/O is over: at rest, free_requests == nr_requests, ring_free == ring_size,
- * ring_in_flight == 0 and the counters' in_flight and queued are 0.
+ * ring_in_flight == 0, bounce_free == bounce_slots and the counters'
+ * in_flight and queued are 0.
  */
 struct blk_resources {
 	uint32_t nr_requests, free_requests; /* the core's preallocated requests */
 	uint32_t ring_size, ring_free;	     /* the driver's ring: descriptors (0, 0: none) */
 	uint32_t ring_in_flight;	     /* chains the device holds */
 	uint32_t pending_bios;		     /* bios waiting for a free request */
+	uint32_t bounce_slots, bounce_free;  /* the layer's bounce buffers, in slots */
 };
 
 unsigned int blkdev_count(void);

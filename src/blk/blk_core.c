@@ -154,6 +154,7 @@ static void rq_add_part(struct request *rq, struct bio *bio, uint64_t bytes, uin
 {
 	struct blk_part p = {
 	    .bio = bio,
+	    .segs = bio->bio_segs,
 	    .sector = bio->bio_sector + (bio->bio_cur_bytes >> SECTOR_SHIFT),
 	    .bytes = (uint32_t)bytes,
 	    .seg = bio->bio_cur_seg,
@@ -182,10 +183,124 @@ static void rq_add_part(struct request *rq, struct bio *bio, uint64_t bytes, uin
 	bio->bio_refs++;
 }
 
+/*
+ * Bounced pieces (blk_bounce.h). A piece goes through a bounce buffer when
+ * its first logical block lies in more caller segments than a request may
+ * carry (blk_fit_bytes finds not one block that fits), and with
+ * blk.bounce=1 always (direct_segs is then 0, so nothing ever fits). None
+ * of this runs for a bio whose blocks fit: the hot path only reads
+ * direct_segs where it read limits.max_segs.
+ */
+
+/*
+ * Bytes of bio from its cursor to copy through one buffer into a request
+ * with `segs` wire segments and `room` bytes left; 0 if not one logical
+ * block fits even as one contiguous buffer. Without blk.bounce only the
+ * run of blocks that cannot go directly is taken (each one alone lies in
+ * more segments than a request carries): the blocks after it are placed
+ * from the caller's memory again.
+ */
+static uint64_t bounce_bytes(const struct blkdev *dev, const struct bio *bio, uint32_t segs,
+			     uint64_t room)
+{
+	const struct blk_limits *lim = &dev->info.limits;
+	uint32_t lbs = dev->info.lbs, seg = bio->bio_cur_seg, off = bio->bio_cur_off;
+	uint64_t left = bio->bio_bytes - bio->bio_cur_bytes;
+	uint64_t max = (uint64_t)segs * lim->max_seg_bytes, bytes = 0;
+
+	if (max > room)
+		max = room;
+	if (max > dev->bounce.max_bytes)
+		max = dev->bounce.max_bytes;
+	if (bio->bio_op == BIO_OP_GET_ID) /* all of it, or nothing: not counted in blocks */
+		return left <= max ? left : 0;
+	if (max > left)
+		max = left;
+	if (dev->bounce.all)
+		return max - max % lbs;
+	while (bytes + lbs <= max &&
+	       blk_count_segs(bio, seg, off, lbs, lim->max_seg_bytes) > lim->max_segs) {
+		bytes += lbs;
+		blk_advance_cursor(bio, &seg, &off, lbs);
+	}
+	return bytes;
+}
+
+/*
+ * Adds the next `bytes` of bio to rq as a piece carried by buf (copied in
+ * now for a write): one contiguous buffer, cut only at max_seg_bytes.
+ */
+static void rq_add_bounced(struct blkdev *dev, struct request *rq, struct bio *bio,
+			   struct blk_bounce_buf *buf, uint64_t bytes, bool front)
+{
+	uint32_t max = dev->info.limits.max_seg_bytes;
+	uint32_t nsegs = (uint32_t)((bytes + max - 1) / max);
+
+	blk_bounce_fill(buf, bio, bio->bio_cur_seg, bio->bio_cur_off, (uint32_t)bytes);
+	rq_add_part(rq, bio, bytes, nsegs, front);
+	struct blk_part *p = &rq->rq_parts[front ? 0 : rq->rq_nparts - 1];
+	p->segs = &buf->seg;
+	p->seg = 0;
+	p->off = 0;
+	rq->rq_nbounce++;
+	dev->ctr.bounces++;
+}
+
+/*
+ * Ends the bounce buffers of parts [from, to) of rq, which the device can
+ * no longer touch (the request is back from the driver): a read's data is
+ * copied out if the part succeeded, and every buffer goes back to the pool.
+ * Before the parts' bios are put, so their end_io sees the data.
+ */
+static void bounce_end_parts(struct blkdev *dev, struct request *rq, uint32_t from, uint32_t to,
+			     int status)
+{
+	bool out = !status && (rq->rq_op == BIO_OP_READ || rq->rq_op == BIO_OP_GET_ID);
+
+	for (uint32_t i = from; i < to; i++) {
+		struct blk_part *p = &rq->rq_parts[i];
+		if (p->segs == p->bio->bio_segs)
+			continue;
+		struct blk_bounce_buf *buf = blk_bounce_of(p->segs);
+		if (out)
+			blk_bounce_copy_out(buf, p->bio);
+		blk_bounce_put(&dev->bounce, buf);
+		p->segs = p->bio->bio_segs;
+		rq->rq_nbounce--;
+	}
+}
+
 static bool rq_mergeable(const struct blkdev *dev, const struct request *rq, uint8_t op)
 {
 	return rq->rq_op == op && rq->rq_epoch == dev->epoch_tail && !rq->rq_isolate &&
 	       (rq->rq_state == RQ_QUEUED || rq->rq_state == RQ_HELD);
+}
+
+/*
+ * blk.bounce=1: merges the next piece of bio into rq (adjacent, mergeable)
+ * through a bounce buffer, as try_merge does with caller memory.
+ */
+static bool merge_bounced(struct blkdev *dev, struct request *rq, struct bio *bio, uint64_t start)
+{
+	const struct blk_limits *lim = &dev->info.limits;
+	bool back = rq->rq_sector + rq->rq_sectors == start;
+	uint64_t room = max_rq_bytes(dev) - ((uint64_t)rq->rq_sectors << SECTOR_SHIFT);
+	uint64_t bytes;
+	struct blk_bounce_buf *buf;
+
+	if (rq->rq_nsegs >= lim->max_segs)
+		return false;
+	bytes = bounce_bytes(dev, bio, lim->max_segs - rq->rq_nsegs, room);
+	if (bytes == 0 || (!back && bytes != bio->bio_bytes - bio->bio_cur_bytes))
+		return false;
+	buf = blk_bounce_get(&dev->bounce, (uint32_t)bytes);
+	if (!buf)
+		return false; /* a new request will wait for a buffer instead */
+	rq_add_bounced(dev, rq, bio, buf, bytes, !back);
+	if (!back && rq->rq_state == RQ_QUEUED)
+		elv_resort(&dev->elv, rq);
+	dev->ctr.merges++;
+	return true;
 }
 
 /*
@@ -214,11 +329,17 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 		 */
 		if (rq->rq_sector + rq->rq_sectors != start && rq->rq_sector != end)
 			continue;
-		if (!rq_mergeable(dev, rq, bio->bio_op) || rq->rq_nsegs >= lim->max_segs)
+		if (!rq_mergeable(dev, rq, bio->bio_op))
 			continue;
+		if (rq->rq_nsegs >= dev->direct_segs) {
+			/* No room for caller memory; with blk.bounce=1 there never is. */
+			if (dev->bounce.all && merge_bounced(dev, rq, bio, start))
+				return true;
+			continue;
+		}
 		uint64_t room = max_rq_bytes(dev) - ((uint64_t)rq->rq_sectors << SECTOR_SHIFT);
 		if (rq->rq_sector + rq->rq_sectors == start) {
-			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room,
+			bytes = blk_fit_bytes(bio, dev->direct_segs - rq->rq_nsegs, room,
 					      dev->info.lbs, lim->max_seg_bytes, &nsegs);
 			if (bytes == 0)
 				continue;
@@ -227,7 +348,7 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 			return true;
 		}
 		if (rq->rq_sector == end) {
-			bytes = blk_fit_bytes(bio, lim->max_segs - rq->rq_nsegs, room,
+			bytes = blk_fit_bytes(bio, dev->direct_segs - rq->rq_nsegs, room,
 					      dev->info.lbs, lim->max_seg_bytes, &nsegs);
 			if (bytes != bio->bio_bytes - bio->bio_cur_bytes)
 				continue;
@@ -241,8 +362,32 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 	return false;
 }
 
-/* Fills a fresh request with the next piece of bio; false if nothing fits. */
-static bool rq_first_part(struct blkdev *dev, struct request *rq, struct bio *bio)
+/*
+ * A fresh request's first piece through a bounce buffer: 0, -EAGAIN (the
+ * pool has no buffer free now: the bio waits for one) or -EINVAL (not one
+ * logical block fits a request even as one contiguous buffer).
+ */
+static int rq_first_bounced(struct blkdev *dev, struct request *rq, struct bio *bio)
+{
+	uint64_t bytes = bounce_bytes(dev, bio, dev->info.limits.max_segs, max_rq_bytes(dev));
+	struct blk_bounce_buf *buf;
+
+	if (bytes == 0)
+		return -EINVAL;
+	buf = blk_bounce_get(&dev->bounce, (uint32_t)bytes);
+	if (!buf) {
+		dev->ctr.bounce_waits++;
+		return -EAGAIN;
+	}
+	rq_add_bounced(dev, rq, bio, buf, bytes, false);
+	return 0;
+}
+
+/*
+ * Fills a fresh request with the next piece of bio: 0, -EAGAIN (waits for
+ * a bounce buffer) or -EINVAL (the bio cannot be split into requests).
+ */
+static int rq_first_part(struct blkdev *dev, struct request *rq, struct bio *bio)
 {
 	const struct blk_limits *lim = &dev->info.limits;
 	uint64_t left = bio->bio_bytes - bio->bio_cur_bytes;
@@ -263,21 +408,26 @@ static bool rq_first_part(struct blkdev *dev, struct request *rq, struct bio *bi
 	case BIO_OP_GET_ID:
 		bytes = left;
 		nsegs = blk_count_segs(bio, 0, 0, bytes, lim->max_seg_bytes);
-		if (nsegs > lim->max_segs)
-			bytes = 0;
+		if (nsegs > dev->direct_segs)
+			return rq_first_bounced(dev, rq, bio);
 		break;
 	default:
-		bytes = blk_fit_bytes(bio, lim->max_segs, max_rq_bytes(dev), dev->info.lbs,
+		bytes = blk_fit_bytes(bio, dev->direct_segs, max_rq_bytes(dev), dev->info.lbs,
 				      lim->max_seg_bytes, &nsegs);
+		if (bytes == 0) /* its first block lies in too many segments: copy it */
+			return rq_first_bounced(dev, rq, bio);
 		break;
 	}
 	if (bytes == 0)
-		return false;
+		return -EINVAL;
 	rq_add_part(rq, bio, bytes, nsegs, false);
-	return true;
+	return 0;
 }
 
-/* DATA stage: place what is left of the bio. False: out of requests, parked. */
+/*
+ * DATA stage: place what is left of the bio. False: out of requests or
+ * bounce buffers, parked (a completion frees both and drains the parked).
+ */
 static bool place_data_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
 {
 	while (bio->bio_cur_bytes < bio->bio_bytes) {
@@ -287,7 +437,12 @@ static bool place_data_locked(struct blkdev *dev, struct bio *bio, struct blk_do
 		if (!rq)
 			return false;
 		bool split = bio->bio_cur_bytes != 0;
-		if (!rq_first_part(dev, rq, bio)) {
+		int err = rq_first_part(dev, rq, bio);
+		if (err == -EAGAIN) { /* the bounce pool is empty: wait, cursor kept */
+			rq_free(dev, rq);
+			return false;
+		}
+		if (err) {
 			/* Not one logical block fits the limits: cannot be split into requests. */
 			rq_free(dev, rq);
 			if (!bio->bio_status)
@@ -448,6 +603,8 @@ static void bio_refs_done_locked(struct blkdev *dev, struct bio *bio, struct blk
 static void end_parts(struct blkdev *dev, struct request *rq, uint32_t from, uint32_t to,
 		      int status, struct blk_done *done)
 {
+	if (rq->rq_nbounce)
+		bounce_end_parts(dev, rq, from, to, status);
 	for (uint32_t i = from; i < to; i++)
 		bio_put_locked(dev, rq->rq_parts[i].bio, status, done);
 }

@@ -113,6 +113,13 @@ struct blkdev *blk_dev_register(struct blkdev_info *info, const struct blk_drive
 
 	struct blkdev *dev = &blk_devs[blk_ndevs];
 	memset(dev, 0, sizeof(*dev));
+	if (blk_bounce_init(&dev->bounce, (uint64_t)lim->max_sectors << SECTOR_SHIFT)) {
+		dma_free(&part_mem);
+		dma_free(&rq_mem);
+		return NULL;
+	}
+	/* blk.bounce=1: no caller memory on the wire (blk_queue.h, direct_segs). */
+	dev->direct_segs = dev->bounce.all ? 0 : lim->max_segs;
 	blk_dev_take_name(info->name);
 	dev->info = *info;
 	spin_init(&dev->lock, "blk queue");
@@ -209,6 +216,7 @@ void blk_dev_host_reset(void)
 	for (unsigned int i = 0; i < blk_ndevs; i++) {
 		dma_free(&blk_devs[i].rq_mem);
 		dma_free(&blk_devs[i].part_mem);
+		blk_bounce_destroy(&blk_devs[i].bounce);
 	}
 	blk_ndevs = 0;
 	blk_nnames = 0;

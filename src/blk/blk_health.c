@@ -36,6 +36,8 @@ void blkdev_resources(const struct blkdev *dev, struct blk_resources *out)
 	}
 	for (const struct bio *b = dev->pending_head; b; b = b->bio_next)
 		out->pending_bios++;
+	out->bounce_slots = dev->bounce.nslots;
+	out->bounce_free = dev->bounce.nfree;
 	if (dev->ops->ring_state)
 		dev->ops->ring_state(dev->drv, out);
 	blk_unlock(d, f);
@@ -44,6 +46,6 @@ void blkdev_resources(const struct blkdev *dev, struct blk_resources *out)
 bool blkdev_at_rest(const struct blk_resources *r, const struct blk_counters *c)
 {
 	return r->free_requests == r->nr_requests && r->ring_free == r->ring_size &&
-	       r->ring_in_flight == 0 && r->pending_bios == 0 && c->in_flight == 0 &&
-	       c->queued == 0;
+	       r->ring_in_flight == 0 && r->pending_bios == 0 &&
+	       r->bounce_free == r->bounce_slots && c->in_flight == 0 && c->queued == 0;
 }

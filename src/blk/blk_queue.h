@@ -11,6 +11,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/hal/dma.h>
 #include <levblk/hal/spinlock.h>
+#include "blk_bounce.h"
 #include "blk_driver.h"
 #include "blk_list.h"
 
@@ -42,12 +43,18 @@ enum {
 	BIO_STAGE_ENDED = 5,	 /* end_io called or about to be: may be submitted again */
 };
 
-/* One bio piece inside a request: a contiguous byte range of one bio. */
+/*
+ * One bio piece inside a request: a contiguous byte range of one bio. Its
+ * data is segs[seg] from off on: the bio's own segments, or for a bounced
+ * piece the one segment of its bounce buffer (blk_bounce.h; then seg and
+ * off are 0 and segs != bio->bio_segs).
+ */
 struct blk_part {
 	struct bio *bio;
+	const struct bio_seg *segs;
 	uint64_t sector; /* 512-byte sector of the first byte */
 	uint32_t bytes;	 /* data bytes (DISCARD/WZ: the range in bytes, no data) */
-	uint32_t seg;	 /* first bio segment ... */
+	uint32_t seg;	 /* first segment ... */
 	uint32_t off;	 /* ... and byte offset in it */
 	uint32_t nsegs;	 /* data segments it takes on the wire */
 };
@@ -76,6 +83,7 @@ struct request {
 	uint32_t rq_sectors; /* ... and length in 512-byte sectors */
 	uint32_t rq_nsegs;   /* whole request: data segments */
 	uint32_t rq_nparts;
+	uint32_t rq_nbounce;	      /* bounced parts; 0 whenever the request is free */
 	uint32_t rq_view;	      /* rq_isolate: the part on the wire */
 	uint64_t rq_fifo_deadline_ns; /* elevator expiry */
 	uint64_t rq_deadline_ns;      /* completion deadline (blk.timeout_ms; issue 5) */
@@ -125,6 +133,14 @@ struct blkdev {
 	 * global lock. A run lasts microseconds, far below any deadline.
 	 */
 	uint64_t run_ns;
+
+	/*
+	 * Segments of caller memory one request may carry: limits.max_segs, or
+	 * 0 with blk.bounce=1, so that placement finds room for none and every
+	 * piece takes the bounce path (no test of the mode on the way).
+	 */
+	uint32_t direct_segs;
+	struct blk_bounce bounce;
 
 	struct blk_counters ctr;
 };

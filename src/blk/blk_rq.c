@@ -163,8 +163,8 @@ bool blk_rq_seg_next(struct blk_seg_iter *it, void **va, uint32_t *len)
 		it->part++;
 		iter_load(it);
 	}
-	const struct bio *bio = it->rq->rq_parts[it->part].bio;
-	const struct bio_seg *s = &bio->bio_segs[it->seg];
+	/* The part's own view of its data: the bio's segments or its bounce buffer. */
+	const struct bio_seg *s = &it->rq->rq_parts[it->part].segs[it->seg];
 	uint32_t n = s->len - it->off;
 
 	if (n > it->left)

@@ -13,6 +13,7 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
+#include "blk/blk_bounce.h"
 #include "blk/blk_queue.h"
 #include "thread_stub.h"
 #include "blk/blk_driver.h"
@@ -52,6 +53,7 @@ static int setup(void **state)
 	hal_host_quiet = true;
 	blk_param_merge = 1;
 	blk_param_retries = 3;
+	blk_param_bounce = 0;
 	return 0;
 }
 
@@ -66,6 +68,7 @@ static int teardown(void **state)
 	}
 	n_fds = 0;
 	blk_dev_host_reset();
+	blk_param_bounce = 0;
 	return 0;
 }
 
@@ -930,6 +933,163 @@ static void test_full_requests_ring_alone(void **state)
 	freedev(fd);
 }
 
+/* ---------------------------------------------------------------------------- */
+/* Blocks that straddle more segments than a request carries (bounce buffers). */
+
+/* Cuts len bytes of buf into segments of the sizes in lens[], repeated. */
+static uint32_t cut(struct tbio *t, uint8_t *buf, uint32_t len, const uint32_t *lens, uint32_t nl)
+{
+	uint32_t n = 0, off = 0;
+
+	while (off < len) {
+		assert_true(n < MAX_TSEGS);
+		uint32_t l = lens[n % nl];
+		if (l > len - off)
+			l = len - off;
+		t->seg[n++] = (struct bio_seg){buf + off, l};
+		off += l;
+	}
+	return n;
+}
+
+static void assert_at_rest(struct fake_drv *fd)
+{
+	struct blk_resources r;
+	struct blk_counters c;
+
+	blkdev_resources(fd->dev, &r);
+	blkdev_counters(fd->dev, &c);
+	assert_true(r.bounce_slots > 0);
+	assert_int_equal(r.bounce_free, r.bounce_slots);
+	assert_true(blkdev_at_rest(&r, &c));
+}
+
+/* Writes and reads back len bytes at sector, cut by wlens and rlens. */
+static void roundtrip_cut(struct fake_drv *fd, uint64_t sector, uint32_t len, const uint32_t *wlens,
+			  uint32_t nw, const uint32_t *rlens, uint32_t nr)
+{
+	static uint8_t w[65536], r[65536];
+	static struct tbio tw, tr;
+
+	assert_true(len <= sizeof(w));
+	fill_buf(w, len, (uint32_t)sector);
+	memset(r, 0xee, len);
+	memset(&tw, 0, sizeof(tw));
+	bio_init_rw(&tw.bio, fd->dev, BIO_OP_WRITE, sector, tw.seg, cut(&tw, w, len, wlens, nw),
+		    tbio_end, &tw);
+	submit_bio(&tw.bio);
+	fake_complete_all(fd);
+	assert_int_equal(tw.ended, 1);
+	assert_int_equal(tw.status, 0);
+	assert_memory_equal(fd->disk + sector * 512, w, len);
+	memset(&tr, 0, sizeof(tr));
+	bio_init_rw(&tr.bio, fd->dev, BIO_OP_READ, sector, tr.seg, cut(&tr, r, len, rlens, nr),
+		    tbio_end, &tr);
+	submit_bio(&tr.bio);
+	fake_complete_all(fd);
+	assert_int_equal(tr.ended, 1);
+	assert_int_equal(tr.status, 0);
+	assert_memory_equal(r, w, len);
+	assert_true(fd->max_nsegs_seen <= blkdev_info(fd->dev)->limits.max_segs);
+}
+
+/*
+ * A device that takes one segment per request (no SEG_MAX), bios cut into
+ * uneven segments: every block that lies in two or more of them used to
+ * end the bio with -EINVAL; now it goes through a bounce buffer. 512-byte
+ * and 4 KiB blocks, a 2-request ring.
+ */
+static void test_straddling_blocks_bounced(void **state)
+{
+	static const uint32_t wl[] = {8, 1000, 24, 3072, 40, 456, 2000};
+	static const uint32_t rl[] = {1536, 8, 8, 511, 1, 4000};
+	struct blk_counters c;
+
+	for (int k = 0; k < 2; k++) {
+		uint32_t lbs = k ? 4096 : 512;
+		struct fake_drv *fd = mkdev(8192, lbs, 1, 65536, 64, 4, 2, false, false);
+		roundtrip_cut(fd, 64, 32768, wl, 7, rl, 6);
+		roundtrip_cut(fd, 1024, 4096, rl, 6, wl, 7);
+		blkdev_counters(fd->dev, &c);
+		assert_true(c.bounces > 0);
+		assert_int_equal(c.errors, 0);
+		assert_at_rest(fd);
+	}
+	/* seg_max 3 and 2000-byte segments (vq.indirect_segs-like limits): same. */
+	struct fake_drv *fd = mkdev(8192, 512, 3, 2000, 64, 4, 2, false, false);
+	roundtrip_cut(fd, 8, 40960, wl, 7, rl, 6);
+	blkdev_counters(fd->dev, &c);
+	assert_true(c.bounces > 0);
+	assert_at_rest(fd);
+}
+
+/*
+ * Only the straddling block is copied: the blocks around it go from the
+ * caller's memory. Two segments per request; block 1 lies in four.
+ */
+static void test_only_straddling_blocks_copied(void **state)
+{
+	static const uint32_t lens[] = {512, 100, 100, 100, 212, 1536};
+	struct fake_drv *fd = mkdev(8192, 512, 2, 65536, 64, 4, 4, false, false);
+	static uint8_t w[2560];
+	struct tbio t;
+	struct blk_counters c;
+
+	fill_buf(w, sizeof(w), 3);
+	memset(&t, 0, sizeof(t));
+	bio_init_rw(&t.bio, fd->dev, BIO_OP_WRITE, 0, t.seg, cut(&t, w, sizeof(w), lens, 6),
+		    tbio_end, &t);
+	submit_bio(&t.bio);
+	fake_complete_all(fd);
+	assert_int_equal(t.status, 0);
+	assert_memory_equal(fd->disk, w, sizeof(w));
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(c.bounces, 1);
+	assert_at_rest(fd);
+}
+
+/*
+ * More straddling data in flight than the pool holds: bios wait for a
+ * buffer (never fail), and all complete with the right data once buffers
+ * come back.
+ */
+static void test_bounce_pool_exhausted_waits(void **state)
+{
+	enum { N = 8, LEN = 65536, SEG = 64, NSEG = LEN / SEG };
+	static uint8_t bufs[N][LEN];
+	static struct bio_seg segs[N][NSEG];
+	static struct tbio t[N];
+	struct fake_drv *fd = mkdev(8192, 512, 1, 65536, 128, 16, 16, false, false);
+	struct blk_counters c;
+	struct blk_resources r;
+
+	/* Every block lies in 8 segments: each bio is copied whole, 64 KiB at a time. */
+	for (int i = 0; i < N; i++) {
+		fill_buf(bufs[i], LEN, (uint32_t)i + 1);
+		for (int k = 0; k < NSEG; k++)
+			segs[i][k] = (struct bio_seg){bufs[i] + k * SEG, SEG};
+		memset(&t[i], 0, sizeof(t[i]));
+		bio_init_rw(&t[i].bio, fd->dev, BIO_OP_WRITE, (uint64_t)i * 256, segs[i], NSEG,
+			    tbio_end, &t[i]);
+		submit_bio(&t[i].bio);
+	}
+	blkdev_counters(fd->dev, &c);
+	blkdev_resources(fd->dev, &r);
+	assert_true(c.bounce_waits > 0); /* the pool ran out ... */
+	assert_true(r.pending_bios > 0); /* ... and bios wait for it, */
+	assert_int_equal(r.bounce_free, 0);
+	assert_true(r.free_requests > 0); /* not for requests */
+	for (int i = 0; i < N; i++)
+		assert_int_equal(t[i].ended, 0);
+	fake_complete_all(fd);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(t[i].ended, 1);
+		assert_int_equal(t[i].status, 0);
+		assert_memory_equal(fd->disk + (uint64_t)i * 256 * 512, bufs[i], LEN);
+	}
+	assert_at_rest(fd);
+}
+
 #define CORE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -953,6 +1113,9 @@ int main(void)
 	    CORE_TEST(test_idle_poll_hint),
 	    CORE_TEST(test_end_stamp),
 	    CORE_TEST(test_full_requests_ring_alone),
+	    CORE_TEST(test_straddling_blocks_bounced),
+	    CORE_TEST(test_only_straddling_blocks_copied),
+	    CORE_TEST(test_bounce_pool_exhausted_waits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

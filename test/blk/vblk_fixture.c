@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <levblk/blkdev.h>
 #include <levblk/virtio/virtio_mmio.h>
+#include "blk/blk_bounce.h"
 #include "blk/virtio_blk.h"
 #include "blk/vblk_fixture.h"
 #include "hal_host/hal_host.h"
@@ -39,6 +40,7 @@ int vblk_fixture_setup(void **state)
 	blk_param_merge = 1;
 	blk_param_retries = 3;
 	blk_param_timeout_ms = FIXTURE_TIMEOUT_MS;
+	blk_param_bounce = 0;
 	return 0;
 }
 
@@ -47,5 +49,6 @@ int vblk_fixture_teardown(void **state)
 	(void)state;
 	vblk_fixture_reset();
 	blk_param_timeout_ms = FIXTURE_TIMEOUT_MS;
+	blk_param_bounce = 0;
 	return 0;
 }

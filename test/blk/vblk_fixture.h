@@ -20,7 +20,7 @@ void vblk_fixture_reset(void);
  * by the transport and the driver; asserts that all n came up as vda, vdb, ...
  */
 void vblk_fixture_bring_up(const struct sim_blk_cfg *cfgs, unsigned int n, struct sim_dev **sims);
-/* cmocka group set-up: quiet console, default layer settings (merge on, 3 retries, 30 s). */
+/* cmocka group set-up: quiet console, default settings (merge on, 3 retries, 30 s, no bounce). */
 int vblk_fixture_setup(void **state);
 /* cmocka group tear-down: vblk_fixture_reset() and the default settings back. */
 int vblk_fixture_teardown(void **state);

@@ -1,7 +1,8 @@
 # Block layer in QEMU: the disk pattern both ways (host writes / guest checks,
 # guest fills / host verifies) on legacy and modern transports, GICv2 and
 # GICv3, indirect descriptors and event index on and off, a 4 KiB-sector
-# disk and two disks at once; the demo; the block selftests with disks.
+# disk and two disks at once, one data segment per request; the demo; the
+# block selftests with disks.
 set(LEVBLK_BLK_PATTERN_TEST ${CMAKE_CURRENT_LIST_DIR}/blk_pattern_test)
 
 # blk_pattern_test(NAME n MODE host-write|guest-fill [SEED s] DISKS size[,opts]... [BOOT opts...] [APPEND words...])
@@ -44,6 +45,19 @@ blk_pattern_test(NAME blk.check.two_disks_gic2 MODE host-write DISKS 16M,noindir
 blk_pattern_test(NAME blk.fill.qd128_threads8_merge0 MODE guest-fill DISKS 16M
                  APPEND qd=128 threads=8 blk.merge=0)
 blk_pattern_test(NAME blk.fill.small_bios MODE guest-fill SEED 3 DISKS 4M APPEND maxbio=8)
+
+# One segment per request (vq.indirect_segs=3 leaves room for one data
+# segment; queue-size=4 makes QEMU's seg_max 2, seg-max-adjust=off 126):
+# fill's uneven segments put most blocks in several, which the layer copies
+# through its bounce buffers. 512-byte and 4 KiB blocks, modern and legacy.
+blk_pattern_test(NAME blk.fill.seg1_qsize4 MODE guest-fill DISKS 8M,qsize=4
+                 APPEND vq.indirect_segs=3)
+blk_pattern_test(NAME blk.check.seg1_qsize4_legacy_gic2 MODE host-write DISKS 8M,qsize=4
+                 BOOT --legacy --gic 2 APPEND vq.indirect_segs=3)
+blk_pattern_test(NAME blk.fill.seg1_noseg_adjust_lbs4096_legacy MODE guest-fill
+                 DISKS 8M,noseg-adjust,qsize=4,lbs=4096 BOOT --legacy APPEND vq.indirect_segs=3)
+blk_pattern_test(NAME blk.check.seg1_noseg_adjust_lbs4096 MODE host-write
+                 DISKS 8M,noseg-adjust,lbs=4096 APPEND vq.indirect_segs=3 maxbio=8)
 
 # The demo on a scratch disk, and a fill refused by a read-only disk.
 file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/qemu-tests/blk.images)
