@@ -70,6 +70,9 @@ static int poll_check(const struct blkdev *dev, enum bio_op op, uint64_t sector,
 
 	if (op != BIO_OP_READ && op != BIO_OP_WRITE)
 		return -EOPNOTSUPP;
+	/* blk.bounce=1 promises the device never sees caller memory; this path has no bounce. */
+	if (dev->bounce.all)
+		return -EOPNOTSUPP;
 	/* Whole blocks in bytes too: the range check alone ignores a tail shorter than a sector. */
 	if (len % in->lbs || blk_check_range(in, sector, len >> SECTOR_SHIFT))
 		return -EINVAL;

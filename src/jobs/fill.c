@@ -452,13 +452,15 @@ static void fill_report(struct fill_job *j)
 			(unsigned long long)(after.requests - j->before.requests),
 			(unsigned long long)j->errors);
 	kprintf("# %s counters: bios=%llu requests=%llu merges=%llu kicks=%llu irqs=%llu "
-		"retries=%llu\n",
+		"retries=%llu bounces=%llu bounce_waits=%llu\n",
 		j->name, (unsigned long long)(after.bios - j->before.bios),
 		(unsigned long long)(after.requests - j->before.requests),
 		(unsigned long long)(after.merges - j->before.merges),
 		(unsigned long long)(after.kicks - j->before.kicks),
 		(unsigned long long)(after.irqs - j->before.irqs),
-		(unsigned long long)(after.retries - j->before.retries));
+		(unsigned long long)(after.retries - j->before.retries),
+		(unsigned long long)(after.bounces - j->before.bounces),
+		(unsigned long long)(after.bounce_waits - j->before.bounce_waits));
 	fill_report_rest(j);
 }
 

@@ -36,6 +36,8 @@ static int fake_queue_rq(void *drv, struct request *rq)
 	while (blk_rq_seg_next(&it, &va, &len)) {
 		if (len == 0 || len > blkdev_info(fd->dev)->limits.max_seg_bytes)
 			abort();
+		if (fd->seg_seen)
+			fd->seg_seen(fd->seg_seen_ctx, va, len);
 		n++;
 		bytes += len;
 	}

@@ -36,6 +36,9 @@ struct fake_drv {
 	uint32_t nlog;
 	uint32_t notifies;
 	uint32_t max_nsegs_seen;
+	/* When set: called with every segment queue_rq puts on the "wire". */
+	void (*seg_seen)(void *ctx, const void *va, uint32_t len);
+	void *seg_seen_ctx;
 	struct {
 		uint64_t sector;
 		int fails_left; /* -1: always */

@@ -1090,6 +1090,119 @@ static void test_bounce_pool_exhausted_waits(void **state)
 	assert_at_rest(fd);
 }
 
+/* ---------------------------------------------------------------------------- */
+/* blk.bounce=1: the device is never given caller memory. */
+
+/* Caller memory of the bounce-mode tests: whatever the "wire" shows must lie outside. */
+static uint8_t bm_caller[6][16384];
+static uint32_t bm_segs_seen, bm_segs_caller;
+
+static void bm_seg_seen(void *ctx, const void *va, uint32_t len)
+{
+	const uint8_t *p = va, *lo = &bm_caller[0][0], *hi = lo + sizeof(bm_caller);
+
+	(void)ctx;
+	bm_segs_seen++;
+	if (p < hi && p + len > lo)
+		bm_segs_caller++;
+}
+
+/*
+ * Writes, merged writes under a plug, a transient device error (the retry
+ * sends the same buffer again), reads into uneven segments and GET_ID, all
+ * checked for data, with every wire segment recorded: with blk.bounce=0
+ * the caller's memory is on the wire (the control), with blk.bounce=1
+ * never, and the pool is whole again afterwards.
+ */
+static void bounce_mode_run(bool bounce)
+{
+	static const uint32_t rl[] = {1536, 8, 8, 511, 1, 4000, 200};
+	struct fake_drv *fd;
+	struct tbio t[4], r;
+	struct blk_plug plug;
+	struct blk_counters c;
+
+	blk_param_bounce = bounce;
+	fd = mkdev(8192, 512, 16, 4096, 64, 16, 16, false, false);
+	fd->seg_seen = bm_seg_seen;
+	bm_segs_seen = bm_segs_caller = 0;
+	blk_start_plug(&plug);
+	for (int i = 0; i < 4; i++) { /* adjacent: they merge */
+		fill_buf(bm_caller[i], 16384, (uint32_t)i + 70);
+		tbio_rw(&t[i], fd, BIO_OP_WRITE, (uint64_t)i * 32, bm_caller[i], 16384);
+		submit_bio(&t[i].bio);
+	}
+	blk_finish_plug(&plug);
+	fake_add_bad(fd, 40, 1);
+	fake_complete_all(fd);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(t[i].status, 0);
+		assert_memory_equal(fd->disk + (uint64_t)i * 32 * 512, bm_caller[i], 16384);
+	}
+	memset(&r, 0, sizeof(r));
+	bio_init_rw(&r.bio, fd->dev, BIO_OP_READ, 16, r.seg, cut(&r, bm_caller[4], 16384, rl, 7),
+		    tbio_end, &r);
+	submit_bio(&r.bio);
+	fake_complete_all(fd);
+	assert_int_equal(r.status, 0);
+	assert_memory_equal(bm_caller[4], fd->disk + 16 * 512, 16384);
+	tbio_rw(&r, fd, BIO_OP_GET_ID, 0, bm_caller[5], BIO_ID_BYTES);
+	submit_bio(&r.bio);
+	fake_complete_all(fd);
+	assert_int_equal(r.status, 0);
+	assert_string_equal((char *)bm_caller[5], "fake-disk");
+
+	blkdev_counters(fd->dev, &c);
+	assert_true(c.merges > 0);
+	assert_true(c.retries > 0);
+	assert_true(bm_segs_seen > 0);
+	if (bounce) {
+		assert_int_equal(bm_segs_caller, 0);
+		assert_true(c.bounces >= 4 + 1 + 1);
+	} else {
+		assert_true(bm_segs_caller > 0);
+		assert_int_equal(c.bounces, 0);
+	}
+	assert_at_rest(fd);
+	assert_true(fd->max_nsegs_seen <= 16);
+}
+
+static void test_bounce_mode_hides_caller_memory(void **state)
+{
+	bounce_mode_run(false);
+	bounce_mode_run(true);
+}
+
+/* blk.bounce=1 with the smallest pool (64 KiB): more data in flight than it holds waits. */
+static void test_bounce_mode_small_pool_waits(void **state)
+{
+	static uint8_t bufs[8][16384];
+	static struct tbio t[8];
+	struct blk_resources res;
+	struct blk_counters c;
+
+	blk_param_bounce = 1;
+	blk_param_bounce_kib = 64;
+	struct fake_drv *fd = mkdev(8192, 4096, 8, 65536, 64, 16, 16, false, false);
+	blk_param_bounce_kib = 8192;
+	for (int i = 0; i < 8; i++) { /* far apart: no merges */
+		fill_buf(bufs[i], sizeof(bufs[i]), (uint32_t)i + 90);
+		tbio_rw(&t[i], fd, BIO_OP_WRITE, (uint64_t)i * 512, bufs[i], sizeof(bufs[i]));
+		submit_bio(&t[i].bio);
+	}
+	blkdev_resources(fd->dev, &res);
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(res.bounce_slots, 16);
+	assert_int_equal(fd->in_ring, 4); /* 4 x 16 KiB fill the pool ... */
+	assert_true(c.bounce_waits > 0);  /* ... the rest wait */
+	fake_complete_all(fd);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(t[i].status, 0);
+		assert_memory_equal(fd->disk + (uint64_t)i * 512 * 512, bufs[i], sizeof(bufs[i]));
+	}
+	assert_at_rest(fd);
+}
+
 #define CORE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1116,6 +1229,8 @@ int main(void)
 	    CORE_TEST(test_straddling_blocks_bounced),
 	    CORE_TEST(test_only_straddling_blocks_copied),
 	    CORE_TEST(test_bounce_pool_exhausted_waits),
+	    CORE_TEST(test_bounce_mode_hides_caller_memory),
+	    CORE_TEST(test_bounce_mode_small_pool_waits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/virtio/virtio_mmio.h>
+#include "blk/blk_bounce.h"
 #include "blk/virtio_blk.h"
 #include "hal_host/hal_host.h"
 #include "blk/vblk_fixture.h"
@@ -505,6 +506,103 @@ static void test_no_seg_max_straddling_blocks(void **state)
 	sg_roundtrip(sims[0], blkdev_get(0));
 }
 
+/* --- blk.bounce=1 --------------------------------------------------------------- */
+
+/* Every address the simulated device was given, checked against the caller's memory. */
+static struct {
+	uintptr_t lo, hi; /* the caller buffers of the test */
+	uint32_t seen, in_caller;
+} addr_watch;
+
+static void addr_seen(void *ctx, uint64_t addr, uint32_t len)
+{
+	(void)ctx;
+	addr_watch.seen++;
+	if (addr < addr_watch.hi && addr + len > addr_watch.lo)
+		addr_watch.in_caller++;
+}
+
+/*
+ * The device records every address it is given while it takes writes,
+ * reads (through SG_BIOS bios cut into uneven segments, on a ring of 4
+ * without SEG_MAX, and on QEMU's defaults) and GET_ID; with blk.bounce=1
+ * none lies in the caller's buffers. With blk.bounce=0 the same run shows
+ * caller addresses (the control that the watch sees them).
+ */
+static void bounce_watch_run(bool bounce, bool tiny)
+{
+	static uint8_t caller[SG_BIOS + 1][SG_LEN];
+	static const uint32_t wl[] = {4096, 1000, 24, 3072, 40, 456, 2000, 64, 64};
+	static const uint32_t rl[] = {8192, 1536, 8, 8, 511, 1, 4000, 200};
+	static struct sg_bio t[SG_BIOS];
+	struct sim_blk_cfg c;
+	struct sim_stats st;
+	struct blk_counters ctr;
+	struct blk_resources res;
+
+	blk_param_bounce = bounce;
+	sim_blk_cfg_default(&c);
+	if (tiny) {
+		c.seg_max = 0;
+		c.indirect = false;
+		c.queue_num_max = 4;
+	}
+	bring_up(&c, 1);
+	struct blkdev *dev = blkdev_get(0);
+	sim_set_seg_hook(sims[0], addr_seen, NULL);
+	addr_watch.lo = (uintptr_t)caller;
+	addr_watch.hi = (uintptr_t)caller + sizeof(caller);
+	addr_watch.seen = addr_watch.in_caller = 0;
+	for (int i = 0; i < SG_BIOS; i++) {
+		fill(caller[i], SG_LEN, (unsigned int)i + 60);
+		sg_rw(&t[i], dev, BIO_OP_WRITE, (uint64_t)i * 32, caller[i], SG_LEN, wl, 9);
+		submit_bio(&t[i].bio);
+	}
+	sg_run(sims[0]);
+	for (int i = 0; i < SG_BIOS; i++) {
+		assert_int_equal(t[i].status, 0);
+		assert_memory_equal(sim_blk_data(sims[0]) + (uint64_t)i * 32 * 512, caller[i],
+				    SG_LEN);
+	}
+	for (int i = 0; i < SG_BIOS; i++) {
+		memset(caller[i], 0, SG_LEN);
+		sg_rw(&t[i], dev, BIO_OP_READ, (uint64_t)i * 32, caller[i], SG_LEN, rl, 8);
+		submit_bio(&t[i].bio);
+	}
+	sg_run(sims[0]);
+	for (int i = 0; i < SG_BIOS; i++) {
+		assert_int_equal(t[i].status, 0);
+		assert_memory_equal(sim_blk_data(sims[0]) + (uint64_t)i * 32 * 512, caller[i],
+				    SG_LEN);
+	}
+	memset(caller[SG_BIOS], 0, BIO_ID_BYTES);
+	sg_rw(&t[0], dev, BIO_OP_GET_ID, 0, caller[SG_BIOS], BIO_ID_BYTES, wl, 1);
+	submit_bio(&t[0].bio);
+	sg_run(sims[0]);
+	assert_int_equal(t[0].status, 0);
+	assert_true(caller[SG_BIOS][0] != 0); /* the device's id arrived */
+
+	sim_get_stats(sims[0], &st);
+	assert_int_equal(st.driver_errors, 0);
+	assert_true(addr_watch.seen > 0);
+	blkdev_counters(dev, &ctr);
+	blkdev_resources(dev, &res);
+	assert_true(blkdev_at_rest(&res, &ctr));
+	if (bounce) {
+		assert_int_equal(addr_watch.in_caller, 0);
+		assert_true(ctr.bounces >= 2 * SG_BIOS + 1);
+	} else {
+		assert_true(addr_watch.in_caller > 0);
+	}
+}
+
+static void test_bounce_mode_device_never_sees_caller_memory(void **state)
+{
+	bounce_watch_run(false, false);
+	bounce_watch_run(true, false);
+	bounce_watch_run(true, true);
+}
+
 /* Every test starts from the fixture's defaults and leaves nothing behind. */
 #define VBLK_TEST(f) cmocka_unit_test_setup_teardown(f, vblk_fixture_setup, vblk_fixture_teardown)
 
@@ -522,6 +620,7 @@ int main(void)
 	    VBLK_TEST(test_hostile_id_breaks_device),
 	    VBLK_TEST(test_busy_device_suppresses_kicks),
 	    VBLK_TEST(test_no_seg_max_straddling_blocks),
+	    VBLK_TEST(test_bounce_mode_device_never_sees_caller_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

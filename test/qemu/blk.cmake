@@ -1,13 +1,14 @@
 # Block layer in QEMU: the disk pattern both ways (host writes / guest checks,
 # guest fills / host verifies) on legacy and modern transports, GICv2 and
 # GICv3, indirect descriptors and event index on and off, a 4 KiB-sector
-# disk and two disks at once, one data segment per request; the demo; the
-# block selftests with disks.
+# disk and two disks at once, one data segment per request, blk.bounce=1;
+# the demo; the block selftests with disks.
 set(LEVBLK_BLK_PATTERN_TEST ${CMAKE_CURRENT_LIST_DIR}/blk_pattern_test)
 
-# blk_pattern_test(NAME n MODE host-write|guest-fill [SEED s] DISKS size[,opts]... [BOOT opts...] [APPEND words...])
+# blk_pattern_test(NAME n MODE host-write|guest-fill [SEED s] DISKS size[,opts]... [BOOT opts...]
+#                  [EXPECT regex...] [APPEND words...])
 function(blk_pattern_test)
-  cmake_parse_arguments(P "" "NAME;MODE;TIMEOUT;SEED" "DISKS;BOOT;APPEND" ${ARGN})
+  cmake_parse_arguments(P "" "NAME;MODE;TIMEOUT;SEED" "DISKS;BOOT;EXPECT;APPEND" ${ARGN})
   if(NOT P_TIMEOUT)
     set(P_TIMEOUT 120)
   endif()
@@ -21,6 +22,9 @@ function(blk_pattern_test)
   endforeach()
   foreach(b ${P_BOOT})
     list(APPEND cmd --boot ${b})
+  endforeach()
+  foreach(e ${P_EXPECT})
+    list(APPEND cmd --expect ${e})
   endforeach()
   if(P_APPEND)
     list(APPEND cmd -- ${P_APPEND})
@@ -51,13 +55,23 @@ blk_pattern_test(NAME blk.fill.small_bios MODE guest-fill SEED 3 DISKS 4M APPEND
 # fill's uneven segments put most blocks in several, which the layer copies
 # through its bounce buffers. 512-byte and 4 KiB blocks, modern and legacy.
 blk_pattern_test(NAME blk.fill.seg1_qsize4 MODE guest-fill DISKS 8M,qsize=4
-                 APPEND vq.indirect_segs=3)
+                 EXPECT "bounces=[1-9]" APPEND vq.indirect_segs=3)
 blk_pattern_test(NAME blk.check.seg1_qsize4_legacy_gic2 MODE host-write DISKS 8M,qsize=4
                  BOOT --legacy --gic 2 APPEND vq.indirect_segs=3)
 blk_pattern_test(NAME blk.fill.seg1_noseg_adjust_lbs4096_legacy MODE guest-fill
-                 DISKS 8M,noseg-adjust,qsize=4,lbs=4096 BOOT --legacy APPEND vq.indirect_segs=3)
+                 DISKS 8M,noseg-adjust,qsize=4,lbs=4096 BOOT --legacy EXPECT "bounces=[1-9]"
+                 APPEND vq.indirect_segs=3)
 blk_pattern_test(NAME blk.check.seg1_noseg_adjust_lbs4096 MODE host-write
                  DISKS 8M,noseg-adjust,lbs=4096 APPEND vq.indirect_segs=3 maxbio=8)
+
+# blk.bounce=1: every transfer through the layer's buffers; the last one with
+# the smallest pool (64 KiB) on a one-segment device, so bios wait for buffers.
+blk_pattern_test(NAME blk.fill.bounce MODE guest-fill DISKS 16M EXPECT "bounces=[1-9]"
+                 APPEND blk.bounce=1)
+blk_pattern_test(NAME blk.check.bounce_lbs4096_legacy_gic2 MODE host-write DISKS 16M,lbs=4096
+                 BOOT --legacy --gic 2 APPEND blk.bounce=1)
+blk_pattern_test(NAME blk.fill.bounce_small_pool_seg1 MODE guest-fill DISKS 8M,qsize=4
+                 EXPECT "bounce_waits=[1-9]" APPEND blk.bounce=1 blk.bounce_kib=64 vq.indirect_segs=3)
 
 # The demo on a scratch disk, and a fill refused by a read-only disk.
 file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/qemu-tests/blk.images)

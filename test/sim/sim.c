@@ -94,6 +94,8 @@ struct sim_dev {
 	enum sim_hostile hostile;
 	bool autocomplete, deferred;
 	uint64_t io_error_sector;
+	sim_seg_hook_t seg_hook;
+	void *seg_hook_ctx;
 	struct sim_stats st;
 	char last_error[160];
 };
@@ -122,6 +124,12 @@ static uint64_t sim_rand(void)
 	sim_rng ^= sim_rng >> 7;
 	sim_rng ^= sim_rng << 17;
 	return sim_rng;
+}
+
+void sim_set_seg_hook(struct sim_dev *d, sim_seg_hook_t fn, void *ctx)
+{
+	d->seg_hook = fn;
+	d->seg_hook_ctx = ctx;
 }
 
 void sim_seed(uint64_t seed)
@@ -434,6 +442,8 @@ static struct sim_req *sim_parse_chain(struct sim_dev *d, uint16_t head)
 		}
 		i = e.next;
 	}
+	for (unsigned k = 0; d->seg_hook && k < r->nseg; k++)
+		d->seg_hook(d->seg_hook_ctx, r->seg[k].addr, r->seg[k].len);
 	return r;
 bad:
 	r->nseg = 0;

@@ -173,6 +173,15 @@ void sim_set_config(struct sim_dev *d, unsigned off, const void *src, unsigned l
 /* Raises a configuration-change interrupt (e.g. after changing capacity). */
 void sim_config_change(struct sim_dev *d, uint64_t new_capacity);
 
+/*
+ * Calls fn(ctx, bus address, length) for every descriptor of every chain the
+ * device takes from the avail ring (after the chain is found well formed),
+ * indirect tables' entries included: every address the driver gave it.
+ * NULL turns it off.
+ */
+typedef void (*sim_seg_hook_t)(void *ctx, uint64_t addr, uint32_t len);
+void sim_set_seg_hook(struct sim_dev *d, sim_seg_hook_t fn, void *ctx);
+
 void sim_get_stats(const struct sim_dev *d, struct sim_stats *out);
 const char *sim_last_error(const struct sim_dev *d); /* last driver error, "" if none */
 
