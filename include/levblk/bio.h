@@ -50,7 +50,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <levblk/container_of.h>
 #include <levblk/hal/clock.h>
+#include <levblk/kern/completion.h>
 
 struct blkdev;
 
@@ -111,6 +113,9 @@ struct bio {
 	uint64_t bio_cur_bytes; /* bytes placed into requests so far */
 	uint64_t bio_bytes;	/* total data bytes (after checks) */
 	uint8_t bio_stage;	/* where in preflush -> data -> postflush it is */
+	uint8_t bio_inflight;	/* submitted, end_io not yet returned (bio_wait_inflight) */
+	uint8_t bio_waited;	/* a thread sleeps in bio_wait_inflight on it */
+	struct bio_seg bio_seg1; /* bio_init_buf's one segment */
 };
 
 /* Fills a data bio (READ or WRITE) without allocating. */
@@ -125,6 +130,24 @@ static inline void bio_init_rw(struct bio *b, struct blkdev *dev, enum bio_op op
 			  .bio_nsegs = nsegs,
 			  .bio_end_io = end_io,
 			  .bio_private = priv};
+}
+
+/*
+ * Fills a data bio over one buffer of len bytes, without allocating: the
+ * segment lives in the bio itself (bio_seg1), so a bio made this way must
+ * not be copied (the copy would point at the original's segment).
+ */
+static inline void bio_init_buf(struct bio *b, struct blkdev *dev, enum bio_op op, uint64_t sector,
+				void *buf, uint32_t len, bio_end_io_t end_io, void *priv)
+{
+	*b = (struct bio){.bio_dev = dev,
+			  .bio_sector = sector,
+			  .bio_op = (uint8_t)op,
+			  .bio_seg1 = {.va = buf, .len = len},
+			  .bio_nsegs = 1,
+			  .bio_end_io = end_io,
+			  .bio_private = priv};
+	b->bio_segs = &b->bio_seg1;
 }
 
 /* Fills a bio without data: FLUSH, or DISCARD / WRITE_ZEROES of nsectors from sector. */
@@ -149,10 +172,71 @@ void submit_bio(struct bio *bio);
 
 /*
  * Submits a bio and sleeps until it has ended; returns its status.
- * Thread context only. It uses bio_end_io and bio_private itself (whatever
- * the caller put there is overwritten).
+ * Thread context only. It needs bio_end_io and bio_private for itself, so
+ * the bio must come without an end_io (bio_init_*(..., NULL, NULL)): a bio
+ * whose bio_end_io is set is refused with -EBUSY, not submitted, and left
+ * untouched (its end_io is never called). On return bio_end_io and
+ * bio_private are NULL again, so the bio may be waited on again.
  */
 int submit_bio_wait(struct bio *bio);
+
+/*
+ * Waiting for a bio someone else submitted (a reader that finds its block
+ * under readahead): sleeps until that bio's end_io has returned, and
+ * returns the status it ended with (0 or a negated errno). A bio not in
+ * flight (never submitted, or its end_io already returned) returns its
+ * bio_status at once. If end_io resubmits the bio, the wait ends at the
+ * first end all the same.
+ *
+ * Thread context only. The caller must know the bio's memory stays valid
+ * until the call has looked at it (e.g. it belongs to a buffer the caller
+ * holds); once the bio has ended the waiter never touches it again, so
+ * end_io may free or reuse it. Not lost against the completion: the layer
+ * marks the bio ended, wakes its waiters and runs end_io with IRQs masked,
+ * so a woken waiter runs only after end_io has returned, and a waiter that
+ * arrives later sees the bio ended (src/blk/bio_inflight.c).
+ */
+int bio_wait_inflight(struct bio *bio);
+/* True from submit_bio() until the bio's end_io has returned. Any context. */
+static inline bool bio_is_inflight(const struct bio *bio)
+{
+	return __atomic_load_n(&bio->bio_inflight, __ATOMIC_RELAXED) != 0;
+}
+
+/*
+ * Batches: submit many bios, then wait for all of them.
+ *
+ *   struct bio_batch batch;
+ *   bio_batch_init(&batch);
+ *   for (...) { bio_init_buf(&b[i], dev, BIO_OP_READ, s, buf, len, NULL, NULL);
+ *               bio_batch_add(&batch, &b[i]); }
+ *   int err = bio_batch_wait(&batch);   0, or the first error a bio ended with
+ *
+ * bio_batch_add() submits the bio with the batch's own end_io, so, as for
+ * submit_bio_wait, a bio that already has an end_io is refused (-EBUSY, not
+ * submitted, not counted). Each bio's bio_status is valid after the wait.
+ * "First error" is the first bio to end with an error, in completion order
+ * (which may differ from submission order); later errors do not replace it.
+ * A batch of no bios returns 0 at once. The batch may live on the waiter's
+ * stack (the last end_io's complete() is its last use of it) and may be
+ * used again after bio_batch_wait() returned. Bios added from several
+ * threads to one batch are fine; only one thread waits.
+ *
+ * bio_batch_add: any context that may call submit_bio; bio_batch_wait:
+ * thread context (it sleeps), and it first hands the thread's plug to the
+ * queue so none of the batch is held back.
+ */
+struct bio_batch {
+	/* Private: changed with IRQs masked (the end_io side runs in interrupt context). */
+	unsigned int pending; /* bios not ended yet, + 1 until bio_batch_wait */
+	unsigned int count;   /* bios added since init */
+	int status;	      /* first error, or 0 */
+	struct completion done; /* completed when pending reaches 0 */
+};
+
+void bio_batch_init(struct bio_batch *batch);
+int bio_batch_add(struct bio_batch *batch, struct bio *bio);
+int bio_batch_wait(struct bio_batch *batch);
 
 /*
  * Plugging: bios a thread submits between blk_start_plug() and

@@ -2,8 +2,12 @@
  * submit_bio_wait(): a kernel thread submits a bio and sleeps until its
  * end_io has run. The completion lives on the waiter's stack, which stays
  * valid because the waiter cannot return before complete() was called.
+ * A bio that brings its own end_io is refused (levblk/bio.h): replacing it
+ * would silently drop the caller's callback.
  */
+#include <stddef.h>
 #include <levblk/bio.h>
+#include <levblk/errno.h>
 #include <levblk/kern/completion.h>
 #include "blk_queue.h"
 
@@ -16,6 +20,8 @@ int submit_bio_wait(struct bio *bio)
 {
 	struct completion done;
 
+	if (bio->bio_end_io)
+		return -EBUSY;
 	completion_init(&done);
 	bio->bio_end_io = bio_wait_end_io;
 	bio->bio_private = &done;
@@ -24,5 +30,7 @@ int submit_bio_wait(struct bio *bio)
 	blk_plug_flush_current();
 	submit_bio(bio);
 	wait_for_completion(&done);
+	bio->bio_end_io = NULL;
+	bio->bio_private = NULL;
 	return bio->bio_status;
 }

@@ -830,8 +830,7 @@ static void end_list(struct bio *bio)
 		struct bio *next = bio->bio_next; /* end_io may resubmit bio */
 		bio->bio_next = NULL;
 		bio->bio_end_ns = now;
-		if (bio->bio_end_io)
-			bio->bio_end_io(bio);
+		bio_end_call(bio);
 		bio = next;
 	}
 }
@@ -957,6 +956,7 @@ void submit_bio(struct bio *bio)
 		kprintf("blk: bio %p submitted while in flight: ignored\n", (void *)bio);
 		return;
 	}
+	bio->bio_inflight = 1; /* until bio_end_call(): bio_wait_inflight waits for it */
 	int err = dev ? blk_bio_check(dev, bio) : -ENODEV;
 
 	if (err) {

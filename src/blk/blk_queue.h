@@ -173,6 +173,14 @@ int blk_bio_check(const struct blkdev *dev, struct bio *bio);
 /* 0 if [sector, +nsectors) is non-empty, whole logical blocks and inside the disk; else -EINVAL. */
 int blk_check_range(const struct blkdev_info *info, uint64_t sector, uint64_t nsectors);
 
+/* bio_inflight.c */
+/*
+ * Runs bio's end_io: the only way the layer ends a bio. Clears
+ * bio_inflight and wakes bio_wait_inflight() waiters first, with IRQs
+ * masked across all of it (src/blk/bio_inflight.c says why). No queue lock held.
+ */
+void bio_end_call(struct bio *bio);
+
 /* blk_core.c: used by plug.c and blk_submit */
 void blk_submit_list(struct bio *head);
 

@@ -1,9 +1,12 @@
 /*
  * The host tests run on one "thread": what plug.c asks of the scheduler
  * (thread_current, the plug slot). thread_stub_plug_event() plays the
- * scheduler: it calls the plug hook as a tick or a switch would.
+ * scheduler: it calls the plug hook as a tick or a switch would. Completions
+ * are counted; a wait that would sleep runs thread_stub_sleep.
  */
 #include <stddef.h>
+#include <levblk/hal/exit.h>
+#include <levblk/kern/completion.h>
 #include <levblk/kern/thread.h>
 #include "thread_stub.h"
 
@@ -41,4 +44,34 @@ void sched_idle_poll_until(uint64_t deadline_ns)
 	thread_stub_poll_hints++;
 	if (deadline_ns > thread_stub_poll_deadline)
 		thread_stub_poll_deadline = deadline_ns;
+}
+
+/*
+ * Completions for the one host "thread": complete() counts; a wait that
+ * would sleep runs thread_stub_sleep instead (the test's stand-in for the
+ * interrupts that arrive while a thread sleeps) until the count is there.
+ */
+void (*thread_stub_sleep)(void);
+unsigned int thread_stub_sleeps;
+
+void completion_init(struct completion *c)
+{
+	c->done = 0;
+	c->wq.head = c->wq.tail = NULL;
+}
+
+void complete(struct completion *c)
+{
+	c->done++;
+}
+
+void wait_for_completion(struct completion *c)
+{
+	while (c->done == 0) {
+		if (!thread_stub_sleep)
+			panic("thread_stub: a wait would sleep forever (no thread_stub_sleep)");
+		thread_stub_sleeps++;
+		thread_stub_sleep();
+	}
+	c->done--;
 }

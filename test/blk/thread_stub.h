@@ -10,4 +10,12 @@ void thread_stub_plug_event(enum thread_plug_event why);
 extern uint64_t thread_stub_poll_deadline;
 extern unsigned int thread_stub_poll_hints;
 
+/*
+ * What a wait_for_completion() that would sleep does instead: the test
+ * completes requests here, as interrupts would while the thread sleeps.
+ * NULL: such a wait panics. thread_stub_sleeps counts the calls.
+ */
+extern void (*thread_stub_sleep)(void);
+extern unsigned int thread_stub_sleeps;
+
 #endif

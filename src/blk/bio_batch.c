@@ -1,0 +1,68 @@
+/*
+ * Bio batches (levblk/bio.h): a count of bios not yet ended plus one for
+ * the submitter, the first error, and a completion.
+ *
+ * Why the extra one: bios may end (in interrupt context, or at once in
+ * bio_batch_add for a refused bio) before the submitter has added the rest;
+ * without the submitter's reference the count could reach 0 early. It is
+ * dropped by bio_batch_wait, which completes nothing itself: if that drop
+ * reaches 0, every bio has ended and it returns at once.
+ *
+ * Lifetime: the batch may be on the waiter's stack. Its last use by an
+ * end_io is complete(), made with IRQs masked; the waiter cannot run before
+ * that end_io has returned (one CPU, and the layer runs end_io with IRQs
+ * masked), so the batch outlives every use.
+ */
+#include <levblk/bio.h>
+#include <levblk/errno.h>
+#include <levblk/hal/cpu.h>
+#include "blk_queue.h"
+
+void bio_batch_init(struct bio_batch *batch)
+{
+	batch->pending = 1;
+	batch->count = 0;
+	batch->status = 0;
+	completion_init(&batch->done);
+}
+
+static void bio_batch_end_io(struct bio *bio)
+{
+	struct bio_batch *batch = bio->bio_private;
+	irqflags_t f = irq_save();
+
+	if (bio->bio_status && !batch->status)
+		batch->status = bio->bio_status;
+	if (--batch->pending == 0)
+		complete(&batch->done);
+	irq_restore(f);
+}
+
+int bio_batch_add(struct bio_batch *batch, struct bio *bio)
+{
+	if (bio->bio_end_io)
+		return -EBUSY;
+	irqflags_t f = irq_save();
+	batch->pending++;
+	batch->count++;
+	irq_restore(f);
+	bio->bio_end_io = bio_batch_end_io;
+	bio->bio_private = batch;
+	submit_bio(bio);
+	return 0;
+}
+
+int bio_batch_wait(struct bio_batch *batch)
+{
+	blk_plug_flush_current(); /* none of the batch may sit in this thread's plug */
+	irqflags_t f = irq_save();
+	bool all_ended = --batch->pending == 0;
+	irq_restore(f);
+
+	if (!all_ended)
+		wait_for_completion(&batch->done);
+	int status = batch->status;
+
+	bio_batch_init(batch); /* ready for another round */
+	return status;
+}
