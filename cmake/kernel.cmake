@@ -26,3 +26,24 @@ target_link_libraries(levblk.elf PRIVATE ${LEVBLK_LAYER_TARGETS})
 set(LEVBLK_LINKER_SCRIPT ${CMAKE_SOURCE_DIR}/src/hal/link.ld)
 target_link_options(levblk.elf PRIVATE -nostdlib -T ${LEVBLK_LINKER_SCRIPT} -Wl,--gc-sections -Wl,-z,max-page-size=4096)
 set_target_properties(levblk.elf PROPERTIES LINKER_LANGUAGE C LINK_DEPENDS ${LEVBLK_LINKER_SCRIPT})
+
+# The test kernel, levblk-test.elf: the same layers, except that the blk layer
+# is compiled a second time with LEVBLK_FAULT_INJECT, the test-only fault
+# injection of the virtio-blk driver (src/blk/virtio_blk_fault.h: lost
+# interrupts, stalls, withheld doorbells). The QEMU robustness tests that
+# inject faults boot it; levblk.elf, the production kernel, never contains it.
+option(LEVBLK_FAULT_INJECT "Also build levblk-test.elf, the kernel with test-only fault injection" ON)
+if(LEVBLK_FAULT_INJECT)
+  get_target_property(levblk_blk_sources levblk_blk SOURCES)
+  add_library(levblk_blk_fault_inject OBJECT ${levblk_blk_sources})
+  foreach(prop INCLUDE_DIRECTORIES COMPILE_OPTIONS COMPILE_DEFINITIONS LINK_LIBRARIES)
+    set_property(TARGET levblk_blk_fault_inject PROPERTY ${prop} $<TARGET_PROPERTY:levblk_blk,${prop}>)
+  endforeach()
+  target_compile_definitions(levblk_blk_fault_inject PRIVATE LEVBLK_FAULT_INJECT=1)
+  set(levblk_test_targets ${LEVBLK_LAYER_TARGETS})
+  list(TRANSFORM levblk_test_targets REPLACE "^levblk_blk$" levblk_blk_fault_inject)
+  add_executable(levblk-test.elf)
+  target_link_libraries(levblk-test.elf PRIVATE ${levblk_test_targets})
+  target_link_options(levblk-test.elf PRIVATE -nostdlib -T ${LEVBLK_LINKER_SCRIPT} -Wl,--gc-sections -Wl,-z,max-page-size=4096)
+  set_target_properties(levblk-test.elf PROPERTIES LINKER_LANGUAGE C LINK_DEPENDS ${LEVBLK_LINKER_SCRIPT})
+endif()

@@ -657,6 +657,7 @@ void blk_complete_locked(struct blkdev *dev, struct request *rq, int status, str
 		      rq->rq_tag);
 	blk_list_del(&rq->rq_active);
 	dev->ctr.in_flight--;
+	rq->rq_timeouts = 0; /* it came back: no longer stuck */
 	finish_rq(dev, rq, status, done);
 }
 
@@ -666,11 +667,6 @@ struct request *blk_oldest_inflight_locked(struct blkdev *dev)
 	if (blk_list_empty(&dev->active))
 		return NULL;
 	return blk_list_entry(dev->active.next, struct request, rq_active);
-}
-
-uint64_t blk_rq_deadline_ns(const struct request *rq)
-{
-	return rq->rq_deadline_ns;
 }
 
 void blk_unissue_locked(struct blkdev *dev, struct request *rq)
@@ -777,6 +773,9 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 		}
 		rq->rq_state = RQ_INFLIGHT;
 		blk_list_add_tail(&dev->active, &rq->rq_active);
+		/* One CPU, lock held with IRQs masked: the timer cannot fire meanwhile. */
+		if (!dev->watch.pending)
+			timer_arm(&dev->watch, rq->rq_deadline_ns, blk_timeout_fire, dev);
 		dev->ctr.in_flight++;
 		dev->ctr.requests++;
 		dev->ctr.flushes += rq->rq_op == BIO_OP_FLUSH;

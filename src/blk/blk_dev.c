@@ -214,6 +214,7 @@ void blk_dev_host_reset(void);
 void blk_dev_host_reset(void)
 {
 	for (unsigned int i = 0; i < blk_ndevs; i++) {
+		timer_cancel(&blk_devs[i].watch);
 		dma_free(&blk_devs[i].rq_mem);
 		dma_free(&blk_devs[i].part_mem);
 		blk_bounce_destroy(&blk_devs[i].bounce);

@@ -14,7 +14,8 @@
  * pending-bio list, the counters, and (by convention) the driver's ring: the
  * driver calls its virtqueue only with this lock held, except for the
  * doorbell write in notify(). Taken from threads (submit), the scheduler's
- * plug hook (plug.c), the driver's deadline timer and its interrupt handler.
+ * plug hook (plug.c), the core's deadline timer (blk_timeout.c) and the
+ * driver's interrupt handler.
  *
  * Driver shape (STYLE.md 7 and 8):
  *   submit:     core: lock, place bios, queue_rq()* until -ENOSPC,
@@ -33,6 +34,22 @@
 #include <levblk/hal/cpu.h>
 
 struct request;
+struct blk_done;
+
+/* What a driver's timeout operation did (blk_timeout.c has the whole story). */
+enum blk_timeout_ret {
+	/*
+	 * Handled: the requests it found complete were completed (a lost
+	 * interrupt), or the device was given up on (blk_mark_broken_locked).
+	 */
+	BLK_TIMEOUT_DONE,
+	/*
+	 * The device was reset, the reset confirmed, and it is set up again: it
+	 * holds none of the in-flight requests any more. The core takes them
+	 * all back to send again, or ends those stuck too often -ETIMEDOUT.
+	 */
+	BLK_TIMEOUT_RESET,
+};
 
 struct blk_driver_ops {
 	/*
@@ -52,6 +69,14 @@ struct blk_driver_ops {
 	void (*notify)(void *drv);
 	/* Optional: the ring's descriptors (ring_* fields of out). Queue lock held. */
 	void (*ring_state)(void *drv, struct blk_resources *out);
+	/*
+	 * Optional: rq, the oldest request the driver holds, is past its
+	 * deadline (blk.timeout_ms; the core's timer, blk_timeout.c). Queue
+	 * lock held, timer interrupt context. The driver finds out why and
+	 * returns what it did (enum blk_timeout_ret). Without it deadlines are
+	 * not watched.
+	 */
+	enum blk_timeout_ret (*timeout)(void *drv, struct request *rq, struct blk_done *done);
 };
 
 /* Bios ended under the lock, waiting for their end_io outside it. */
@@ -129,23 +154,11 @@ void blk_count_irq_locked(struct blkdev *dev);
 /* Declares the device broken: queued and future bios end -ENODEV. Queue lock held. */
 void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done);
 
-/*
- * Hooks for recovery (issue 5: per-request deadlines, device reset and
- * resubmission). Queue lock held for all three.
- *  - blk_oldest_inflight_locked: the request the driver has held longest
- *    (in-flight requests are kept in dispatch order), or NULL;
- *  - blk_rq_deadline_ns: when it is due (dispatch time + blk.timeout_ms);
- *  - blk_unissue_locked: the driver gives back a request it owned but the
- *    device will never complete (e.g. collected with vq_detach_unused after
- *    a reset): it goes first in line again, with no error counted against it.
- */
+/* The request the driver has held longest (dispatch order), or NULL. Queue lock held. */
 struct request *blk_oldest_inflight_locked(struct blkdev *dev);
-/* Recovery counters (blk_health.c): a request past its deadline, a lost interrupt, a reset. */
-void blk_count_timeout_locked(struct blkdev *dev);
+/* Recovery counters (blk_health.c): an interrupt that never came, a device reset. */
 void blk_count_lost_irq_locked(struct blkdev *dev);
 void blk_count_reset_locked(struct blkdev *dev);
-uint64_t blk_rq_deadline_ns(const struct request *rq);
-void blk_unissue_locked(struct blkdev *dev, struct request *rq);
 
 /*
  * What the driver reads of a request. "Wire" values describe what goes to

@@ -1,17 +1,13 @@
 /*
- * The block layer's health: the recovery counters a driver bumps (requests
- * past their deadline, interrupts that never came, device resets) and a
+ * The block layer's health: the recovery counters a driver bumps
+ * (interrupts that never came, device resets; the core counts requests past
+ * their deadline itself, blk_timeout.c) and a
  * snapshot of the device's resources, so a test or a job can show that once
  * I/O is over every request, descriptor and bio is back where it started.
  */
 #include <levblk/blkdev.h>
 #include "blk_list.h"
 #include "blk_queue.h"
-
-void blk_count_timeout_locked(struct blkdev *dev)
-{
-	dev->ctr.timeouts++;
-}
 
 void blk_count_lost_irq_locked(struct blkdev *dev)
 {

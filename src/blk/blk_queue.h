@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
+#include <levblk/hal/clock.h>
 #include <levblk/hal/dma.h>
 #include <levblk/hal/spinlock.h>
 #include "blk_bounce.h"
@@ -78,6 +79,7 @@ struct request {
 	uint8_t rq_state;
 	bool rq_isolate;     /* retrying a failed merge one part at a time */
 	uint8_t rq_attempts; /* dispatches after an error of the part(s) on the wire */
+	uint8_t rq_timeouts; /* resets it was taken back by without completing (blk_timeout.c) */
 	uint64_t rq_epoch;   /* flush epoch it belongs to */
 	uint64_t rq_sector;  /* whole request: first 512-byte sector ... */
 	uint32_t rq_sectors; /* ... and length in 512-byte sectors */
@@ -86,7 +88,7 @@ struct request {
 	uint32_t rq_nbounce;	      /* bounced parts; 0 whenever the request is free */
 	uint32_t rq_view;	      /* rq_isolate: the part on the wire */
 	uint64_t rq_fifo_deadline_ns; /* elevator expiry */
-	uint64_t rq_deadline_ns;      /* completion deadline (blk.timeout_ms; issue 5) */
+	uint64_t rq_deadline_ns;      /* completion deadline (blk.timeout_ms) */
 	struct blk_part *rq_parts;    /* BLK_MAX_SEGS entries, preallocated */
 };
 
@@ -121,6 +123,7 @@ struct blkdev {
 	struct blk_list barriers;	 /* RQ_BARRIER flushes, epoch order */
 	struct blk_list requeue;	 /* RQ_REQUEUE, dispatch first */
 	struct blk_list active;		 /* RQ_INFLIGHT, dispatch order */
+	struct ktimer watch;		 /* the oldest RQ_INFLIGHT's deadline (blk_timeout.c) */
 	struct blk_elv elv;
 	uint64_t epoch_head;			 /* requests of this epoch may be dispatched */
 	uint64_t epoch_tail;			 /* epoch given to new data requests */
@@ -183,6 +186,12 @@ void bio_end_call(struct bio *bio);
 
 /* blk_core.c: used by plug.c and blk_submit */
 void blk_submit_list(struct bio *head);
+
+/* blk_core.c: the driver gives back a request the device will never complete: first in line again */
+void blk_unissue_locked(struct blkdev *dev, struct request *rq);
+
+/* blk_timeout.c: the deadline timer's callback (blkdev.watch) */
+void blk_timeout_fire(void *arg);
 
 /* plug.c */
 /* Holds bio in the current thread's plug; false when there is none. */

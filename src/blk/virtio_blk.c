@@ -33,6 +33,7 @@
 #include <levblk/virtio/virtqueue.h>
 #include "blk_driver.h"
 #include "virtio_blk.h"
+#include "virtio_blk_fault.h"
 #include "virtio_blk_private.h"
 #include "virtio_blk_spec.h"
 
@@ -58,6 +59,8 @@ static int vblk_queue_rq(void *drv, struct request *rq);
 static bool vblk_kick_prepare(void *drv);
 static void vblk_notify(void *drv);
 static void vblk_ring_state(void *drv, struct blk_resources *out);
+static enum blk_timeout_ret vblk_timeout(void *drv, struct request *rq, struct blk_done *done);
+static void vblk_drain_locked(struct vblk *vb, struct blk_done *done);
 static void vblk_irq(void *arg);
 
 static const struct blk_driver_ops vblk_ops = {
@@ -65,6 +68,7 @@ static const struct blk_driver_ops vblk_ops = {
     .kick_prepare = vblk_kick_prepare,
     .notify = vblk_notify,
     .ring_state = vblk_ring_state,
+    .timeout = vblk_timeout,
 };
 
 static bool has(const struct vblk *vb, unsigned int bit)
@@ -173,7 +177,6 @@ static int vblk_queue_rq(void *drv, struct request *rq)
 		return err;
 	if (err)
 		return -EIO;
-	vblk_watch_arm_locked(vb, rq);
 	return 0;
 }
 
@@ -201,7 +204,7 @@ static void vblk_ring_state(void *drv, struct blk_resources *out)
 }
 
 /* Drains the used ring; queue lock held. */
-void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
+static void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
 {
 	struct request *rq;
 	uint32_t len;
@@ -209,7 +212,6 @@ void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
 	do {
 		vq_disable_cb(vb->vq);
 		while ((rq = vq_get_used(vb->vq, &len)) != NULL) {
-			vblk_watch_done_locked(vb, rq);
 			blk_complete_locked(vb->bdev, rq, vblk_completion_errno(vb, rq, len), done);
 		}
 	} while (!vq_enable_cb(vb->vq));
@@ -223,6 +225,36 @@ void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
 			vq_broken_reason(vb->vq) ? vq_broken_reason(vb->vq) : "?");
 		vblk_give_up_locked(vb, "device broken", -ENODEV, done);
 	}
+}
+
+/*
+ * The core's timer says rq, the oldest request on the device, is past its
+ * deadline (blk_timeout.c). If the used ring holds completions, the device
+ * did its work and only the interrupt went missing: count it (lost_irqs)
+ * and drain the ring as the interrupt would have; a lost interrupt is not
+ * a dead device. Otherwise the device is stuck: reset it
+ * (virtio_blk_recover.c). Queue lock held, timer interrupt context.
+ */
+static enum blk_timeout_ret vblk_timeout(void *drv, struct request *rq, struct blk_done *done)
+{
+	struct vblk *vb = drv;
+
+	(void)rq;
+	vblk_fault_deadline_locked(vb);
+	if (vq_has_used(vb->vq)) {
+		blk_count_lost_irq_locked(vb->bdev);
+		kprintf("%s: lost interrupt: completions found in the used ring by the deadline "
+			"check\n",
+			blkdev_info(vb->bdev)->name);
+		vblk_drain_locked(vb, done);
+		return BLK_TIMEOUT_DONE;
+	}
+	if (vq_is_broken(vb->vq)) {
+		/* The look at the used ring caught the device misbehaving. */
+		vblk_drain_locked(vb, done);
+		return BLK_TIMEOUT_DONE;
+	}
+	return vblk_reset_locked(vb, done);
 }
 
 /*
@@ -490,7 +522,6 @@ void vblk_host_reset(void)
 	for (unsigned int i = 0; i < vblk_ndevs; i++) {
 		struct vblk *vb = &vblk_devs[i];
 		irq_unregister(vb->vdev->intid);
-		timer_cancel(&vb->watch);
 		/* Forget what the device still holds, then free its rings. */
 		if (!vq_is_broken(vb->vq))
 			vmmio_reset(vb->vdev);

@@ -61,10 +61,27 @@ static void fake_notify(void *drv)
 	fd->notifies++;
 }
 
+/* The core's deadline timer: counted; with reset_on_timeout the "device" is reset (forgets its ring). */
+static enum blk_timeout_ret fake_timeout(void *drv, struct request *rq, struct blk_done *done)
+{
+	struct fake_drv *fd = drv;
+
+	(void)done;
+	fd->timeouts++;
+	fd->timeout_rq = rq;
+	if (!fd->reset_on_timeout)
+		return BLK_TIMEOUT_DONE;
+	for (uint32_t i = 0; i < fd->nlog; i++)
+		fd->log[i].rq = NULL;
+	fd->in_ring = 0;
+	return BLK_TIMEOUT_RESET;
+}
+
 static const struct blk_driver_ops fake_ops = {
     .queue_rq = fake_queue_rq,
     .kick_prepare = fake_kick_prepare,
     .notify = fake_notify,
+    .timeout = fake_timeout,
 };
 
 struct fake_drv *fake_create(uint64_t capacity, uint32_t lbs, uint32_t max_segs,

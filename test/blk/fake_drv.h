@@ -44,6 +44,10 @@ struct fake_drv {
 		int fails_left; /* -1: always */
 	} bad[FAKE_MAX_BAD];
 	uint32_t nbad;
+	/* The timeout operation: calls, the request it was given, and whether it "resets". */
+	uint32_t timeouts;
+	struct request *timeout_rq;
+	bool reset_on_timeout;
 };
 
 /* Makes a device: capacity in 512-byte sectors, lbs, limits, flags. */

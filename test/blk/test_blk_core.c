@@ -735,42 +735,79 @@ static void test_nodata_ops(void **state)
 	freedev(fd);
 }
 
-/* The recovery hooks: a request taken back from the driver goes out again and ends once. */
-static void test_unissue_and_deadline(void **state)
+/*
+ * The core owns the deadlines: its timer calls the driver's timeout with
+ * the oldest request once that one is due (not before), and after a reset
+ * takes every in-flight request back and sends it again, ending each once.
+ */
+static void test_core_timeout_resends_after_reset(void **state)
 {
 	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
 	static uint8_t a[512], b[512];
 	struct tbio ta, tb;
+	struct blk_counters c;
 
 	blk_param_timeout_ms = 30000;
+	fd->reset_on_timeout = true;
 	tbio_rw(&ta, fd, BIO_OP_WRITE, 0, a, 512);
 	submit_bio(&ta.bio);
 	hal_host_advance(NSEC_PER_MSEC);
 	tbio_rw(&tb, fd, BIO_OP_WRITE, 100, b, 512);
 	submit_bio(&tb.bio);
-	irqflags_t f = blk_lock(fd->dev);
-	struct request *old = blk_oldest_inflight_locked(fd->dev);
-	assert_ptr_equal(old, fd->log[0].rq);
-	assert_true(blk_rq_deadline_ns(old) + NSEC_PER_MSEC == blk_rq_deadline_ns(fd->log[1].rq));
-	assert_true(blk_rq_deadline_ns(old) >= 30000 * NSEC_PER_MSEC);
-	/* The "device was reset": the driver hands the first request back. */
-	fd->log[0].rq = NULL;
-	fd->in_ring--;
-	blk_unissue_locked(fd->dev, old);
-	struct blk_done done = BLK_DONE_INIT;
-	bool kick = blk_dispatch_locked(fd->dev, &done);
-	blk_unlock(fd->dev, f);
-	assert_true(kick);
-	assert_int_equal(fd->nlog, 3);
-	assert_int_equal(fd->log[2].sector, 0);
+	assert_int_equal(fd->nlog, 2);
+	struct request *first = fd->log[0].rq;
+	hal_host_advance(30000 * NSEC_PER_MSEC - NSEC_PER_MSEC - 1);
+	assert_int_equal(fd->timeouts, 0); /* one nanosecond early */
+	hal_host_advance(1);
+	assert_int_equal(fd->timeouts, 1);
+	assert_ptr_equal(fd->timeout_rq, first);
+	/* Both went out again, the one taken back first last (reverse order). */
+	assert_int_equal(fd->nlog, 4);
+	assert_int_equal(fd->log[2].sector, 100);
+	assert_int_equal(fd->log[3].sector, 0);
+	blkdev_counters(fd->dev, &c);
+	assert_int_equal(c.timeouts, 1); /* only the first was overdue */
+	assert_int_equal(c.in_flight, 2);
 	fake_complete_all(fd);
 	assert_int_equal(ta.ended, 1);
 	assert_int_equal(ta.status, 0);
 	assert_int_equal(tb.ended, 1);
-	struct blk_counters c;
 	blkdev_counters(fd->dev, &c);
 	assert_int_equal(c.errors, 0);
 	assert_int_equal(c.in_flight, 0);
+	/* Nothing in flight: the timer stays quiet. */
+	hal_host_advance(100000 * NSEC_PER_MSEC);
+	assert_int_equal(fd->timeouts, 1);
+	freedev(fd);
+}
+
+/* A request stuck through blk.retries + 1 resets ends -ETIMEDOUT; a lost-interrupt answer resets nothing. */
+static void test_core_timeout_gives_up_after_retries(void **state)
+{
+	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
+	static uint8_t a[512];
+	struct tbio ta;
+
+	blk_param_timeout_ms = 1000;
+	blk_param_retries = 1;
+	tbio_rw(&ta, fd, BIO_OP_READ, 0, a, 512);
+	submit_bio(&ta.bio);
+	/* The driver says it handled it (no reset): the request stays with it, a new deadline. */
+	hal_host_advance(1000 * NSEC_PER_MSEC);
+	assert_int_equal(fd->timeouts, 1);
+	assert_int_equal(fd->nlog, 1);
+	assert_int_equal(ta.ended, 0);
+	fd->reset_on_timeout = true;
+	hal_host_advance(1000 * NSEC_PER_MSEC); /* due again */
+	assert_int_equal(fd->timeouts, 2);
+	assert_int_equal(fd->nlog, 2); /* sent again */
+	hal_host_advance(1000 * NSEC_PER_MSEC);
+	assert_int_equal(fd->timeouts, 3);
+	assert_int_equal(ta.ended, 1);
+	assert_int_equal(ta.status, -ETIMEDOUT);
+	assert_int_equal(fd->nlog, 2);
+	blk_param_retries = 3;
+	freedev(fd);
 }
 
 /* end_io resubmits from the completion interrupt: one batch, one kick. */
@@ -1221,7 +1258,8 @@ int main(void)
 	    CORE_TEST(test_plug_merges_256_writes),
 	    CORE_TEST(test_plug_times_out),
 	    CORE_TEST(test_nodata_ops),
-	    CORE_TEST(test_unissue_and_deadline),
+	    CORE_TEST(test_core_timeout_resends_after_reset),
+	    CORE_TEST(test_core_timeout_gives_up_after_retries),
 	    CORE_TEST(test_resubmit_from_irq_is_batched),
 	    CORE_TEST(test_idle_poll_hint),
 	    CORE_TEST(test_end_stamp),
