@@ -18,10 +18,13 @@
  *   - for a bio that fails the checks below, or a flush on a device without
  *     a volatile cache, directly from submit_bio() in the submitter's context;
  *   - for a bio held in a plug, possibly from the scheduler tick's interrupt
- *     or from wherever its thread stops running (with IRQs masked).
- * So end_io must not sleep, yield, wait for a completion or allocate; it may
- * call complete(), wake threads, and submit_bio() (resubmitting is safe: no
- * lock is held when it runs). It must be short: other completions wait.
+ *     or from wherever its thread stops running.
+ * In every case IRQs are masked while it runs (the layer masks them around
+ * it: bio_wait_inflight relies on that). So end_io must not sleep, yield,
+ * wait for a completion or take a mutex or rwlock; it may call complete(),
+ * wake threads, kmalloc()/kfree() (levblk/kmalloc.h: they never sleep, and
+ * kmalloc may return NULL), and submit_bio() (resubmitting is safe: no lock
+ * is held when it runs). It must be short: other completions wait.
  *
  * A bio may be submitted again once its end_io has started (from end_io
  * itself, too); submitting one that has not ended yet is refused with a

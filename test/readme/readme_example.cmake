@@ -1,0 +1,23 @@
+# cmake -DREADME=README.md -DSOURCE=src/jobs/example_reader.c -P readme_example.cmake
+# The code block that follows the line "<!-- example: src/jobs/example_reader.c -->"
+# in the README must be the file, byte for byte.
+file(READ ${README} readme)
+file(READ ${SOURCE} source)
+set(marker "<!-- example: src/jobs/example_reader.c -->\n```c\n")
+string(FIND "${readme}" "${marker}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "README: no line \"<!-- example: src/jobs/example_reader.c -->\" followed by a ```c block")
+endif()
+string(LENGTH "${marker}" mlen)
+math(EXPR start "${at} + ${mlen}")
+string(SUBSTRING "${readme}" ${start} -1 rest)
+string(FIND "${rest}" "\n```" stop)
+if(stop EQUAL -1)
+  message(FATAL_ERROR "README: the example's code block is not closed")
+endif()
+math(EXPR stop "${stop} + 1")
+string(SUBSTRING "${rest}" 0 ${stop} block)
+if(NOT block STREQUAL source)
+  message(FATAL_ERROR "README's example differs from ${SOURCE}: copy the file into the README again")
+endif()
+message(STATUS "README's example is ${SOURCE}")
