@@ -119,6 +119,11 @@ struct bio {
 	uint8_t bio_inflight;	/* submitted, end_io not yet returned (bio_wait_inflight) */
 	uint8_t bio_waited;	/* a thread sleeps in bio_wait_inflight on it */
 	struct bio_seg bio_seg1; /* bio_init_buf's one segment */
+	/*
+	 * The partition the caller named, while the bio travels on its disk
+	 * (bio_dev, bio_sector moved there); put back before end_io. NULL: a disk.
+	 */
+	struct blkdev *bio_part;
 };
 
 /* Fills a data bio (READ or WRITE) without allocating. */

@@ -4,6 +4,15 @@
  *
  * Devices are named vda, vdb, ... in the order their drivers register them
  * (for virtio-blk: the order of -device options on QEMU's command line).
+ *
+ * Partitions. An MBR or GPT partition of a disk is a block device of its
+ * own, found at boot: vda1, vda2, ... (GPT entry N; MBR primaries 1-4,
+ * logical partitions from 5). It is a view of its disk: bios on it take
+ * sectors counted from the partition's first sector, end -EINVAL past its
+ * end, and go through the disk's queue; its counters, resources and health
+ * are the disk's. blkdev_count()/blkdev_get() list disks only; blkdev_find()
+ * finds both; blkdev_part() lists a disk's partitions (docs/interface.md,
+ * Partitions).
  * A device is never unregistered, so a pointer from blkdev_find() stays
  * valid. Every function here may be called from any context.
  *
@@ -48,6 +57,8 @@ struct blkdev_info {
 	uint32_t transport; /* virtio-mmio version: 1 legacy, 2 modern */
 	uint64_t features;  /* negotiated feature bits */
 	uint32_t irq;	    /* INTID */
+	/* A partition: its first 512-byte sector on the disk (blkdev_parent); 0 for a disk. */
+	uint64_t start;
 };
 
 /* Monotonic totals since the device registered, plus two gauges. */
@@ -87,10 +98,14 @@ struct blk_resources {
 unsigned int blkdev_count(void);
 /* The i-th registered device (0 = vda), or NULL. */
 struct blkdev *blkdev_get(unsigned int i);
-/* The device called `name`, or NULL. */
+/* The device (disk or partition) called `name`, or NULL. */
 struct blkdev *blkdev_find(const char *name);
+/* The disk a partition lies on; NULL for a disk. */
+struct blkdev *blkdev_parent(const struct blkdev *dev);
+/* The i-th partition of `disk` (ascending start), or NULL. */
+struct blkdev *blkdev_part(const struct blkdev *disk, unsigned int i);
 const struct blkdev_info *blkdev_info(const struct blkdev *dev);
-/* A consistent snapshot of the counters. */
+/* A consistent snapshot of the counters (a partition's are its disk's). */
 void blkdev_counters(const struct blkdev *dev, struct blk_counters *out);
 /* A consistent snapshot of the resources. */
 void blkdev_resources(const struct blkdev *dev, struct blk_resources *out);

@@ -2,6 +2,7 @@
  * Checks a bio before it goes anywhere near a queue. Each kind of mistake
  * has its code (bio.h, CONTRACT.md): a bio that fails here never reaches the
  * device. Pure: reads the device's fixed info only, so no lock is needed.
+ * On a partition, the bounds are the partition's (its info's capacity).
  */
 #include <levblk/bio.h>
 #include <levblk/errno.h>
@@ -46,7 +47,7 @@ int blk_bio_check(const struct blkdev *dev, struct bio *bio)
 
 	if (!bio->bio_end_io)
 		return -EINVAL; /* no one could be told how it ended */
-	if (dev->broken)
+	if (dev->whole->broken)
 		return -ENODEV;
 	if (bio->bio_op >= BIO_OP_COUNT || !(info->ops & (1u << bio->bio_op)))
 		return -EOPNOTSUPP;

@@ -41,6 +41,7 @@
 #include <levblk/hal/exit.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>
+#include "blk_part.h"
 #include "blk_queue.h"
 #include "blk_rq.h"
 
@@ -569,6 +570,7 @@ static void start_bio_locked(struct blkdev *dev, struct bio *bio, struct blk_don
 
 static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
 {
+	blk_part_unmap(bio); /* the caller gets back the bio it submitted */
 	bio->bio_stage = BIO_STAGE_ENDED;
 	dev->ctr.queued--;
 	if (bio->bio_status)
@@ -961,6 +963,7 @@ void submit_bio(struct bio *bio)
 	if (err) {
 		/* An accepted bio is counted by start_bio_locked, under its lock. */
 		if (dev) {
+			dev = dev->whole; /* a partition counts in its disk */
 			irqflags_t f = blk_lock(dev);
 			dev->ctr.bios++;
 			dev->ctr.errors++;
@@ -975,6 +978,7 @@ void submit_bio(struct bio *bio)
 		return;
 	}
 	bio->bio_stage = BIO_STAGE_ACCEPTED;
+	blk_part_remap(bio); /* from here on a partition's bio is its disk's */
 	if (resubmit_defer(bio))
 		return;
 	if (!(bio->bio_flags & BIO_SYNC) && blk_plug_add(bio))

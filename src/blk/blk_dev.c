@@ -8,6 +8,7 @@
 #include <levblk/hal/dma.h>
 #include <levblk/kern/init.h>
 #include <levblk/lib/string.h>
+#include "blk_part.h"
 #include "blk_queue.h"
 
 uint64_t blk_param_merge = 1;
@@ -122,6 +123,7 @@ struct blkdev *blk_dev_register(struct blkdev_info *info, const struct blk_drive
 	dev->direct_segs = dev->bounce.all ? 0 : lim->max_segs;
 	blk_dev_take_name(info->name);
 	dev->info = *info;
+	dev->whole = dev;
 	spin_init(&dev->lock, "blk queue");
 	dev->ops = ops;
 	dev->drv = drv;
@@ -165,7 +167,7 @@ struct blkdev *blkdev_find(const char *name)
 		if (strcmp(blk_devs[i].info.name, name) == 0)
 			return &blk_devs[i];
 	}
-	return NULL;
+	return blk_part_find(name);
 }
 
 const struct blkdev_info *blkdev_info(const struct blkdev *dev)
@@ -175,11 +177,12 @@ const struct blkdev_info *blkdev_info(const struct blkdev *dev)
 
 bool blkdev_broken(const struct blkdev *dev)
 {
-	return dev->broken;
+	return dev->whole->broken;
 }
 
 void blkdev_counters(const struct blkdev *dev, struct blk_counters *out)
 {
+	dev = dev->whole; /* a partition counts in its disk */
 	struct blkdev *d = (struct blkdev *)dev; /* the lock is not part of the device's value */
 	irqflags_t f = blk_lock(d);
 
@@ -213,6 +216,7 @@ void blk_count_irq_locked(struct blkdev *dev)
 void blk_dev_host_reset(void);
 void blk_dev_host_reset(void)
 {
+	blk_part_host_reset();
 	for (unsigned int i = 0; i < blk_ndevs; i++) {
 		timer_cancel(&blk_devs[i].watch);
 		dma_free(&blk_devs[i].rq_mem);

@@ -21,6 +21,7 @@ void blk_count_reset_locked(struct blkdev *dev)
 
 void blkdev_resources(const struct blkdev *dev, struct blk_resources *out)
 {
+	dev = dev->whole; /* a partition's resources are its disk's */
 	struct blkdev *d = (struct blkdev *)dev; /* the lock is not part of the device's value */
 	struct blk_list *n;
 	irqflags_t f = blk_lock(d);

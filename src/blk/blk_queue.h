@@ -112,6 +112,15 @@ struct blk_elv {
 struct blkdev {
 	spinlock_t lock; /* the queue lock: see blk_driver.h */
 	struct blkdev_info info;
+	/*
+	 * The disk whose queue serves this device: itself for a disk. A
+	 * partition (blk_part.c) is a view: of its own it has only info (name,
+	 * capacity, start), whole, and nothing below is used; bios on it move
+	 * to whole at submission.
+	 */
+	struct blkdev *whole;
+	struct blkdev *parts; /* a disk: its partitions, consecutive, ascending start */
+	uint32_t nparts;
 	const struct blk_driver_ops *ops;
 	void *drv;
 	bool broken;

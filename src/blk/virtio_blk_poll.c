@@ -51,6 +51,7 @@
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
 #include "blk_driver.h"
+#include "blk_part.h"
 #include "blk_queue.h"
 #include "virtio_blk.h"
 #include "virtio_blk_spec.h"
@@ -237,6 +238,7 @@ int blk_poll_io(struct blkdev *dev, enum bio_op op, uint64_t sector, void *buf, 
 	err = poll_check(dev, op, sector, len);
 	if (err)
 		return err;
+	blk_part_map(&dev, &sector); /* checked against a partition: now on its disk */
 	if (vblk_poll_parts(dev, &p) < 0 || blkdev_broken(dev))
 		return -ENODEV;
 	if ((uint64_t)lim->max_segs * lim->max_seg_bytes < max)

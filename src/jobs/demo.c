@@ -1,9 +1,12 @@
 /*
  * run=demo: what ./tools/run shows a newcomer (CONTRACT.md).
- *  1. one BLKDEV line per block device;
- *  2. reads sector 0 of vda and shows its first bytes;
+ *  1. one BLKDEV line per block device, each disk's partitions after it;
+ *  2. reads sector 0 of dev= (vda unless given; a disk or a partition) and
+ *     shows its first bytes;
  *  3. with scratch=SECTOR only (tools/run passes it on its own demo image):
- *     writes one logical block there and reads it back;
+ *     writes one logical block there (on dev=, sectors counted from its
+ *     start, so the pattern stays check-able on that device) and reads it
+ *     back;
  *  4. a short asynchronous throughput sample (random 4 KiB reads, 16 in
  *     flight, end_io resubmitting), read-only;
  *  5. the block layer's counters.
@@ -33,9 +36,22 @@
  */
 #define DEMO_SEED 1ull
 
-static const char *const demo_keys[] = {"scratch", NULL};
+static const char *const demo_keys[] = {"dev", "scratch", NULL};
 
-/* The BLKDEV line of CONTRACT.md. */
+/* A partition's BLKDEV line (docs/interface.md, Partitions). */
+static void demo_list_parts(const struct blkdev *disk)
+{
+	struct blkdev *p;
+
+	for (unsigned int i = 0; (p = blkdev_part(disk, i)) != NULL; i++) {
+		const struct blkdev_info *d = blkdev_info(p);
+		kprintf("BLKDEV name=%s capacity=%llu lbs=%u ro=%d parent=%s start=%llu\n", d->name,
+			(unsigned long long)d->capacity, d->lbs, d->ro ? 1 : 0,
+			blkdev_info(disk)->name, (unsigned long long)d->start);
+	}
+}
+
+/* The BLKDEV line of each disk, its partitions' after it. */
 static void demo_list(void)
 {
 	for (unsigned int i = 0; i < blkdev_count(); i++) {
@@ -50,6 +66,7 @@ static void demo_list(void)
 			d->ro ? "read-only" : "read-write",
 			d->volatile_cache ? ", write-back cache" : ", no volatile cache",
 			d->limits.max_segs, d->limits.max_sectors / 2, d->limits.nr_requests);
+		demo_list_parts(blkdev_get(i));
 	}
 }
 
@@ -213,10 +230,16 @@ static int demo_job(const char **why)
 		return -EINVAL;
 	}
 	demo_list();
-	struct blkdev *dev = blkdev_get(0);
-	if (!dev) {
+	if (blkdev_count() == 0) {
 		kprintf("demo: no block device attached (add one with --disk)\n");
 		return 0;
+	}
+	struct blkdev *dev = blkdev_find(arg_str("dev", "vda"));
+	if (!dev) {
+		kprintf("demo: bad value in dev=%s (no such disk or partition)\n",
+			arg_str("dev", "vda"));
+		*why = "no such device";
+		return -ENODEV;
 	}
 	const struct blkdev_info *d = blkdev_info(dev);
 	if (dma_alloc(DEMO_SAMPLE_QD * DEMO_SAMPLE_BYTES, 4096, &mem)) {

@@ -16,7 +16,7 @@ int jobs_parse_devs(const char *job, const char *list, struct blkdev *devs[BLKDE
 		struct blkdev *dev;
 
 		if (len == 0 || len >= sizeof(name)) {
-			kprintf("%s: bad value in dev=%s (a comma-separated list of disks)\n", job,
+			kprintf("%s: bad value in dev=%s (a comma-separated list of disks or partitions)\n", job,
 				list);
 			return -EINVAL;
 		}

@@ -1,0 +1,85 @@
+/*
+ * Partitions as block devices (docs/interface.md, Partitions): every
+ * partition that blk_part_scan.c finds becomes a view of its disk, a struct
+ * blkdev with its own name, capacity and start that shares the disk's queue
+ * (blk_part.h). Views are made once, at boot, and never removed, like
+ * disks: a pointer from blkdev_find() stays valid.
+ */
+#include <levblk/blkdev.h>
+#include <levblk/errno.h>
+#include <levblk/lib/string.h>
+#include "blk_part.h"
+#include "blk_queue.h"
+#include "part_table.h"
+
+/* Views live here for good; each disk's are consecutive (blkdev.parts). */
+static struct blkdev blk_parts[BLKPART_MAX];
+static unsigned int blk_nparts;
+
+struct blkdev *blk_part_find(const char *name)
+{
+	for (unsigned int i = 0; i < blk_nparts; i++) {
+		if (strcmp(blk_parts[i].info.name, name) == 0)
+			return &blk_parts[i];
+	}
+	return NULL;
+}
+
+struct blkdev *blkdev_parent(const struct blkdev *dev)
+{
+	return dev->whole == dev ? NULL : dev->whole;
+}
+
+struct blkdev *blkdev_part(const struct blkdev *disk, unsigned int i)
+{
+	return disk->whole == disk && i < disk->nparts ? &disk->parts[i] : NULL;
+}
+
+/*
+ * disk's name and num in decimal: vda + 12 = vda12. The parser numbers at
+ * most PART_GPT_ENTRIES_MAX (4096) entries, so a disk name of 3 characters
+ * leaves room; a longer result is cut, never overrun.
+ */
+static void part_name(char out[BLKDEV_NAME_MAX], const char *disk, uint32_t num)
+{
+	char digits[10];
+	size_t n = 0, len = strlen(disk);
+
+	do {
+		digits[n++] = (char)('0' + num % 10u);
+		num /= 10u;
+	} while (num && n < sizeof(digits));
+	if (len > BLKDEV_NAME_MAX - 1)
+		len = BLKDEV_NAME_MAX - 1;
+	memcpy(out, disk, len);
+	while (n && len < BLKDEV_NAME_MAX - 1)
+		out[len++] = digits[--n];
+	out[len] = '\0';
+}
+
+unsigned int blk_part_add_views(struct blkdev *disk, const struct part_table *t)
+{
+	unsigned int first = blk_nparts;
+
+	for (uint32_t i = 0; i < t->n && blk_nparts < BLKPART_MAX; i++) {
+		struct blkdev *v = &blk_parts[blk_nparts++];
+
+		memset(v, 0, sizeof(*v));
+		v->info = disk->info;
+		part_name(v->info.name, disk->info.name, t->e[i].num);
+		v->info.capacity = t->e[i].nsectors;
+		v->info.start = t->e[i].start;
+		v->whole = disk;
+	}
+	disk->parts = &blk_parts[first];
+	disk->nparts = blk_nparts - first;
+	return disk->nparts;
+}
+
+
+#ifdef LEVBLK_HOST
+void blk_part_host_reset(void)
+{
+	blk_nparts = 0;
+}
+#endif

@@ -1,0 +1,68 @@
+/*
+ * Partitions as block devices (blk_part.c): the hooks the core calls where
+ * bios enter and leave it. A partition is a struct blkdev whose `whole` is
+ * its disk (blk_queue.h); its bios are checked against the partition, then
+ * moved onto the disk (one add of the partition's start) and moved back
+ * before their end_io runs, so the caller never sees the disk's sectors.
+ */
+#ifndef LEVBLK_BLK_PART_H
+#define LEVBLK_BLK_PART_H
+
+#include <levblk/bio.h>
+#include <levblk/blkdev.h>
+#include "blk_queue.h"
+
+#define BLKPART_MAX 256u /* partitions over all disks */
+
+struct part_table;
+
+#ifdef LEVBLK_HOST
+/* Host tests only: forget every view (blk_dev_host_reset forgets their disks). */
+void blk_part_host_reset(void);
+#endif
+
+/* The partition called name, or NULL. */
+struct blkdev *blk_part_find(const char *name);
+/*
+ * Makes a view of disk for each partition of t (part_table.h: checked,
+ * ascending start) while BLKPART_MAX allows; returns how many. Once per
+ * disk, at boot (thread context, before any job).
+ */
+unsigned int blk_part_add_views(struct blkdev *disk, const struct part_table *t);
+
+/*
+ * submit_bio, after blk_bio_check accepted the bio against its device: a
+ * partition's bio moves to the disk. Nothing to do for a disk's.
+ */
+static inline void blk_part_remap(struct bio *bio)
+{
+	struct blkdev *dev = bio->bio_dev;
+
+	bio->bio_part = NULL;
+	if (dev->whole == dev)
+		return;
+	bio->bio_part = dev;
+	bio->bio_sector += dev->info.start; /* cannot wrap: checked inside the partition */
+	bio->bio_dev = dev->whole;
+}
+
+/* The bio is ending (its disk's queue lock held): back to what the caller submitted. */
+static inline void blk_part_unmap(struct bio *bio)
+{
+	struct blkdev *part = bio->bio_part;
+
+	if (!part)
+		return;
+	bio->bio_sector -= part->info.start;
+	bio->bio_dev = part;
+	bio->bio_part = NULL;
+}
+
+/* The same for a range checked against *dev by someone else (the polled path). */
+static inline void blk_part_map(struct blkdev **dev, uint64_t *sector)
+{
+	*sector += (*dev)->info.start;
+	*dev = (*dev)->whole;
+}
+
+#endif
