@@ -4,8 +4,9 @@
  * word i = splitmix64(seed XOR (s * 64 + i))). The pattern itself comes from
  * src/lib/pattern.c, the same code the guest's fill and check jobs use.
  *
- *   pattern write  IMG --seed S [--start SECTOR] [--count N] [--size BYTES]
- *   pattern verify IMG --seed S [--start SECTOR] [--count N] [--skip S:N]... [--max-report M]
+ *   pattern write  IMG --seed S [--base B] [--start SECTOR] [--count N] [--size BYTES]
+ *   pattern verify IMG --seed S [--base B] [--start SECTOR] [--count N] [--skip S:N]...
+ *                  [--max-report M]
  *   pattern zero   IMG [--start SECTOR] [--count N] [--size BYTES]
  *   pattern word   --seed S SECTOR WORD
  *
@@ -16,6 +17,11 @@
  * the image or extends it (sparse) to that size first; it never shrinks
  * one. --skip leaves a range of sectors unchecked (repeatable), e.g. the
  * sectors of bios that failed on purpose.
+ *
+ * --base B: the pattern of a partition that starts at image sector B, as
+ * the guest's fill writes it on that partition: image sector s holds the
+ * pattern of sector s - B. --start defaults to B and may not be below it;
+ * --start, --count, --skip and the MISMATCH lines still count image sectors.
  *
  * verify prints `MISMATCH sector=S word=I got=0x.. want=0x..` for the first
  * --max-report (default 10) mismatching sectors, the first bad word of each,
@@ -62,6 +68,8 @@ struct pat_opts {
 	uint64_t seed;
 	bool have_seed;
 	uint64_t start;
+	bool have_start;
+	uint64_t base; /* image sector where the pattern's sector 0 lies */
 	uint64_t count;
 	bool have_count;
 	uint64_t size;
@@ -91,9 +99,10 @@ static int pat_usage(const char *why, const char *arg)
 	if (why)
 		fprintf(stderr, "pattern: %s%s%s\n", why, arg ? ": " : "", arg ? arg : "");
 	fprintf(stderr,
-		"usage: pattern write  IMG --seed S [--start SECTOR] [--count N] [--size BYTES]\n"
-		"       pattern verify IMG --seed S [--start SECTOR] [--count N] [--skip S:N]... "
-		"[--max-report M]\n"
+		"usage: pattern write  IMG --seed S [--base B] [--start SECTOR] [--count N] "
+		"[--size BYTES]\n"
+		"       pattern verify IMG --seed S [--base B] [--start SECTOR] [--count N] "
+		"[--skip S:N]... [--max-report M]\n"
 		"       pattern zero   IMG [--start SECTOR] [--count N] [--size BYTES]\n"
 		"       pattern word   --seed S SECTOR WORD\n");
 	return PAT_EXIT_USAGE;
@@ -125,6 +134,9 @@ static int pat_parse_args(int argc, char **argv, struct pat_opts *o)
 			o->have_seed = true;
 		} else if (!strcmp(a, "--start")) {
 			ok = pat_parse_u64(v, &o->start);
+			o->have_start = true;
+		} else if (!strcmp(a, "--base")) {
+			ok = pat_parse_u64(v, &o->base);
 		} else if (!strcmp(a, "--count")) {
 			ok = pat_parse_u64(v, &o->count);
 			o->have_count = true;
@@ -167,6 +179,10 @@ static int pat_parse_args(int argc, char **argv, struct pat_opts *o)
 			return pat_usage("bad value for", a);
 		i++; /* every option takes a value */
 	}
+	if (!o->have_start)
+		o->start = o->base;
+	if (o->start < o->base)
+		return pat_usage("--start is below --base", NULL);
 	return 0;
 }
 
@@ -270,7 +286,8 @@ static int pat_cmd_write(const struct pat_opts *o, bool zero)
 		uint64_t first = o->start + done;
 
 		for (uint64_t k = 0; !zero && k < n; k++)
-			pattern_fill_sector(pat_buf + k * PATTERN_SECTOR_BYTES, o->seed, first + k);
+			pattern_fill_sector(pat_buf + k * PATTERN_SECTOR_BYTES, o->seed,
+					    first + k - o->base);
 		if (pat_io_all(fd, pat_buf, n * PATTERN_SECTOR_BYTES, first * PATTERN_SECTOR_BYTES,
 			       true) < 0) {
 			fprintf(stderr, "pattern: %s: write at sector %" PRIu64 ": %s\n", o->img,
@@ -329,8 +346,8 @@ static int pat_cmd_verify(const struct pat_opts *o)
 				continue;
 			}
 			checked++;
-			int w = pattern_check_sector(pat_buf + k * PATTERN_SECTOR_BYTES, o->seed, s,
-						     &got, &want);
+			int w = pattern_check_sector(pat_buf + k * PATTERN_SECTOR_BYTES, o->seed,
+						     s - o->base, &got, &want);
 			if (w < 0)
 				continue;
 			if (mismatches < o->max_report)

@@ -128,6 +128,28 @@ class PatternTest(unittest.TestCase):
             self.assertEqual(f.read(2 * SECTOR), bytes(2 * SECTOR))
             self.assertEqual(f.read(SECTOR), sector_bytes(1, 102))
 
+    def test_base_counts_from_a_partition_start(self):
+        """--base B: image sector s holds the pattern of sector s - B (a partition at B)."""
+        self.write(1)
+        rc, out, err = run("write", self.img, "--seed", 4, "--base", 100, "--count", 20)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("start=100 sectors=20", out)
+        with open(self.img, "rb") as f:
+            f.seek(100 * SECTOR)
+            self.assertEqual(f.read(SECTOR), sector_bytes(4, 0))
+            f.seek(119 * SECTOR)
+            self.assertEqual(f.read(SECTOR), sector_bytes(4, 19))
+            self.assertEqual(f.read(SECTOR), sector_bytes(1, 120))
+        self.assertEqual(run("verify", self.img, "--seed", 4, "--base", 100, "--count", 20)[0], 0)
+        rc, out, _ = run("verify", self.img, "--seed", 4, "--base", 100, "--start", 110, "--count", 10)
+        self.assertEqual(rc, 0, out)
+        # Counted from the image's start instead, the same sectors mismatch.
+        self.assertEqual(run("verify", self.img, "--seed", 4, "--start", 100, "--count", 20)[0], 1)
+        rc, out, _ = run("verify", self.img, "--seed", 4, "--base", 100, "--count", 21)
+        self.assertEqual(rc, 1)
+        self.assertIn("MISMATCH sector=120 ", out)
+        self.assertEqual(run("verify", self.img, "--seed", 4, "--base", 100, "--start", 99)[0], 2)
+
     def test_errors(self):
         self.write(1)
         self.assertEqual(run("verify", self.img, "--seed", 1, "--start", self.nsec - 1,
