@@ -1,0 +1,71 @@
+/*
+ * The buffer cache: file system blocks of one device, cached by block
+ * number in a fixed budget (fs.cache_kib), read with asynchronous bios.
+ *
+ * A block is returned pinned (bcache_get) and stays in memory, unchanged,
+ * until bcache_put. Rules:
+ *   - Eviction is least-recently-released first and never takes a pinned
+ *     block or one whose read is in flight.
+ *   - One read per block: a thread that asks for a block already being read
+ *     (by another thread or a prefetch) waits for that read instead of
+ *     issuing a second one.
+ *   - A failed read is returned to every thread waiting for it, and the block
+ *     is forgotten once the last of them lets go, so the next get tries the
+ *     disk again.
+ *   - A thread holds at most BCACHE_PINS_PER_THREAD blocks at once; the cache
+ *     has at least BCACHE_MIN_BUFS, so that with a bounded number of threads
+ *     a get that finds every block pinned waits for a put instead of
+ *     failing.
+ *
+ * Context: thread context only for everything here (gets may sleep); the
+ * read completions run in interrupt context and take the cache's spinlock.
+ * Block numbers are in units of the cache's block size; block b starts at
+ * sector b * block_bytes / 512 of the device.
+ */
+#ifndef LEVBLK_FS_BCACHE_H
+#define LEVBLK_FS_BCACHE_H
+
+#include <stdint.h>
+#include <levblk/blkdev.h>
+
+/* fs.cache_kib: the cache budget of each mount, KiB. */
+extern uint64_t fs_param_cache_kib;
+
+#define BCACHE_MIN_BUFS        32u
+#define BCACHE_PINS_PER_THREAD 4u
+
+struct bcache;
+
+/* A cached block as its users see it; the rest is private to bcache.c. */
+struct bcache_buf;
+const uint8_t *bcache_data(const struct bcache_buf *b);
+
+struct bcache_stats {
+	uint64_t hits;       /* gets served from memory */
+	uint64_t misses;     /* gets that issued the read themselves */
+	uint64_t waits;      /* gets that found the read in flight and waited for it */
+	uint64_t prefetches; /* reads started by bcache_prefetch */
+	uint64_t evictions;  /* cached blocks dropped for others */
+	uint64_t read_errors;
+	uint32_t bufs;       /* blocks the budget holds */
+};
+
+/*
+ * A cache of budget_bytes (at least BCACHE_MIN_BUFS blocks) for blocks of
+ * block_bytes (a multiple of the device's logical block size, at most a
+ * page). 0, -EINVAL or -ENOMEM.
+ */
+int bcache_create(struct blkdev *dev, uint32_t block_bytes, uint64_t budget_bytes, struct bcache **out);
+/* Frees the cache; no block may be pinned. Waits for prefetches still in flight. */
+void bcache_destroy(struct bcache *bc);
+/* The block, read and pinned: 0, or the read's error (-EIO, ...), or -EINVAL past the device's end. */
+int bcache_get(struct bcache *bc, uint64_t blkno, struct bcache_buf **out);
+void bcache_put(struct bcache_buf *b);
+/*
+ * Starts reading the block if it is neither cached nor being read and a
+ * block can be given up for it without waiting; never sleeps, never pins.
+ */
+void bcache_prefetch(struct bcache *bc, uint64_t blkno);
+void bcache_get_stats(struct bcache *bc, struct bcache_stats *out);
+
+#endif

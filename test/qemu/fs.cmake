@@ -1,0 +1,50 @@
+# The file system in QEMU: run=fsverify on images that the host's mke2fs made
+# from one generated tree (test/qemu/fs_images, tools/fs-image): 1, 2 and 4
+# KiB blocks, revision 0, hash-indexed directories, a 4 KiB-sector disk (and
+# 1 KiB blocks refused there), and damaged images: changed contents, a bad
+# superblock, a bad directory block, a block that fails to read. The disks
+# are attached read-only, so the tests can share the images.
+set(LEVBLK_FS_IMG ${CMAKE_BINARY_DIR}/qemu-tests/fs.images)
+add_test(NAME qemu.fs.images.make COMMAND ${CMAKE_CURRENT_LIST_DIR}/fs_images ${LEVBLK_FS_IMG})
+set_tests_properties(qemu.fs.images.make PROPERTIES FIXTURES_SETUP fs_images LABELS qemu TIMEOUT 300)
+
+macro(fs_test name)
+  levblk_qemu_test(NAME ${name} ${ARGN})
+  set_tests_properties(qemu.${name} PROPERTIES FIXTURES_REQUIRED fs_images)
+endmacro()
+
+# The whole manifest verifies and the walk finds nothing unlisted.
+set(FS_PASS "FSVERIFY dev=vda files=3007 bytes=74364613 dirs=44 mismatches=0 missing=0 extra=0" "RESULT PASS")
+fs_test(fs.verify.1k ARGS --disk ${LEVBLK_FS_IMG}/b1k.img,ro APPEND "run=fsverify"
+  EXPECT_REGEX "fs: vda: ext2 revision 1, 1024-byte blocks" ${FS_PASS})
+fs_test(fs.verify.2k ARGS --disk ${LEVBLK_FS_IMG}/b2k.img,ro APPEND "run=fsverify"
+  EXPECT_REGEX "fs: vda: ext2 revision 1, 2048-byte blocks" ${FS_PASS})
+fs_test(fs.verify.4k ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro APPEND "run=fsverify"
+  EXPECT_REGEX "fs: vda: ext2 revision 1, 4096-byte blocks" ${FS_PASS})
+fs_test(fs.verify.rev0 ARGS --disk ${LEVBLK_FS_IMG}/rev0.img,ro APPEND "run=fsverify"
+  EXPECT_REGEX "fs: vda: ext2 revision 0, 1024-byte blocks" ${FS_PASS})
+fs_test(fs.verify.dir_index ARGS --disk ${LEVBLK_FS_IMG}/index.img,ro APPEND "run=fsverify" EXPECT_REGEX ${FS_PASS})
+fs_test(fs.verify.4k_on_lbs4096 ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro,lbs=4096 APPEND "run=fsverify"
+  EXPECT_REGEX ${FS_PASS})
+# A cache of the smallest size: every block read is evicted again many times, contents still right.
+fs_test(fs.verify.small_cache ARGS --disk ${LEVBLK_FS_IMG}/b2k.img,ro APPEND "run=fsverify fs.cache_kib=64"
+  EXPECT_REGEX "FSCACHE dev=vda blocks=32 block_bytes=2048 .* evictions=[1-9][0-9]*" ${FS_PASS})
+
+# Refusals and damage: a reason, RESULT FAIL, never a panic.
+fs_test(fs.verify.1k_on_lbs4096_refused EXPECT_EXIT 1 ARGS --disk ${LEVBLK_FS_IMG}/b1k.img,ro,lbs=4096
+  APPEND "run=fsverify"
+  EXPECT_REGEX "FSERR dev=vda block size 1024 is below the disk's logical block size 4096" "RESULT FAIL")
+fs_test(fs.verify.differs EXPECT_EXIT 1 ARGS --disk ${LEVBLK_FS_IMG}/differs.img,ro APPEND "run=fsverify"
+  EXPECT_REGEX "FSMISMATCH path=hello.txt want=e4a985feba6c291b0de2319ce53b41e44d6a1413c535c586a649e896ac623743 got=[0-9a-f]{64}"
+  "FSMISSING path=dense err=-2" "FSMISSING path=many/dense-hardlink err=-2" "FSEXTRA path=added.txt"
+  "FSVERIFY dev=vda files=3007 bytes=[0-9]+ dirs=44 mismatches=1 missing=2 extra=1" "RESULT FAIL")
+fs_test(fs.verify.bad_superblock EXPECT_EXIT 1 ARGS --disk ${LEVBLK_FS_IMG}/badsuper.img,ro APPEND "run=fsverify"
+  EXPECT_REGEX "FSERR dev=vda bad superblock magic" "RESULT FAIL")
+fs_test(fs.verify.bad_directory EXPECT_EXIT 1 ARGS --disk ${LEVBLK_FS_IMG}/baddir.img,ro APPEND "run=fsverify"
+  EXPECT_REGEX "FSERR dev=vda inode [0-9]+: bad directory record length" "FSMISSING path=many/file-00000 err=-117"
+  "FSVERIFY dev=vda files=3007 bytes=[0-9]+ dirs=[0-9]+ mismatches=0 missing=3001 extra=0" "RESULT FAIL")
+# One file's block fails to read: that file (both its names) is missing with -EIO, the rest verifies.
+fs_test(fs.verify.read_error EXPECT_EXIT 1
+  ARGS --disk ${LEVBLK_FS_IMG}/b1k.img,ro,blkdebug=${LEVBLK_FS_IMG}/dense_eio.conf APPEND "run=fsverify"
+  EXPECT_REGEX "FSMISSING path=dense err=-5" "FSMISSING path=many/dense-hardlink err=-5"
+  "FSVERIFY dev=vda files=3007 bytes=[0-9]+ dirs=44 mismatches=0 missing=2 extra=0" "RESULT FAIL")
