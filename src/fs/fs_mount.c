@@ -147,10 +147,11 @@ int fs_mount(struct blkdev *dev, unsigned int flags, struct fs **out)
 		err = ext2_corrupt(&fs->vol, EXT2_ROOT_INO, "root is not a directory", root.mode);
 	if (err != 0)
 		goto err_cache;
-	kprintf("fs: %s: ext2 revision %u, %u-byte blocks, %u blocks, %u inodes, %u groups, read-only%s%s\n",
+	kprintf("fs: %s: ext2 revision %u, %u-byte blocks, %u blocks, %u inodes, %u groups, read-only%s%s%s\n",
 		fs->name, g.rev, g.block_bytes, g.blocks_count, g.inodes_count, g.groups,
 		(g.state & EXT2_VALID_FS) ? "" : ", not cleanly unmounted",
-		(g.state & EXT2_ERROR_FS) ? ", errors recorded" : "");
+		(g.state & EXT2_ERROR_FS) ? ", errors recorded" : "",
+		g.read_only ? ", unknown read-only-compatible features (never writable)" : "");
 	kfree(sb);
 	*out = fs;
 	return 0;
