@@ -48,3 +48,9 @@ fs_test(fs.verify.read_error EXPECT_EXIT 1
   ARGS --disk ${LEVBLK_FS_IMG}/b1k.img,ro,blkdebug=${LEVBLK_FS_IMG}/dense_eio.conf APPEND "run=fsverify"
   EXPECT_REGEX "FSMISSING path=dense err=-5" "FSMISSING path=many/dense-hardlink err=-5"
   "FSVERIFY dev=vda files=3007 bytes=[0-9]+ dirs=44 mismatches=0 missing=2 extra=0" "RESULT FAIL")
+
+# The buffer cache's rules in the guest (src/fs/bcache_selftest.c), on 512-byte and 4 KiB-sector disks.
+fs_test(fs.bcache.selftest ARGS --disk ${LEVBLK_FS_IMG}/b1k.img,ro APPEND "run=selftest only=fs.bcache."
+  FAIL_REGEX "# skip" EXPECT_REGEX "# 4 passed, 0 failed" "RESULT PASS")
+fs_test(fs.bcache.selftest_lbs4096 ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro,lbs=4096
+  APPEND "run=selftest only=fs.bcache." FAIL_REGEX "# skip" EXPECT_REGEX "# 4 passed, 0 failed" "RESULT PASS")
