@@ -149,7 +149,7 @@ static int walk_entry(void *ctx, const struct ext2_dirent_view *d)
 
 	if ((d->name_len == 1 && d->name[0] == '.') || (d->name_len == 2 && memcmp(d->name, "..", 2) == 0))
 		return 0;
-	if (++w->st->entries > HIMG_WALK_ENTRIES) {
+	if (++w->st->entries > w->st->max_entries) {
 		walk_note(w->st, -ELOOP);
 		return -ELOOP;
 	}
@@ -164,9 +164,10 @@ static int walk_entry(void *ctx, const struct ext2_dirent_view *d)
 		w->depth--;
 	} else if (ext2_is_reg(&ip)) {
 		w->st->files++;
-		err = ext2_file_read(w->v, &ip, 0, buf, sizeof(buf), &done);
+		size_t want = w->st->max_file_bytes < sizeof(buf) ? (size_t)w->st->max_file_bytes : sizeof(buf);
+		err = ext2_file_read(w->v, &ip, 0, buf, want, &done);
 		w->st->bytes += done;
-		if (err == 0 && ip.size > sizeof(buf)) {
+		if (err == 0 && ip.size > want) {
 			uint64_t last = ip.size - 1 - (ip.size - 1) % w->v->g.block_bytes;
 			err = ext2_file_read(w->v, &ip, last, buf, w->v->g.block_bytes, &done);
 			w->st->bytes += done;
@@ -187,6 +188,10 @@ static void walk_dir(struct walk_ctx *w, const struct ext2_inode_info *dir)
 		walk_note(w->st, -ELOOP);
 		return;
 	}
+	if (dir->size > w->st->max_dir_bytes) {
+		walk_note(w->st, -EFBIG);
+		return;
+	}
 	w->st->dirs++;
 	err = ext2_dir_iterate(w->v, dir, walk_entry, w);
 	if (err != 0 && err != -ELOOP)
@@ -197,9 +202,15 @@ void himg_walk(const struct ext2_vol *v, struct himg_walk_stats *st)
 {
 	struct walk_ctx w = { .v = v, .st = st };
 	struct ext2_inode_info root;
+	unsigned long max_entries = st->max_entries != 0 ? st->max_entries : HIMG_WALK_ENTRIES;
+	uint64_t max_file = st->max_file_bytes != 0 ? st->max_file_bytes : HIMG_WALK_FILE_MAX;
+	uint64_t max_dir = st->max_dir_bytes != 0 ? st->max_dir_bytes : HIMG_WALK_DIR_MAX;
 	int err;
 
 	memset(st, 0, sizeof(*st));
+	st->max_entries = max_entries;
+	st->max_file_bytes = max_file;
+	st->max_dir_bytes = max_dir;
 	err = ext2_path_lookup(v, "/", &root);
 	if (err != 0) {
 		walk_note(st, err);

@@ -43,8 +43,12 @@ int himg_mount(struct himg *h, struct ext2_vol *v);
 #define HIMG_WALK_DEPTH    16u
 #define HIMG_WALK_ENTRIES  20000u
 #define HIMG_WALK_FILE_MAX (256u * 1024u) /* bytes read from the start of each file, plus its last block */
+#define HIMG_WALK_DIR_MAX  (64u << 20)    /* bytes of directory read at most (the walk's -EFBIG beyond) */
 
 struct himg_walk_stats {
+	/* Limits, set by the caller; 0 takes the HIMG_WALK_* default. */
+	unsigned long max_entries;
+	uint64_t max_file_bytes, max_dir_bytes;
 	unsigned long dirs, files, symlinks, entries;
 	uint64_t bytes;
 	int first_err;   /* the first error met (the walk goes on past it) */
@@ -56,6 +60,7 @@ struct himg_walk_stats {
  * directory, every inode named, the start and end of every file, every
  * symlink target. Errors are counted and the walk goes on with the next
  * entry. -ELOOP is what the walk itself reports for a tree deeper than
- * HIMG_WALK_DEPTH or larger than HIMG_WALK_ENTRIES.
+ * HIMG_WALK_DEPTH or larger than its entry limit, -EFBIG for a directory
+ * over its size limit. st's limits are kept, the counts reset.
  */
 void himg_walk(const struct ext2_vol *v, struct himg_walk_stats *st);

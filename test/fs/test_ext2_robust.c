@@ -156,7 +156,7 @@ static int mount_and_walk(struct himg *h, struct ext2_vol *v, struct himg_walk_s
 {
 	int err = himg_mount(h, v);
 
-	memset(st, 0, sizeof(*st));
+	memset(st, 0, sizeof(*st)); /* default limits */
 	if (err == 0) {
 		himg_walk(v, st);
 		err = st->first_err;
