@@ -1,5 +1,5 @@
 /*
- * run=crashtest kind=abort|undef|panic|badfp|exec|wtext: provokes one
+ * run=crashtest kind=abort|undef|panic|badfp|exec|wtext|kfree2|mutex2: provokes one
  * fatal fault so the QEMU tests (test/qemu/mem.cmake) can check what a
  * panic prints and that it exits with status 3. Not listed in the README:
  * it exists for tests only.
@@ -11,6 +11,8 @@
  *          the backtrace must stop cleanly instead of faulting again
  *   exec   a call into a writable data buffer (mapped execute-never)
  *   wtext  a store into kernel text (mapped read-only)
+ *   kfree2 frees a kmalloc object twice (the heap's check panics)
+ *   mutex2 locks a mutex twice from one thread (the lock's check panics)
  */
 #include <stdint.h>
 #include <levblk/hal/console.h>
@@ -18,7 +20,9 @@
 #include <levblk/hal/exit.h>
 #include <levblk/kern/cmdline.h>
 #include <levblk/kern/init.h>
+#include <levblk/kmalloc.h>
 #include <levblk/lib/string.h>
+#include <levblk/mutex.h>
 
 /* An address below RAM that the identity map leaves unmapped (QEMU's flash at 0). */
 #define CRASH_BAD_FP 0x1000ull
@@ -64,6 +68,22 @@ static __attribute__((noinline)) void crash_wtext(void)
 	*p = 0;
 }
 
+static __attribute__((noinline)) void crash_kfree2(void)
+{
+	void *p = kmalloc(64);
+
+	kfree(p);
+	kfree(p);
+}
+
+static __attribute__((noinline)) void crash_mutex2(void)
+{
+	static struct mutex m = MUTEX_INIT("crashtest");
+
+	mutex_lock(&m);
+	mutex_lock(&m);
+}
+
 static int crashtest_job(const char **why)
 {
 	const char *kind = arg_str("kind", "");
@@ -80,8 +100,13 @@ static int crashtest_job(const char **why)
 		crash_exec();
 	else if (strcmp(kind, "wtext") == 0)
 		crash_wtext();
+	else if (strcmp(kind, "kfree2") == 0)
+		crash_kfree2();
+	else if (strcmp(kind, "mutex2") == 0)
+		crash_mutex2();
 	else {
-		kprintf("crashtest: kind=%s is not one of abort undef panic badfp exec wtext\n",
+		kprintf("crashtest: kind=%s is not one of abort undef panic badfp exec wtext kfree2 "
+			"mutex2\n",
 			kind);
 		*why = "bad kind";
 		return -1;
