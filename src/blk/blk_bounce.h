@@ -38,13 +38,17 @@
 
 #define BLK_BOUNCE_SLOT 4096u /* bytes per slot: a buffer is a run of them */
 
+/*
+ * On the core's functions that bounce: kept out of line and out of the hot
+ * path's way, so that a request with nothing to copy pays only the test
+ * that leads there (inlined, they cost its callers spills; measured with
+ * tools/guest-profile).
+ */
+#define BLK_BOUNCE_PATH __attribute__((noinline, cold))
+
 /* A buffer's bookkeeping, kept in the entry of its first slot. */
 struct blk_bounce_buf {
-	/*
-	 * The buffer as the one segment a request part points at (blk_part.segs):
-	 * the wire iterator walks it like a caller's segment. First, so that a
-	 * part's segs pointer leads back here.
-	 */
+	/* The buffer as one segment: the wire iterator walks it like a caller's. */
 	struct bio_seg seg;
 	uint32_t nslots;	   /* slots it spans */
 	uint32_t bio_seg, bio_off; /* where in the bio its bytes belong */
@@ -76,12 +80,6 @@ void blk_bounce_destroy(struct blk_bounce *b);
 /* A buffer of at least `bytes` (<= max_bytes), or NULL when the pool has no such run free. */
 struct blk_bounce_buf *blk_bounce_get(struct blk_bounce *b, uint32_t bytes);
 void blk_bounce_put(struct blk_bounce *b, struct blk_bounce_buf *buf);
-
-/* The buffer a part's segs pointer names (see blk_bounce_buf.seg). */
-static inline struct blk_bounce_buf *blk_bounce_of(const struct bio_seg *segs)
-{
-	return (struct blk_bounce_buf *)(uintptr_t)segs;
-}
 
 /*
  * Binds buf to `bytes` of bio's data from (seg, off) and, for a WRITE,

@@ -155,7 +155,6 @@ static void rq_add_part(struct request *rq, struct bio *bio, uint64_t bytes, uin
 {
 	struct blk_part p = {
 	    .bio = bio,
-	    .segs = bio->bio_segs,
 	    .sector = bio->bio_sector + (bio->bio_cur_bytes >> SECTOR_SHIFT),
 	    .bytes = (uint32_t)bytes,
 	    .seg = bio->bio_cur_seg,
@@ -201,8 +200,8 @@ static void rq_add_part(struct request *rq, struct bio *bio, uint64_t bytes, uin
  * more segments than a request carries): the blocks after it are placed
  * from the caller's memory again.
  */
-static uint64_t bounce_bytes(const struct blkdev *dev, const struct bio *bio, uint32_t segs,
-			     uint64_t room)
+static BLK_BOUNCE_PATH uint64_t bounce_bytes(const struct blkdev *dev, const struct bio *bio,
+					     uint32_t segs, uint64_t room)
 {
 	const struct blk_limits *lim = &dev->info.limits;
 	uint32_t lbs = dev->info.lbs, seg = bio->bio_cur_seg, off = bio->bio_cur_off;
@@ -240,9 +239,8 @@ static void rq_add_bounced(struct blkdev *dev, struct request *rq, struct bio *b
 	blk_bounce_fill(buf, bio, bio->bio_cur_seg, bio->bio_cur_off, (uint32_t)bytes);
 	rq_add_part(rq, bio, bytes, nsegs, front);
 	struct blk_part *p = &rq->rq_parts[front ? 0 : rq->rq_nparts - 1];
-	p->segs = &buf->seg;
-	p->seg = 0;
-	p->off = 0;
+	p->seg = BLK_PART_BOUNCED;
+	p->off = (uint32_t)(buf - dev->bounce.bufs);
 	rq->rq_nbounce++;
 	dev->ctr.bounces++;
 }
@@ -253,20 +251,20 @@ static void rq_add_bounced(struct blkdev *dev, struct request *rq, struct bio *b
  * copied out if the part succeeded, and every buffer goes back to the pool.
  * Before the parts' bios are put, so their end_io sees the data.
  */
-static void bounce_end_parts(struct blkdev *dev, struct request *rq, uint32_t from, uint32_t to,
-			     int status)
+static BLK_BOUNCE_PATH void bounce_end_parts(struct blkdev *dev, struct request *rq, uint32_t from,
+					     uint32_t to, int status)
 {
 	bool out = !status && (rq->rq_op == BIO_OP_READ || rq->rq_op == BIO_OP_GET_ID);
 
 	for (uint32_t i = from; i < to; i++) {
 		struct blk_part *p = &rq->rq_parts[i];
-		if (p->segs == p->bio->bio_segs)
+		if (p->seg != BLK_PART_BOUNCED)
 			continue;
-		struct blk_bounce_buf *buf = blk_bounce_of(p->segs);
+		struct blk_bounce_buf *buf = &dev->bounce.bufs[p->off];
 		if (out)
 			blk_bounce_copy_out(buf, p->bio);
 		blk_bounce_put(&dev->bounce, buf);
-		p->segs = p->bio->bio_segs;
+		p->seg = 0; /* given back: never twice */
 		rq->rq_nbounce--;
 	}
 }
@@ -281,7 +279,8 @@ static bool rq_mergeable(const struct blkdev *dev, const struct request *rq, uin
  * blk.bounce=1: merges the next piece of bio into rq (adjacent, mergeable)
  * through a bounce buffer, as try_merge does with caller memory.
  */
-static bool merge_bounced(struct blkdev *dev, struct request *rq, struct bio *bio, uint64_t start)
+static BLK_BOUNCE_PATH bool merge_bounced(struct blkdev *dev, struct request *rq, struct bio *bio,
+					  uint64_t start)
 {
 	const struct blk_limits *lim = &dev->info.limits;
 	bool back = rq->rq_sector + rq->rq_sectors == start;
@@ -368,7 +367,7 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
  * pool has no buffer free now: the bio waits for one) or -EINVAL (not one
  * logical block fits a request even as one contiguous buffer).
  */
-static int rq_first_bounced(struct blkdev *dev, struct request *rq, struct bio *bio)
+static BLK_BOUNCE_PATH int rq_first_bounced(struct blkdev *dev, struct request *rq, struct bio *bio)
 {
 	uint64_t bytes = bounce_bytes(dev, bio, dev->info.limits.max_segs, max_rq_bytes(dev));
 	struct blk_bounce_buf *buf;
@@ -439,13 +438,11 @@ static bool place_data_locked(struct blkdev *dev, struct bio *bio, struct blk_do
 			return false;
 		bool split = bio->bio_cur_bytes != 0;
 		int err = rq_first_part(dev, rq, bio);
-		if (err == -EAGAIN) { /* the bounce pool is empty: wait, cursor kept */
-			rq_free(dev, rq);
-			return false;
-		}
 		if (err) {
-			/* Not one logical block fits the limits: cannot be split into requests. */
 			rq_free(dev, rq);
+			if (err == -EAGAIN) /* the bounce pool is empty: wait, cursor kept */
+				return false;
+			/* Not one logical block fits the limits: cannot be split into requests. */
 			if (!bio->bio_status)
 				bio->bio_status = -EINVAL;
 			bio->bio_cur_bytes = bio->bio_bytes;
@@ -602,13 +599,29 @@ static void bio_refs_done_locked(struct blkdev *dev, struct bio *bio, struct blk
 	bio_end_locked(dev, bio, done);
 }
 
+static inline void put_parts(struct blkdev *dev, struct request *rq, uint32_t from, uint32_t to,
+			     int status, struct blk_done *done)
+{
+	for (uint32_t i = from; i < to; i++)
+		bio_put_locked(dev, rq->rq_parts[i].bio, status, done);
+}
+
+/* end_parts for a request with bounced parts: their buffers first, then the bios. */
+static BLK_BOUNCE_PATH void end_parts_bounced(struct blkdev *dev, struct request *rq, uint32_t from,
+					      uint32_t to, int status, struct blk_done *done)
+{
+	bounce_end_parts(dev, rq, from, to, status);
+	put_parts(dev, rq, from, to, status, done);
+}
+
 static void end_parts(struct blkdev *dev, struct request *rq, uint32_t from, uint32_t to,
 		      int status, struct blk_done *done)
 {
-	if (rq->rq_nbounce)
-		bounce_end_parts(dev, rq, from, to, status);
-	for (uint32_t i = from; i < to; i++)
-		bio_put_locked(dev, rq->rq_parts[i].bio, status, done);
+	if (rq->rq_nbounce) { /* a tail call: the common case keeps its registers */
+		end_parts_bounced(dev, rq, from, to, status, done);
+		return;
+	}
+	put_parts(dev, rq, from, to, status, done);
 }
 
 /* rq came back from the driver (or could not be given to it) with status. */

@@ -175,10 +175,11 @@ uint32_t blk_rq_bytes(const struct request *rq);   /* data bytes the iterator yi
 
 struct blk_seg_iter {
 	const struct request *rq;
-	uint32_t part, part_end; /* part index, and one past the last on the wire */
-	uint32_t seg, off;	 /* position in the current part's bio */
-	uint32_t left;		 /* bytes of the current part still to yield */
-	uint32_t max;		 /* bytes per yielded segment */
+	uint32_t part, part_end;    /* part index, and one past the last on the wire */
+	const struct bio_seg *segs; /* the current part's: its bio's, or its bounce buffer */
+	uint32_t seg, off;	    /* position in segs */
+	uint32_t left;		    /* bytes of the current part still to yield */
+	uint32_t max;		    /* bytes per yielded segment */
 };
 void blk_rq_seg_iter_init(struct blk_seg_iter *it, const struct request *rq);
 /* Next data segment (at most max_seg_bytes); false when there are no more. */

@@ -46,19 +46,20 @@ enum {
 
 /*
  * One bio piece inside a request: a contiguous byte range of one bio. Its
- * data is segs[seg] from off on: the bio's own segments, or for a bounced
- * piece the one segment of its bounce buffer (blk_bounce.h; then seg and
- * off are 0 and segs != bio->bio_segs).
+ * data starts in the bio's segment `seg` at byte `off`; or, for a piece
+ * carried by a bounce buffer (blk_bounce.h), seg is BLK_PART_BOUNCED and
+ * off the buffer's slot in the device's pool, and the data starts there.
+ * 32 bytes: every part index on the hot path is a shift.
  */
 struct blk_part {
 	struct bio *bio;
-	const struct bio_seg *segs;
 	uint64_t sector; /* 512-byte sector of the first byte */
 	uint32_t bytes;	 /* data bytes (DISCARD/WZ: the range in bytes, no data) */
-	uint32_t seg;	 /* first segment ... */
-	uint32_t off;	 /* ... and byte offset in it */
+	uint32_t seg;	 /* first bio segment, or BLK_PART_BOUNCED ... */
+	uint32_t off;	 /* ... and byte offset in it, or the bounce slot */
 	uint32_t nsegs;	 /* data segments it takes on the wire */
 };
+#define BLK_PART_BOUNCED UINT32_MAX
 
 enum rq_state {
 	RQ_FREE = 0,

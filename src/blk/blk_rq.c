@@ -139,8 +139,15 @@ static void iter_load(struct blk_seg_iter *it)
 {
 	const struct blk_part *p = &it->rq->rq_parts[it->part];
 
-	it->seg = p->seg;
-	it->off = p->off;
+	if (p->seg == BLK_PART_BOUNCED) { /* the data is in the bounce buffer, from its start */
+		it->segs = &it->rq->rq_dev->bounce.bufs[p->off].seg;
+		it->seg = 0;
+		it->off = 0;
+	} else {
+		it->segs = p->bio->bio_segs;
+		it->seg = p->seg;
+		it->off = p->off;
+	}
 	it->left = has_data(it->rq->rq_op) ? p->bytes : 0;
 }
 
@@ -163,8 +170,7 @@ bool blk_rq_seg_next(struct blk_seg_iter *it, void **va, uint32_t *len)
 		it->part++;
 		iter_load(it);
 	}
-	/* The part's own view of its data: the bio's segments or its bounce buffer. */
-	const struct bio_seg *s = &it->rq->rq_parts[it->part].segs[it->seg];
+	const struct bio_seg *s = &it->segs[it->seg];
 	uint32_t n = s->len - it->off;
 
 	if (n > it->left)
