@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <levblk/lib/string.h>
 
-/* Word-at-a-time when both pointers allow it; the I/O path copies little. */
+/* Word-at-a-time when both pointers allow it (memcpy: 64 bytes at a time). */
 void *memset(void *s, int c, size_t n)
 {
 	unsigned char *p = s;
@@ -18,10 +18,42 @@ void *memset(void *s, int c, size_t n)
 		n--;
 	}
 	for (; n >= 8; n -= 8, p += 8)
-		*(volatile uint64_t *)p = w; /* volatile: keep clang from turning this back into memset */
+		*(volatile uint64_t *)p =
+		    w; /* volatile: keep clang from turning this back into memset */
 	while (n--)
 		*p++ = (unsigned char)c;
 	return s;
+}
+
+/*
+ * Copies n / 64 blocks of 64 bytes, four load-pair / store-pair couples
+ * each; d and s advance past them. The bounce buffers of the block layer
+ * copy whole requests (up to 1 MiB) through memcpy, and under QEMU's TCG
+ * every guest instruction costs: this does in 10 what the word loop does in
+ * about 48 (asm, so the compiler cannot turn it back into a memcpy call).
+ */
+static void copy_blocks64(unsigned char **d, const unsigned char **s, size_t blocks)
+{
+	uint64_t a, b, c, e, f, g, h, k;
+
+	__asm__ volatile(
+	    "1:\n\t"
+	    "ldp %[a], %[b], [%[s]]\n\t"
+	    "ldp %[c], %[e], [%[s], #16]\n\t"
+	    "ldp %[f], %[g], [%[s], #32]\n\t"
+	    "ldp %[h], %[k], [%[s], #48]\n\t"
+	    "add %[s], %[s], #64\n\t"
+	    "stp %[a], %[b], [%[d]]\n\t"
+	    "stp %[c], %[e], [%[d], #16]\n\t"
+	    "stp %[f], %[g], [%[d], #32]\n\t"
+	    "stp %[h], %[k], [%[d], #48]\n\t"
+	    "add %[d], %[d], #64\n\t"
+	    "subs %[n], %[n], #1\n\t"
+	    "b.ne 1b"
+	    : [d] "+r"(*d), [s] "+r"(*s), [n] "+r"(blocks), [a] "=&r"(a), [b] "=&r"(b),
+	      [c] "=&r"(c), [e] "=&r"(e), [f] "=&r"(f), [g] "=&r"(g), [h] "=&r"(h), [k] "=&r"(k)
+	    :
+	    : "memory", "cc");
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
@@ -30,6 +62,10 @@ void *memcpy(void *dst, const void *src, size_t n)
 	const unsigned char *s = src;
 
 	if ((((uintptr_t)d | (uintptr_t)s) & 7) == 0) {
+		if (n >= 64) {
+			copy_blocks64(&d, &s, n / 64);
+			n %= 64;
+		}
 		for (; n >= 8; n -= 8, d += 8, s += 8)
 			*(volatile uint64_t *)d = *(const uint64_t *)s;
 	}
