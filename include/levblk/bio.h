@@ -189,6 +189,23 @@ void submit_bio(struct bio *bio);
 int submit_bio_wait(struct bio *bio);
 
 /*
+ * Submits a bio and spins until it has ended, finding its completion by
+ * polling the device instead of waiting for its interrupt (the device's
+ * interrupt is not taken for it; a device whose driver cannot poll is
+ * waited on as by submit_bio_wait). Returns its status. The bio goes
+ * through the queue like any other: same checks, splits, retries,
+ * deadlines and counters. The same end_io rule as submit_bio_wait (a bio
+ * with an end_io is refused with -EBUSY, untouched).
+ *
+ * Thread context only. It holds the device's queue lock with IRQs masked
+ * while the bio is in flight: one bio at a time, for latency, never for
+ * throughput (the benchmark's engine=sync). If the device is fenced with
+ * the bio's request on it (a reset that could not be confirmed), the
+ * device may still write the bio's buffers, so the call never returns.
+ */
+int submit_bio_poll(struct bio *bio);
+
+/*
  * Waiting for a bio someone else submitted (a reader that finds its block
  * under readahead): sleeps until that bio's end_io has returned, and
  * returns the status it ended with (0 or a negated errno). A bio not in

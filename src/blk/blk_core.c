@@ -958,7 +958,12 @@ void blk_submit_list(struct bio *head)
 	blk_end_done(&done);
 }
 
-void submit_bio(struct bio *bio)
+/*
+ * The checks every submission makes: a bio already in flight is refused
+ * untouched (false), a bio that fails blk_bio_check ends with its error
+ * (false); true: accepted (BIO_STAGE_ACCEPTED). Inline for submit_bio.
+ */
+static inline bool bio_accept(struct bio *bio)
 {
 	struct blkdev *dev = bio->bio_dev;
 
@@ -968,7 +973,7 @@ void submit_bio(struct bio *bio)
 		 * and its one end_io call is still to come. Refuse loudly, touch nothing.
 		 */
 		kprintf("blk: bio %p submitted while in flight: ignored\n", (void *)bio);
-		return;
+		return false;
 	}
 	bio->bio_inflight = 1; /* until bio_end_call(): bio_wait_inflight waits for it */
 	int err = dev ? blk_bio_check(dev, bio) : -ENODEV;
@@ -988,10 +993,27 @@ void submit_bio(struct bio *bio)
 		bio->bio_stage = BIO_STAGE_ENDED;
 		bio->bio_next = NULL;
 		blk_end_done(&done);
-		return;
+		return false;
 	}
 	bio->bio_stage = BIO_STAGE_ACCEPTED;
 	blk_part_remap(bio); /* from here on a partition's bio is its disk's */
+	return true;
+}
+
+bool blk_bio_accept(struct bio *bio)
+{
+	return bio_accept(bio);
+}
+
+void blk_start_bio_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
+{
+	start_bio_locked(dev, bio, done);
+}
+
+void submit_bio(struct bio *bio)
+{
+	if (!bio_accept(bio))
+		return;
 	if (resubmit_defer(bio))
 		return;
 	if (!(bio->bio_flags & BIO_SYNC) && blk_plug_add(bio))

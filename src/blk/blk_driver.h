@@ -77,6 +77,17 @@ struct blk_driver_ops {
 	 * not watched.
 	 */
 	enum blk_timeout_ret (*timeout)(void *drv, struct request *rq, struct blk_done *done);
+	/*
+	 * Optional: completions without the interrupt, for submit_bio_poll
+	 * (bio_poll.c), which spins on it with the queue lock held and IRQs
+	 * masked. Completes what the device finished (blk_complete_locked) and
+	 * returns how many; a broken device is dealt with as the interrupt
+	 * would. While the caller polls, the driver may keep the device from
+	 * interrupting; `last` says the caller stops after this call: the
+	 * driver then quiets whatever the device raised meanwhile (IRQs come
+	 * back on right after) and hands completions back to its interrupt.
+	 */
+	unsigned int (*poll)(void *drv, bool last, struct blk_done *done);
 };
 
 /* Bios ended under the lock, waiting for their end_io outside it. */

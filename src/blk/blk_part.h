@@ -58,11 +58,4 @@ static inline void blk_part_unmap(struct bio *bio)
 	bio->bio_part = NULL;
 }
 
-/* The same for a range checked against *dev by someone else (the polled path). */
-static inline void blk_part_map(struct blkdev **dev, uint64_t *sector)
-{
-	*sector += (*dev)->info.start;
-	*dev = (*dev)->whole;
-}
-
 #endif

@@ -196,12 +196,21 @@ void bio_end_call(struct bio *bio);
 
 /* blk_core.c: used by plug.c and blk_submit */
 void blk_submit_list(struct bio *head);
+/* blk_core.c, for bio_poll.c: submit_bio's checks (true: accepted), and a checked bio entering the queue. */
+bool blk_bio_accept(struct bio *bio);
+void blk_start_bio_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 
 /* blk_core.c: the driver gives back a request the device will never complete: first in line again */
 void blk_unissue_locked(struct blkdev *dev, struct request *rq);
 
 /* blk_timeout.c: the deadline timer's callback (blkdev.watch) */
 void blk_timeout_fire(void *arg);
+/*
+ * The deadline check the timer makes, for a caller that spins with IRQs
+ * masked (the timer cannot fire then): queue lock held. True when
+ * blk_notify() is needed.
+ */
+bool blk_timeout_check_locked(struct blkdev *dev, struct blk_done *done);
 
 /* plug.c */
 /* Holds bio in the current thread's plug; false when there is none. */

@@ -68,8 +68,7 @@ static void take_back_locked(struct blkdev *dev, uint64_t now, struct blk_done *
 	}
 }
 
-/* Returns true when blk_notify() is needed after unlocking. */
-static bool watch_locked(struct blkdev *dev, struct blk_done *done)
+bool blk_timeout_check_locked(struct blkdev *dev, struct blk_done *done)
 {
 	struct request *rq = blk_oldest_inflight_locked(dev);
 	uint64_t now = clock_ns();
@@ -115,7 +114,7 @@ void blk_timeout_fire(void *arg)
 	struct blkdev *dev = arg;
 	struct blk_done done = BLK_DONE_INIT;
 	irqflags_t f = blk_lock(dev);
-	bool kick = watch_locked(dev, &done);
+	bool kick = blk_timeout_check_locked(dev, &done);
 
 	blk_unlock(dev, f);
 	if (kick)

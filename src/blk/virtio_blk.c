@@ -18,7 +18,7 @@
  * Locking: every vq_ call is made with the device's queue lock held (the
  * core calls queue_rq/kick_prepare under it; the interrupt handler takes
  * it), except vq_notify, which needs no lock: the core rings it after
- * dropping the lock, or mid-batch with the lock held (blk_core.c).
+ * dropping the lock, or with the lock held (blk_core.c, bio_poll.c).
  */
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
@@ -61,6 +61,7 @@ static void vblk_notify(void *drv);
 static void vblk_ring_state(void *drv, struct blk_resources *out);
 static enum blk_timeout_ret vblk_timeout(void *drv, struct request *rq, struct blk_done *done);
 static void vblk_drain_locked(struct vblk *vb, struct blk_done *done);
+static unsigned int vblk_poll(void *drv, bool last, struct blk_done *done);
 static void vblk_irq(void *arg);
 
 static const struct blk_driver_ops vblk_ops = {
@@ -69,6 +70,7 @@ static const struct blk_driver_ops vblk_ops = {
     .notify = vblk_notify,
     .ring_state = vblk_ring_state,
     .timeout = vblk_timeout,
+    .poll = vblk_poll,
 };
 
 static bool has(const struct vblk *vb, unsigned int bit)
@@ -97,7 +99,7 @@ static int vblk_status_errno(uint8_t status)
  * length is a device fault on this request only (-EIO, retried): the
  * virtqueue already refused lengths beyond the chain's writable bytes.
  */
-int vblk_used_errno(enum bio_op op, uint32_t data_bytes, uint32_t len, uint8_t status)
+static int vblk_used_errno(enum bio_op op, uint32_t data_bytes, uint32_t len, uint8_t status)
 {
 	uint32_t want = sizeof(status);
 
@@ -203,19 +205,23 @@ static void vblk_ring_state(void *drv, struct blk_resources *out)
 	out->ring_in_flight = vq_in_flight(vb->vq);
 }
 
-/* Drains the used ring; queue lock held. */
-static void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
+/* Completes what the used ring holds; returns how many. Queue lock held. */
+static unsigned int vblk_reap_locked(struct vblk *vb, struct blk_done *done)
 {
 	struct request *rq;
+	unsigned int n = 0;
 	uint32_t len;
 
-	do {
-		vq_disable_cb(vb->vq);
-		while ((rq = vq_get_used(vb->vq, &len)) != NULL) {
-			blk_complete_locked(vb->bdev, rq, vblk_completion_errno(vb, rq, len), done);
-		}
-	} while (!vq_enable_cb(vb->vq));
+	while ((rq = vq_get_used(vb->vq, &len)) != NULL) {
+		blk_complete_locked(vb->bdev, rq, vblk_completion_errno(vb, rq, len), done);
+		n++;
+	}
+	return n;
+}
 
+/* The virtqueue caught the device misbehaving: give up on it. Queue lock held. */
+static void vblk_check_broken_locked(struct vblk *vb, struct blk_done *done)
+{
 	if (vq_is_broken(vb->vq) && !blkdev_broken(vb->bdev)) {
 		/*
 		 * The device misbehaved: everything it holds and everything queued
@@ -225,6 +231,43 @@ static void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
 			vq_broken_reason(vb->vq) ? vq_broken_reason(vb->vq) : "?");
 		vblk_give_up_locked(vb, "device broken", -ENODEV, done);
 	}
+}
+
+/* Drains the used ring and re-arms callbacks; queue lock held. */
+static void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
+{
+	do {
+		vq_disable_cb(vb->vq);
+		vblk_reap_locked(vb, done);
+	} while (!vq_enable_cb(vb->vq));
+	vblk_check_broken_locked(vb, done);
+}
+
+/*
+ * The poll operation (blk_driver.h; submit_bio_poll). While the caller
+ * polls, callbacks stay off (vq_disable_cb: a hint the device may ignore
+ * with the event index) and only the used ring is read, no register. The
+ * last call acks InterruptStatus first, so whatever the device raised for
+ * the polled requests is cleared before IRQs come back on and the handler
+ * never runs for them (the line is level-triggered), then drains and
+ * re-arms callbacks for the interrupt path. (The ack also clears a
+ * configuration-change bit raised meanwhile; the driver does not act on
+ * those.) Queue lock held, IRQs masked.
+ */
+static unsigned int vblk_poll(void *drv, bool last, struct blk_done *done)
+{
+	struct vblk *vb = drv;
+	unsigned int n;
+
+	if (last) {
+		(void)vmmio_ack_interrupt(vb->vdev);
+		vblk_drain_locked(vb, done);
+		return 0;
+	}
+	vq_disable_cb(vb->vq);
+	n = vblk_reap_locked(vb, done);
+	vblk_check_broken_locked(vb, done);
+	return n;
 }
 
 /*
@@ -496,23 +539,6 @@ static int vblk_init(void)
 	return n < 0 ? n : 0;
 }
 INITCALL(INIT_LEVEL_DEVICE, vblk_init);
-
-/* The polled path's view of bdev's driver (virtio_blk_poll.c); 0 or -ENODEV. */
-int vblk_poll_parts(struct blkdev *bdev, struct vblk_poll_parts *out)
-{
-	for (unsigned int i = 0; i < vblk_ndevs; i++) {
-		struct vblk *vb = &vblk_devs[i];
-
-		if (vb->bdev != bdev)
-			continue;
-		*out = (struct vblk_poll_parts){.vdev = vb->vdev,
-						.vq = vb->vq,
-						.hdr = &vb->rqmem[0].hdr,
-						.status = &vb->rqmem[0].status};
-		return 0;
-	}
-	return -ENODEV;
-}
 
 #ifdef LEVBLK_HOST
 /* Host tests only: forget the devices (the simulator's bus is reset with them). */

@@ -14,6 +14,10 @@
 #include "virtio_blk.h"
 #include "virtio_blk_spec.h"
 
+#define VBLK_CHAIN_EXTRA 2u /* header and status descriptors around the data */
+/* Written into the status byte before a chain goes out: a device that never sets it is caught. */
+#define VBLK_STATUS_NONE 0xffu
+
 #ifdef LEVBLK_FAULT_INJECT
 /* Fault injection state (virtio_blk_fault.c): interrupts and kicks seen, what is on. */
 struct vblk_fault {

@@ -4,7 +4,7 @@
  *   bench.c         arguments, setup (all memory is taken here, before the
  *                   clock starts), start/join of the threads, the verdict
  *   bench_engine.c  the I/O loops: engine=async (bios, end_io, interrupts)
- *                   and engine=sync (blk_poll_io: one polled request at a time)
+ *                   and engine=sync (submit_bio_poll: one polled request at a time)
  *   bench_report.c  the BENCH {json} lines, integer-only fixed-point output
  *
  * Ownership. A disk (struct bench_disk) is shared by its threads: its claim

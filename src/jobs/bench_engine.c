@@ -15,7 +15,7 @@
  * being the next one's start).
  *
  * engine=sync is the baseline a first design would have built: one request
- * at a time through blk_poll_io(), which spins on the ring with the device's
+ * at a time through submit_bio_poll(), which spins on the device with its
  * interrupt unused. Its threads ignore their slot count (qd is 1).
  *
  * Claims. Whatever the engine, every I/O is first claimed from its disk
@@ -25,7 +25,6 @@
  * slots, buffers and histograms were set up before the clock started.
  */
 #include <stddef.h>
-#include <levblk/blk_poll.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
 #include <levblk/hal/cpu.h>
@@ -198,7 +197,9 @@ static void bench_sync_main(struct bench_thread *th)
 
 	/* One clock read per I/O: the end of one is the start of the next. */
 	while (bench_claim(th, &c, now)) {
-		int err = blk_poll_io(th->disk->dev, c.op, c.sector, s->seg.va, s->seg.len);
+		bio_init_buf(&s->bio, th->disk->dev, c.op, c.sector, s->seg.va, s->seg.len, NULL,
+			     NULL);
+		int err = submit_bio_poll(&s->bio);
 
 		now = clock_ns();
 		hist_record(&th->hist, now - c.now_ns);

@@ -56,7 +56,7 @@ levblk_bench_test(NAME randread_threads APPEND "rw=randread bs=4096 qd=32 thread
 levblk_bench_test(NAME read_1m APPEND "rw=read bs=1M qd=4 ios=64"
                   CHECKS --ios 64 --field bs=1048576 --kick-each)
 # 1 MiB, the most one request carries (the driver's max_sectors), on the
-# polled path (its splitting is tested on the host, test_vblk_poll).
+# polled path (polled bios are tested on the host, test_vblk_poll).
 levblk_bench_test(NAME write_1m_sync APPEND "rw=write bs=1M ios=16 engine=sync"
                   CHECKS --ios 16 --irqs-zero --field bs=1048576)
 levblk_bench_test(NAME randrw_secs APPEND "rw=randrw bs=8192 qd=4 secs=1" CHECKS --field bs=8192)
