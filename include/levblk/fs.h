@@ -47,6 +47,8 @@ struct fs_stat {
 /* A file system's cache counters (fs_cache_stats). */
 struct fs_cache_stats {
 	uint64_t hits, misses, waits, prefetches, evictions, read_errors;
+	uint64_t ra_hits;   /* prefetched blocks then read */
+	uint64_t ra_wasted; /* prefetched blocks evicted unread */
 	uint32_t blocks, block_bytes;
 };
 
@@ -65,7 +67,11 @@ int fs_open(struct fs *fs, const char *path, struct fs_file **out);
 int fs_open_ino(struct fs *fs, uint32_t ino, struct fs_file **out);
 void fs_close(struct fs_file *f);
 void fs_stat(const struct fs_file *f, struct fs_stat *st);
-/* Reads up to len bytes at off; *done is what was read (0 at or past the end). -EISDIR for a directory. */
+/*
+ * Reads up to len bytes at off; *done is what was read (0 at or past the end).
+ * -EISDIR for a directory. Sequential reads of a file are detected and the
+ * next blocks read ahead (fs.readahead_kib; 0 turns it off).
+ */
 int fs_read(struct fs_file *f, uint64_t off, void *buf, size_t len, size_t *done);
 /* The target of a symlink, NUL-terminated, in buf of cap bytes; -EINVAL if not a symlink, -ERANGE if too small. */
 int fs_readlink(struct fs_file *f, char *buf, size_t cap);

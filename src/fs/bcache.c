@@ -46,6 +46,7 @@ struct bcache_buf {
 	struct bcache_buf *hash_next;
 	struct bcache_buf *lru_prev, *lru_next;
 	bool on_lru;
+	bool prefetched;             /* read by bcache_prefetch and not asked for since */
 	struct completion io_done;   /* completed (all) when the read in flight ends */
 	struct bio bio;
 	struct bio_seg seg;
@@ -155,6 +156,10 @@ static struct bcache_buf *take_victim(struct bcache *bc, uint64_t blkno)
 		hash_remove(bc, b);
 		bc->st.evictions++;
 	}
+	if (b->prefetched) {
+		bc->st.ra_wasted++;
+		b->prefetched = false;
+	}
 	b->blkno = blkno;
 	b->hash_next = bc->hash[hash_slot(bc, blkno)];
 	bc->hash[hash_slot(bc, blkno)] = b;
@@ -191,6 +196,10 @@ static void bcache_end_io(struct bio *bio)
 		if (b->refs == 0) {
 			/* A prefetch nobody waits for: forget it, the next get reads again. */
 			hash_remove(bc, b);
+		}
+		if (b->prefetched) {
+			bc->st.ra_wasted++;
+			b->prefetched = false;
 		}
 	}
 	evictable = b->refs == 0;
@@ -278,6 +287,10 @@ int bcache_get(struct bcache *bc, uint64_t blkno, struct bcache_buf **out)
 		if (b != NULL) {
 			b->refs++;
 			lru_remove(bc, b);
+			if (b->prefetched) {
+				bc->st.ra_hits++;
+				b->prefetched = false;
+			}
 			if (b->state == BUF_UPTODATE) {
 				bc->st.hits++;
 			} else if (b->state == BUF_READING) {
@@ -350,6 +363,7 @@ void bcache_prefetch(struct bcache *bc, uint64_t blkno)
 		if (b != NULL) {
 			/* Unpinned but READING: on the LRU, where eviction skips it until the read ends. */
 			lru_add_tail(bc, b);
+			b->prefetched = true;
 			bc->st.prefetches++;
 		}
 	}

@@ -45,6 +45,8 @@ struct bcache_stats {
 	uint64_t misses;     /* gets that issued the read themselves */
 	uint64_t waits;      /* gets that found the read in flight and waited for it */
 	uint64_t prefetches; /* reads started by bcache_prefetch */
+	uint64_t ra_hits;    /* prefetched blocks a get then asked for */
+	uint64_t ra_wasted;  /* prefetched blocks evicted (or failed) before any get */
 	uint64_t evictions;  /* cached blocks dropped for others */
 	uint64_t read_errors;
 	uint32_t bufs;       /* blocks the budget holds */

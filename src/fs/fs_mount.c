@@ -7,11 +7,17 @@
 #include <levblk/errno.h>
 #include <levblk/fs.h>
 #include <levblk/hal/console.h>
+#include <levblk/kern/init.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/string.h>
 
 #include "bcache.h"
 #include "ext2.h"
+#include "readahead.h"
+
+/* fs.readahead_kib: the largest readahead window of a file. */
+static uint64_t fs_param_readahead_kib = 128;
+PARAM_U64("fs.readahead_kib", fs_param_readahead_kib, 0, 16384, "largest readahead window per file, KiB (0: off)");
 
 struct fs {
 	struct blkdev *dev;
@@ -23,6 +29,12 @@ struct fs {
 struct fs_file {
 	struct fs *fs;
 	struct ext2_inode_info ip;
+	/*
+	 * Readahead state: only a hint. Threads reading the same file at once
+	 * update it without a lock; a lost update changes which blocks are
+	 * prefetched, never what a read returns.
+	 */
+	struct fs_ra ra;
 };
 
 struct readdir_ctx {
@@ -38,6 +50,7 @@ static enum fs_type type_of_mode(uint16_t mode);
 static enum fs_type type_of_dirent(uint32_t file_type);
 static int readdir_one(void *ctx, const struct ext2_dirent_view *d);
 static int file_new(struct fs *fs, struct fs_file **out);
+static void read_ahead(struct fs_file *f, uint64_t off, size_t done);
 
 static const struct ext2_blkio_ops fs_blkio = { .get = fs_block_get, .put = fs_block_put };
 
@@ -181,6 +194,8 @@ void fs_cache_stats(struct fs *fs, struct fs_cache_stats *out)
 	out->prefetches = st.prefetches;
 	out->evictions = st.evictions;
 	out->read_errors = st.read_errors;
+	out->ra_hits = st.ra_hits;
+	out->ra_wasted = st.ra_wasted;
 	out->blocks = st.bufs;
 	out->block_bytes = fs->vol.g.block_bytes;
 }
@@ -192,6 +207,7 @@ static int file_new(struct fs *fs, struct fs_file **out)
 	if (f == NULL)
 		return -ENOMEM;
 	f->fs = fs;
+	fs_ra_init(&f->ra);
 	*out = f;
 	return 0;
 }
@@ -273,14 +289,49 @@ void fs_stat(const struct fs_file *f, struct fs_stat *st)
 	st->mtime = f->ip.mtime;
 }
 
+/*
+ * After a demand read of done bytes at off: prefetches what the window rules
+ * (readahead.h) ask for, holes skipped, under a plug so that adjacent blocks
+ * merge. A mapping error only ends the readahead; the read that needs the
+ * block will meet it again and report it.
+ */
+static void read_ahead(struct fs_file *f, uint64_t off, size_t done)
+{
+	const struct ext2_geom *g = &f->fs->vol.g;
+	uint32_t max_window = (uint32_t)((fs_param_readahead_kib * 1024u) >> g->block_log);
+	uint64_t first = off >> g->block_log;
+	uint64_t end = (off + done + g->block_bytes - 1u) >> g->block_log;
+	uint64_t file_blocks = (f->ip.size + g->block_bytes - 1u) >> g->block_log;
+	uint64_t pf_first, pf_end;
+	struct blk_plug plug;
+
+	fs_ra_advance(&f->ra, first, end, file_blocks, max_window, &pf_first, &pf_end);
+	if (pf_first == pf_end)
+		return;
+	blk_start_plug(&plug);
+	for (uint64_t lblk = pf_first; lblk < pf_end; lblk++) {
+		uint32_t pblk;
+		if (ext2_bmap(&f->fs->vol, &f->ip, lblk, &pblk, NULL) != 0)
+			break;
+		if (pblk != 0)
+			bcache_prefetch(f->fs->bc, pblk);
+	}
+	blk_finish_plug(&plug);
+}
+
 int fs_read(struct fs_file *f, uint64_t off, void *buf, size_t len, size_t *done)
 {
+	int err;
+
 	*done = 0;
 	if (ext2_is_dir(&f->ip))
 		return -EISDIR;
 	if (!ext2_is_reg(&f->ip))
 		return -EINVAL;
-	return ext2_file_read(&f->fs->vol, &f->ip, off, buf, len, done);
+	err = ext2_file_read(&f->fs->vol, &f->ip, off, buf, len, done);
+	if (err == 0 && *done != 0)
+		read_ahead(f, off, *done);
+	return err;
 }
 
 int fs_readlink(struct fs_file *f, char *buf, size_t cap)

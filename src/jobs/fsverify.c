@@ -411,9 +411,10 @@ static int fsverify_fn(const char **why)
 	}
 	fs_cache_stats(v->fs, &cs);
 	kprintf("FSCACHE dev=%s blocks=%u block_bytes=%u hits=%llu misses=%llu waits=%llu evictions=%llu "
-		"read_errors=%llu\n",
+		"read_errors=%llu prefetches=%llu ra_hits=%llu ra_wasted=%llu\n",
 		dev_name, cs.blocks, cs.block_bytes, (unsigned long long)cs.hits, (unsigned long long)cs.misses,
-		(unsigned long long)cs.waits, (unsigned long long)cs.evictions, (unsigned long long)cs.read_errors);
+		(unsigned long long)cs.waits, (unsigned long long)cs.evictions, (unsigned long long)cs.read_errors,
+		(unsigned long long)cs.prefetches, (unsigned long long)cs.ra_hits, (unsigned long long)cs.ra_wasted);
 	kprintf("FSVERIFY dev=%s files=%u bytes=%llu dirs=%llu mismatches=%llu missing=%llu extra=%llu\n", dev_name,
 		v->nentries, (unsigned long long)v->bytes, (unsigned long long)v->dirs,
 		(unsigned long long)v->mismatches, (unsigned long long)v->missing, (unsigned long long)v->extra);

@@ -20,7 +20,11 @@ fs_test(fs.verify.1k ARGS --disk ${LEVBLK_FS_IMG}/b1k.img,ro APPEND "run=fsverif
 fs_test(fs.verify.2k ARGS --disk ${LEVBLK_FS_IMG}/b2k.img,ro APPEND "run=fsverify"
   EXPECT_REGEX "fs: vda: ext2 revision 1, 2048-byte blocks" ${FS_PASS})
 fs_test(fs.verify.4k ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro APPEND "run=fsverify"
-  EXPECT_REGEX "fs: vda: ext2 revision 1, 4096-byte blocks" ${FS_PASS})
+  EXPECT_REGEX "fs: vda: ext2 revision 1, 4096-byte blocks" "prefetches=[1-9][0-9]* ra_hits=[1-9][0-9]* ra_wasted=0"
+  ${FS_PASS})
+# Readahead off: nothing prefetched, the same result.
+fs_test(fs.verify.readahead_off ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro APPEND "run=fsverify fs.readahead_kib=0"
+  EXPECT_REGEX "prefetches=0 ra_hits=0 ra_wasted=0" ${FS_PASS})
 fs_test(fs.verify.rev0 ARGS --disk ${LEVBLK_FS_IMG}/rev0.img,ro APPEND "run=fsverify"
   EXPECT_REGEX "fs: vda: ext2 revision 0, 1024-byte blocks" ${FS_PASS})
 fs_test(fs.verify.dir_index ARGS --disk ${LEVBLK_FS_IMG}/index.img,ro APPEND "run=fsverify" EXPECT_REGEX ${FS_PASS})
