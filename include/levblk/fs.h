@@ -50,6 +50,7 @@ struct fs_cache_stats {
 	uint64_t ra_hits;   /* prefetched blocks then read */
 	uint64_t ra_wasted; /* prefetched blocks evicted unread */
 	uint32_t blocks, block_bytes;
+	uint32_t readahead_kib; /* the largest readahead window in force (fs.readahead_kib) */
 };
 
 /*

@@ -16,7 +16,7 @@
 #include "readahead.h"
 
 /* fs.readahead_kib: the largest readahead window of a file. */
-static uint64_t fs_param_readahead_kib = 128;
+static uint64_t fs_param_readahead_kib = 256;
 PARAM_U64("fs.readahead_kib", fs_param_readahead_kib, 0, 16384, "largest readahead window per file, KiB (0: off)");
 
 struct fs {
@@ -197,6 +197,7 @@ void fs_cache_stats(struct fs *fs, struct fs_cache_stats *out)
 	out->ra_hits = st.ra_hits;
 	out->ra_wasted = st.ra_wasted;
 	out->blocks = st.bufs;
+	out->readahead_kib = (uint32_t)fs_param_readahead_kib;
 	out->block_bytes = fs->vol.g.block_bytes;
 }
 

@@ -58,3 +58,14 @@ fs_test(fs.bcache.selftest ARGS --disk ${LEVBLK_FS_IMG}/b1k.img,ro APPEND "run=s
   FAIL_REGEX "# skip" EXPECT_REGEX "# 4 passed, 0 failed" "RESULT PASS")
 fs_test(fs.bcache.selftest_lbs4096 ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro,lbs=4096
   APPEND "run=selftest only=fs.bcache." FAIL_REGEX "# skip" EXPECT_REGEX "# 4 passed, 0 failed" "RESULT PASS")
+
+# run=fsbench: a sequential read of one file with and without readahead, and a read of the whole tree.
+fs_test(fs.bench.seqread ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro APPEND "run=fsbench work=seqread path=/dense bs=4096"
+  EXPECT_REGEX "FSBENCH \\{\"dev\":\"vda\",\"work\":\"seqread\",\"bytes\":307277,\"files\":1,.*\"readahead_kib\":256,\"prefetches\":[1-9][0-9]*,\"ra_hits\":[1-9][0-9]*," "RESULT PASS")
+fs_test(fs.bench.seqread_no_readahead ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro
+  APPEND "run=fsbench work=seqread path=/dense bs=4096 fs.readahead_kib=0"
+  EXPECT_REGEX "FSBENCH \\{\"dev\":\"vda\",\"work\":\"seqread\",\"bytes\":307277,.*\"readahead_kib\":0,\"prefetches\":0," "RESULT PASS")
+fs_test(fs.bench.tree ARGS --disk ${LEVBLK_FS_IMG}/b1k.img,ro APPEND "run=fsbench work=tree path=/ bs=65536 secs=60"
+  EXPECT_REGEX "FSBENCH \\{\"dev\":\"vda\",\"work\":\"tree\",\"bytes\":[0-9]+,\"files\":3008," "RESULT PASS")
+fs_test(fs.bench.seqwrite_refused EXPECT_EXIT 1 ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro APPEND "run=fsbench work=seqwrite"
+  EXPECT_REGEX "fsbench: work=seqwrite needs a read-write mount" "RESULT FAIL")
