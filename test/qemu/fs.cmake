@@ -1,9 +1,10 @@
 # The file system in QEMU: run=fsverify on images that the host's mke2fs made
 # from one generated tree (test/qemu/fs_images, tools/fs-image): 1, 2 and 4
-# KiB blocks, revision 0, hash-indexed directories, a 4 KiB-sector disk (and
-# 1 KiB blocks refused there), and damaged images: changed contents, a bad
-# superblock, a bad directory block, a block that fails to read. The disks
-# are attached read-only, so the tests can share the images.
+# KiB blocks, revision 0, hash-indexed directories, a GPT partition, a 4
+# KiB-sector disk (and 1 KiB blocks refused there), and damaged images:
+# changed contents, a bad superblock, a bad directory block, a block that
+# fails to read. The disks are attached read-only, so the tests can share
+# the images.
 set(LEVBLK_FS_IMG ${CMAKE_BINARY_DIR}/qemu-tests/fs.images)
 add_test(NAME qemu.fs.images.make COMMAND ${CMAKE_CURRENT_LIST_DIR}/fs_images ${LEVBLK_FS_IMG})
 set_tests_properties(qemu.fs.images.make PROPERTIES FIXTURES_SETUP fs_images LABELS qemu TIMEOUT 300)
@@ -27,6 +28,10 @@ fs_test(fs.verify.readahead_off ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro APPEND "
   EXPECT_REGEX "prefetches=0 ra_hits=0 ra_wasted=0" ${FS_PASS})
 fs_test(fs.verify.rev0 ARGS --disk ${LEVBLK_FS_IMG}/rev0.img,ro APPEND "run=fsverify"
   EXPECT_REGEX "fs: vda: ext2 revision 0, 1024-byte blocks" ${FS_PASS})
+fs_test(fs.verify.gpt_partition ARGS --disk ${LEVBLK_FS_IMG}/gpt.img,ro APPEND "run=fsverify dev=vda2"
+  EXPECT_REGEX "fs: vda2: ext2 revision 1, 2048-byte blocks" "FSVERIFY dev=vda2 files=3007 bytes=74364613 dirs=44 mismatches=0 missing=0 extra=0" "RESULT PASS")
+fs_test(fs.verify.gpt_whole_disk_refused EXPECT_EXIT 1 ARGS --disk ${LEVBLK_FS_IMG}/gpt.img,ro APPEND "run=fsverify dev=vda"
+  EXPECT_REGEX "FSERR dev=vda bad superblock magic" "RESULT FAIL")
 fs_test(fs.verify.dir_index ARGS --disk ${LEVBLK_FS_IMG}/index.img,ro APPEND "run=fsverify" EXPECT_REGEX ${FS_PASS})
 fs_test(fs.verify.4k_on_lbs4096 ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro,lbs=4096 APPEND "run=fsverify"
   EXPECT_REGEX ${FS_PASS})
