@@ -67,6 +67,18 @@ struct bcache {
 	struct bcache_stats st;       /* under lock */
 };
 
+/*
+ * One bio reading adjacent blocks into their buffers (bcache_prefetch_run).
+ * Allocated by the thread that starts it, freed by its end_io.
+ */
+struct bcache_run {
+	struct bcache *bc;
+	struct bio bio;
+	uint32_t n;
+	struct bcache_buf *bufs[BCACHE_RUN_MAX];
+	struct bio_seg segs[BCACHE_RUN_MAX];
+};
+
 /* fs.cache_kib: the buffer cache's budget per mounted file system. */
 uint64_t fs_param_cache_kib = 4096;
 PARAM_U64("fs.cache_kib", fs_param_cache_kib, 64, 1024 * 1024, "buffer cache size per mount, KiB");
@@ -79,6 +91,8 @@ static void lru_add_tail(struct bcache *bc, struct bcache_buf *b);
 static struct bcache_buf *take_victim(struct bcache *bc, uint64_t blkno);
 static void start_read(struct bcache *bc, struct bcache_buf *b);
 static void bcache_end_io(struct bio *bio);
+static bool read_ended_locked(struct bcache *bc, struct bcache_buf *b, int status);
+static void bcache_run_end_io(struct bio *bio);
 
 const uint8_t *bcache_data(const struct bcache_buf *b)
 {
@@ -179,19 +193,18 @@ static void start_read(struct bcache *bc, struct bcache_buf *b)
 	submit_bio(&b->bio);
 }
 
-/* Interrupt context (or the submitter's, for a bio refused at once). */
-static void bcache_end_io(struct bio *bio)
+/*
+ * Under bc->lock: the read into b ended with status. Returns whether b is
+ * now evictable (nobody pins it), so that waiters for a free buffer are woken
+ * once the lock is dropped.
+ */
+static bool read_ended_locked(struct bcache *bc, struct bcache_buf *b, int status)
 {
-	struct bcache_buf *b = bio->bio_private;
-	struct bcache *bc = b->bc;
-	irqflags_t flags = spin_lock_irqsave(&bc->lock);
-	bool evictable;
-
-	if (bio->bio_status == 0) {
+	if (status == 0) {
 		b->state = BUF_UPTODATE;
 	} else {
 		b->state = BUF_ERROR;
-		b->err = bio->bio_status;
+		b->err = status;
 		bc->st.read_errors++;
 		if (b->refs == 0) {
 			/* A prefetch nobody waits for: forget it, the next get reads again. */
@@ -202,11 +215,39 @@ static void bcache_end_io(struct bio *bio)
 			b->prefetched = false;
 		}
 	}
-	evictable = b->refs == 0;
+	return b->refs == 0;
+}
+
+/* Interrupt context (or the submitter's, for a bio refused at once). */
+static void bcache_end_io(struct bio *bio)
+{
+	struct bcache_buf *b = bio->bio_private;
+	struct bcache *bc = b->bc;
+	irqflags_t flags = spin_lock_irqsave(&bc->lock);
+	bool evictable = read_ended_locked(bc, b, bio->bio_status);
+
 	spin_unlock_irqrestore(&bc->lock, flags);
 	complete_all(&b->io_done);
 	if (evictable)
 		waitq_wake_all(&bc->free_wq);
+}
+
+/* The end of a run's bio: every block of the run ends with its status; then the run is freed. */
+static void bcache_run_end_io(struct bio *bio)
+{
+	struct bcache_run *run = bio->bio_private;
+	struct bcache *bc = run->bc;
+	irqflags_t flags = spin_lock_irqsave(&bc->lock);
+	bool evictable = false;
+
+	for (uint32_t i = 0; i < run->n; i++)
+		evictable |= read_ended_locked(bc, run->bufs[i], bio->bio_status);
+	spin_unlock_irqrestore(&bc->lock, flags);
+	for (uint32_t i = 0; i < run->n; i++)
+		complete_all(&run->bufs[i]->io_done);
+	if (evictable)
+		waitq_wake_all(&bc->free_wq);
+	kfree(run);
 }
 
 int bcache_create(struct blkdev *dev, uint32_t block_bytes, uint64_t budget_bytes, struct bcache **out)
@@ -370,6 +411,56 @@ void bcache_prefetch(struct bcache *bc, uint64_t blkno)
 	spin_unlock_irqrestore(&bc->lock, flags);
 	if (b != NULL)
 		start_read(bc, b);
+}
+
+void bcache_prefetch_run(struct bcache *bc, uint64_t blkno, uint32_t count)
+{
+	while (count > 0) {
+		struct bcache_run *run = kmalloc(sizeof(*run));
+		uint64_t first = blkno;
+		irqflags_t flags;
+
+		if (run == NULL) {
+			/* No memory for a run: block by block, which needs none. */
+			for (; count > 0; count--)
+				bcache_prefetch(bc, blkno++);
+			return;
+		}
+		run->bc = bc;
+		run->n = 0;
+		flags = spin_lock_irqsave(&bc->lock);
+		/* Skip what is cached or being read; then take buffers for blocks that are neither. */
+		while (count > 0 && blkno < bc->nblocks && hash_find(bc, blkno) != NULL) {
+			blkno++;
+			count--;
+		}
+		first = blkno;
+		while (count > 0 && run->n < BCACHE_RUN_MAX && blkno < bc->nblocks && hash_find(bc, blkno) == NULL) {
+			struct bcache_buf *b = take_victim(bc, blkno);
+			if (b == NULL) {
+				count = 0; /* nothing to give up: stop prefetching */
+				break;
+			}
+			lru_add_tail(bc, b);
+			b->prefetched = true;
+			bc->st.prefetches++;
+			run->bufs[run->n] = b;
+			run->segs[run->n] = (struct bio_seg){ b->data, bc->block_bytes };
+			run->n++;
+			blkno++;
+			count--;
+		}
+		spin_unlock_irqrestore(&bc->lock, flags);
+		if (run->n == 0) {
+			kfree(run);
+			if (blkno >= bc->nblocks)
+				return;
+			continue;
+		}
+		bio_init_rw(&run->bio, bc->dev, BIO_OP_READ, first * bc->sectors_per_block, run->segs, run->n,
+			    bcache_run_end_io, run);
+		submit_bio(&run->bio);
+	}
 }
 
 void bcache_get_stats(struct bcache *bc, struct bcache_stats *out)

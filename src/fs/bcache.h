@@ -33,6 +33,7 @@ extern uint64_t fs_param_cache_kib;
 
 #define BCACHE_MIN_BUFS        32u
 #define BCACHE_PINS_PER_THREAD 4u
+#define BCACHE_RUN_MAX         64u /* blocks one prefetch bio reads at most */
 
 struct bcache;
 
@@ -68,6 +69,12 @@ void bcache_put(struct bcache_buf *b);
  * block can be given up for it without waiting; never sleeps, never pins.
  */
 void bcache_prefetch(struct bcache *bc, uint64_t blkno);
+/*
+ * bcache_prefetch for count adjacent blocks from blkno, with one bio per run
+ * of adjacent blocks that are neither cached nor being read (at most
+ * BCACHE_RUN_MAX blocks each). Never sleeps; thread context (it allocates).
+ */
+void bcache_prefetch_run(struct bcache *bc, uint64_t blkno, uint32_t count);
 void bcache_get_stats(struct bcache *bc, struct bcache_stats *out);
 
 #endif

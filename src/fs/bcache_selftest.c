@@ -269,3 +269,55 @@ static bool st_one_read(void)
 	return ok;
 }
 SELFTEST("fs.bcache.one_read_for_many", st_one_read);
+
+/*
+ * A prefetch of 10 adjacent blocks, the 4th already cached: two bios (the 3
+ * blocks before it and the 6 after), 9 prefetches, and each block's data
+ * equal to the disk's once a get finds it.
+ */
+static bool st_prefetch_run(void)
+{
+	struct bcache_stats st;
+	struct bcache_buf *b;
+	struct st_cache c;
+	uint8_t *direct;
+	uint64_t bios;
+	bool ok = true;
+	int usable = st_open(&c, BCACHE_MIN_BUFS);
+
+	if (usable <= 0)
+		return usable == 0;
+	direct = kmalloc(c.bs);
+	if (direct == NULL || bcache_get(c.bc, ST_FAR_BLOCK + 3, &b) != 0) {
+		kfree(direct);
+		bcache_destroy(c.bc);
+		return false;
+	}
+	bcache_put(b);
+	bios = st_bios(c.dev);
+	bcache_prefetch_run(c.bc, ST_FAR_BLOCK, 10);
+	for (uint32_t i = 0; i < 10 && ok; i++) {
+		struct bio_seg seg = { direct, c.bs };
+		struct bio bio;
+
+		bio_init_rw(&bio, c.dev, BIO_OP_READ, (uint64_t)(ST_FAR_BLOCK + i) * (c.bs / SECTOR_SIZE), &seg, 1, NULL,
+			    NULL);
+		ok = submit_bio_wait(&bio) == 0 && bcache_get(c.bc, ST_FAR_BLOCK + i, &b) == 0;
+		if (ok) {
+			ok = memcmp(bcache_data(b), direct, c.bs) == 0;
+			bcache_put(b);
+		}
+	}
+	bcache_get_stats(c.bc, &st);
+	/* 2 prefetch bios, then the 10 direct reads of the check. */
+	if (!ok || st_bios(c.dev) - bios != 2u + 10u || st.prefetches != 9 || st.misses != 1 || st.ra_hits != 9) {
+		kprintf("# ok %d bios %llu prefetches %llu misses %llu ra_hits %llu\n", ok,
+			(unsigned long long)(st_bios(c.dev) - bios), (unsigned long long)st.prefetches,
+			(unsigned long long)st.misses, (unsigned long long)st.ra_hits);
+		ok = false;
+	}
+	kfree(direct);
+	bcache_destroy(c.bc);
+	return ok;
+}
+SELFTEST("fs.bcache.prefetch_run", st_prefetch_run);

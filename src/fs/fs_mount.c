@@ -23,6 +23,7 @@ struct fs {
 	struct blkdev *dev;
 	const char *name;       /* the device's name, for FSERR lines */
 	struct bcache *bc;
+	uint32_t cache_blocks;  /* blocks the cache holds */
 	struct ext2_vol vol;
 };
 
@@ -152,6 +153,11 @@ int fs_mount(struct blkdev *dev, unsigned int flags, struct fs **out)
 	err = bcache_create(dev, g.block_bytes, fs_param_cache_kib * 1024u, &fs->bc);
 	if (err != 0)
 		goto err_free;
+	{
+		struct bcache_stats st;
+		bcache_get_stats(fs->bc, &st);
+		fs->cache_blocks = st.bufs;
+	}
 	ext2_vol_init(&fs->vol, &g, &fs_blkio, fs, fs_report, fs);
 	err = ext2_vol_check_groups(&fs->vol);
 	if (err == 0)
@@ -292,31 +298,44 @@ void fs_stat(const struct fs_file *f, struct fs_stat *st)
 
 /*
  * After a demand read of done bytes at off: prefetches what the window rules
- * (readahead.h) ask for, holes skipped, under a plug so that adjacent blocks
- * merge. A mapping error only ends the readahead; the read that needs the
+ * (readahead.h) ask for, holes skipped, one bio per run of physically
+ * adjacent blocks, under a plug so that adjacent runs merge too. A mapping error only ends the readahead; the read that needs the
  * block will meet it again and report it.
  */
 static void read_ahead(struct fs_file *f, uint64_t off, size_t done)
 {
 	const struct ext2_geom *g = &f->fs->vol.g;
-	uint32_t max_window = (uint32_t)((fs_param_readahead_kib * 1024u) >> g->block_log);
+	uint64_t max_window = (fs_param_readahead_kib * 1024u) >> g->block_log;
 	uint64_t first = off >> g->block_log;
 	uint64_t end = (off + done + g->block_bytes - 1u) >> g->block_log;
 	uint64_t file_blocks = (f->ip.size + g->block_bytes - 1u) >> g->block_log;
 	uint64_t pf_first, pf_end;
 	struct blk_plug plug;
 
-	fs_ra_advance(&f->ra, first, end, file_blocks, max_window, &pf_first, &pf_end);
+	/* A quarter of the cache at most: a window that evicts its own blocks before they are read is waste. */
+	if (max_window > f->fs->cache_blocks / 4u)
+		max_window = f->fs->cache_blocks / 4u;
+	fs_ra_advance(&f->ra, first, end, file_blocks, (uint32_t)max_window, &pf_first, &pf_end);
 	if (pf_first == pf_end)
 		return;
+	/* Physically adjacent blocks go out as one bio each run. */
+	uint32_t run_start = 0, run_len = 0;
 	blk_start_plug(&plug);
 	for (uint64_t lblk = pf_first; lblk < pf_end; lblk++) {
 		uint32_t pblk;
 		if (ext2_bmap(&f->fs->vol, &f->ip, lblk, &pblk, NULL) != 0)
 			break;
-		if (pblk != 0)
-			bcache_prefetch(f->fs->bc, pblk);
+		if (run_len != 0 && pblk == run_start + run_len && run_len < BCACHE_RUN_MAX) {
+			run_len++;
+			continue;
+		}
+		if (run_len != 0)
+			bcache_prefetch_run(f->fs->bc, run_start, run_len);
+		run_start = pblk;
+		run_len = pblk != 0 ? 1u : 0u; /* a hole has nothing to read */
 	}
+	if (run_len != 0)
+		bcache_prefetch_run(f->fs->bc, run_start, run_len);
 	blk_finish_plug(&plug);
 }
 

@@ -60,9 +60,9 @@ fs_test(fs.verify.read_error EXPECT_EXIT 1
 
 # The buffer cache's rules in the guest (src/fs/bcache_selftest.c), on 512-byte and 4 KiB-sector disks.
 fs_test(fs.bcache.selftest ARGS --disk ${LEVBLK_FS_IMG}/b1k.img,ro APPEND "run=selftest only=fs.bcache."
-  FAIL_REGEX "# skip" EXPECT_REGEX "# 4 passed, 0 failed" "RESULT PASS")
+  FAIL_REGEX "# skip" EXPECT_REGEX "# 5 passed, 0 failed" "RESULT PASS")
 fs_test(fs.bcache.selftest_lbs4096 ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro,lbs=4096
-  APPEND "run=selftest only=fs.bcache." FAIL_REGEX "# skip" EXPECT_REGEX "# 4 passed, 0 failed" "RESULT PASS")
+  APPEND "run=selftest only=fs.bcache." FAIL_REGEX "# skip" EXPECT_REGEX "# 5 passed, 0 failed" "RESULT PASS")
 
 # run=fsbench: a sequential read of one file with and without readahead, and a read of the whole tree.
 fs_test(fs.bench.seqread ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro APPEND "run=fsbench work=seqread path=/dense bs=4096"
