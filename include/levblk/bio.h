@@ -239,7 +239,8 @@ static inline bool bio_is_inflight(const struct bio *bio)
  *
  * bio_batch_add() submits the bio with the batch's own end_io, so, as for
  * submit_bio_wait, a bio that already has an end_io is refused (-EBUSY, not
- * submitted, not counted). Each bio's bio_status is valid after the wait.
+ * submitted, not counted). Each bio's bio_status is valid after the wait,
+ * and its bio_end_io and bio_private are NULL again (it may be added again).
  * "First error" is the first bio to end with an error, in completion order
  * (which may differ from submission order); later errors do not replace it.
  * A batch of no bios returns 0 at once. The batch may live on the waiter's

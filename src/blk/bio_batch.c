@@ -31,6 +31,10 @@ static void bio_batch_end_io(struct bio *bio)
 	struct bio_batch *batch = bio->bio_private;
 	irqflags_t f = irq_save();
 
+	/* Ended: the bio is the caller's again, ready for another add or wait. */
+	bio->bio_end_io = NULL;
+	bio->bio_private = NULL;
+
 	if (bio->bio_status && !batch->status)
 		batch->status = bio->bio_status;
 	if (--batch->pending == 0)

@@ -140,8 +140,9 @@ void *kmem_cache_zalloc(struct kmem_cache *c)
 {
 	void *p = kmem_cache_alloc(c);
 
+	/* The size asked for, not the rounded object: the rest may be a red zone. */
 	if (p)
-		memset(p, 0, slab_cache_obj_size(sc(c)));
+		memset(p, 0, slab_cache_size(sc(c)));
 	return p;
 }
 

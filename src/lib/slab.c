@@ -571,6 +571,11 @@ size_t slab_cache_obj_size(const struct slab_cache *c)
 	return c->obj;
 }
 
+size_t slab_cache_size(const struct slab_cache *c)
+{
+	return c->size;
+}
+
 void slab_cache_stats(const struct slab_cache *c, struct slab_stats *out)
 {
 	*out = c->st;

@@ -172,6 +172,29 @@ static void test_faults_reach_the_hook(void **state)
 	hook_calls = 0;
 }
 
+/*
+ * Regression: kmem_cache_zalloc() zeroed the whole rounded object, so with
+ * red zones on, a cache whose size is not a multiple of its alignment had
+ * its red zone wiped and every free reported an overflow.
+ */
+static void test_cache_zalloc_keeps_red_zone(void **state)
+{
+	(void)state;
+	kmem_set_fault_hook(hook);
+	kmem_set_debug(KMEM_DEBUG_ALL);
+	struct kmem_cache *c = kmem_cache_create("zalloc-200", 200, 0);
+	uint8_t *p = kmem_cache_zalloc(c);
+
+	assert_non_null(p);
+	for (unsigned int i = 0; i < 200; i++)
+		assert_int_equal(p[i], 0);
+	kmem_cache_free(c, p);
+	assert_int_equal(hook_calls, 0);
+	kmem_cache_destroy(c);
+	kmem_set_debug(0);
+	kmem_set_fault_hook(NULL);
+}
+
 static void test_out_of_memory_is_null(void **state)
 {
 	(void)state;
@@ -190,6 +213,7 @@ int main(void)
 	    cmocka_unit_test(test_thread_and_interrupt_interleaved),
 	    cmocka_unit_test(test_kzalloc_and_caches),
 	    cmocka_unit_test(test_faults_reach_the_hook),
+	    cmocka_unit_test(test_cache_zalloc_keeps_red_zone),
 	    cmocka_unit_test(test_out_of_memory_is_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -175,6 +175,8 @@ void slab_cache_destroy(struct slab_cache *c);
 const char *slab_cache_name(const struct slab_cache *c);
 /* Object bytes (the size rounded up to the alignment). */
 size_t slab_cache_obj_size(const struct slab_cache *c);
+/* Bytes asked for at creation: what a caller may use of each object. */
+size_t slab_cache_size(const struct slab_cache *c);
 void slab_cache_stats(const struct slab_cache *c, struct slab_stats *out);
 /* Calls fn for every cache: kmalloc classes, the large kmalloc counters, then created caches. */
 void slab_for_each_cache(struct slab_heap *h,
