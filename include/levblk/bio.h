@@ -30,7 +30,7 @@
  * itself, too); submitting one that has not ended yet is refused with a
  * console warning and changes nothing. Build bios with bio_init_*.
  *
- * Errors, through bio_status (CONTRACT.md "Errors seen by bio users"):
+ * Errors, through bio_status (docs/interface.md, "Errors seen by bio users"):
  *   -EINVAL      empty (no segments, a zero-length segment, no sectors),
  *                not a whole number of logical blocks, start not aligned to
  *                the logical block, past the end of the disk (or wrapping
