@@ -29,6 +29,7 @@
 #include <levblk/kern/thread.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtio_spec.h>
+#include "blk/blk_bounce.h"
 #include "blk/virtio_blk.h"
 #include "hal_host/hal_host.h"
 #include "blk/vblk_fixture.h"
@@ -199,9 +200,8 @@ static void test_bad_arguments(void **state)
 	sim_blk_cfg_default(&c[1]);
 	c[1].blk_size = 4096;
 	dev = bring_up(&c[1]);
-	assert_int_equal(poll_io(dev, BIO_OP_READ, 1, buf, 4096),
-			 -EINVAL); /* not block-aligned */
-	assert_int_equal(poll_io(dev, BIO_OP_READ, 0, buf, 512), -EINVAL); /* part of a block */
+	assert_int_equal(poll_io(dev, BIO_OP_READ, 1, buf, 4096), -EINVAL); /* not block-aligned */
+	assert_int_equal(poll_io(dev, BIO_OP_READ, 0, buf, 512), -EINVAL);  /* part of a block */
 	assert_int_equal(poll_io(dev, BIO_OP_READ, 8, buf, 8192), 0);
 	blkdev_counters(dev, &ctr);
 	assert_int_equal(ctr.requests, 1);
@@ -304,6 +304,46 @@ static void test_short_used_len(void **state)
 }
 
 /* Every test starts from the fixture's defaults and leaves nothing behind. */
+/* blk.bounce=1 holds for polled bios too: the device is given no caller address. */
+static uint8_t bounce_caller[2][65536];
+static uint32_t bounce_seen, bounce_in_caller;
+
+static void bounce_addr_seen(void *ctx, uint64_t addr, uint32_t len)
+{
+	uintptr_t lo = (uintptr_t)bounce_caller, hi = lo + sizeof(bounce_caller);
+
+	(void)ctx;
+	bounce_seen++;
+	if (addr < hi && addr + len > lo)
+		bounce_in_caller++;
+}
+
+static void test_bounce_mode_polled(void **state)
+{
+	struct sim_blk_cfg c;
+	struct blk_resources res;
+	struct blk_counters ctr;
+
+	blk_param_bounce = 1;
+	sim_blk_cfg_default(&c);
+	c.capacity = 4096;
+	struct blkdev *dev = bring_up(&c);
+	sim_set_seg_hook(sim, bounce_addr_seen, NULL);
+	bounce_seen = bounce_in_caller = 0;
+	fill(bounce_caller[0], sizeof(bounce_caller[0]), 31);
+	assert_int_equal(poll_io(dev, BIO_OP_WRITE, 8, bounce_caller[0], 65536), 0);
+	assert_int_equal(poll_io(dev, BIO_OP_READ, 8, bounce_caller[1], 65536), 0);
+	assert_memory_equal(bounce_caller[1], bounce_caller[0], 65536);
+	assert_memory_equal(sim_blk_data(sim) + 8 * 512, bounce_caller[0], 65536);
+	assert_true(bounce_seen > 0);
+	assert_int_equal(bounce_in_caller, 0);
+	assert_no_irq_taken(dev);
+	blkdev_counters(dev, &ctr);
+	blkdev_resources(dev, &res);
+	assert_true(ctr.bounces >= 2);
+	assert_true(blkdev_at_rest(&res, &ctr));
+}
+
 #define VBLK_TEST(f) cmocka_unit_test_setup_teardown(f, vblk_fixture_setup, vblk_fixture_teardown)
 
 int main(void)
@@ -319,6 +359,7 @@ int main(void)
 	    VBLK_TEST(test_hostile_device_reset_before_return),
 	    VBLK_TEST(test_garbage_status),
 	    VBLK_TEST(test_short_used_len),
+	    VBLK_TEST(test_bounce_mode_polled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
