@@ -12,7 +12,11 @@
  *    twice. (Completions out of order: test_vblk's
  *    test_out_of_order_completions.) In each, the affected bios end -EIO or
  *    -ENODEV, the device is broken exactly when the virtqueue says so, a
- *    second device keeps working, and nothing leaks.
+ *    second device keeps working, and nothing leaks;
+ *  - with blk.bounce=1: a reset resends from the same bounce buffer, which
+ *    goes back to the pool only at completion; after a reset that is not
+ *    confirmed the buffer stays quarantined and the device's late write
+ *    lands in it, not in the caller's memory.
  * The clock is the host HAL's: hal_host_advance() fires the deadline timer.
  */
 #include <setjmp.h>
@@ -28,6 +32,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtio_spec.h>
+#include "blk/blk_bounce.h"
 #include "blk/virtio_blk.h"
 #include "hal_host/hal_host.h"
 #include "blk/vblk_fixture.h"
@@ -467,6 +472,74 @@ static void test_hostile_broken_device_not_reset(void **state)
 }
 
 /* Every test starts from setup (short blk.timeout_ms, devices up) and leaves nothing behind. */
+/* --- recovery with blk.bounce=1 ---------------------------------------------------- */
+
+/*
+ * A swallowed write in bounce mode: the reset gives nothing back early; the
+ * request is sent again from the same bounce buffer (the data is right),
+ * and only its completion returns the buffer to the pool.
+ */
+static void test_bounce_reset_resends_from_its_buffer(void **state)
+{
+	struct blk_resources r;
+	struct blk_counters c;
+
+	blk_param_bounce = 1;
+	bring_up();
+	submit_batch(0, BIO_OP_WRITE);
+	sim_set_hostile(sims[0], SIM_HOSTILE_SWALLOW);
+	run_dev(0);
+	assert_int_equal(tbs[0].ended, 0);
+	blkdev_resources(blkdev_get(0), &r);
+	assert_true(r.bounce_free < r.bounce_slots); /* the swallowed write's buffer */
+	hal_host_advance((uint64_t)TIMEOUT_MS * NSEC_PER_MSEC);
+	blkdev_counters(blkdev_get(0), &c);
+	assert_int_equal(c.resets, 1);
+	blkdev_resources(blkdev_get(0), &r);
+	assert_true(r.bounce_free < r.bounce_slots); /* still held: sent again */
+	run_dev(0);
+	assert_written(0);
+	blkdev_counters(blkdev_get(0), &c);
+	assert_true(c.bounces >= NBIO);
+	assert_at_rest(0); /* the pool whole again */
+	assert_other_works(1);
+}
+
+/*
+ * A reset that is not confirmed, in bounce mode: the request stays
+ * quarantined with its bounce buffer (never given back to the pool), and
+ * when the device writes later it writes the layer's buffer, not the
+ * caller's (without bouncing, test_timeout_reset_unconfirmed_quarantines
+ * sees the caller's buffer overwritten).
+ */
+static void test_bounce_unconfirmed_reset_device_writes_only_its_buffer(void **state)
+{
+	struct sim_blk_cfg cfg;
+	struct blk_resources r;
+
+	blk_param_bounce = 1;
+	sim_blk_cfg_default(&cfg);
+	vblk_fixture_bring_up(&cfg, 1, sims);
+	memset(sim_blk_data(sims[0]) + 8 * 512, 0xd7, BIO_BYTES);
+	memset(rbuf[0], 0x11, BIO_BYTES);
+	tb_rw(&tbs[0], blkdev_get(0), BIO_OP_READ, 8, rbuf[0]);
+	submit_bio(&tbs[0].bio);
+	assert_int_equal(sim_pending(sims[0]), 1);
+	sim_set_reset_hangs(sims[0], true);
+	hal_host_advance((uint64_t)TIMEOUT_MS * NSEC_PER_MSEC);
+	assert_true(blkdev_broken(blkdev_get(0)));
+	assert_int_equal(tbs[0].ended, 0);
+	assert_int_equal(sim_process(sims[0], 1, SIM_ORDER_FIFO), 1); /* the late write */
+	for (unsigned int k = 0; k < BIO_BYTES; k++)
+		assert_int_equal(rbuf[0][k], 0x11);
+	blkdev_resources(blkdev_get(0), &r);
+	assert_int_equal(r.bounce_free, r.bounce_slots - 1); /* quarantined with the device */
+	hal_host_advance(10ull * TIMEOUT_MS * NSEC_PER_MSEC);
+	assert_int_equal(tbs[0].ended, 0);
+	blkdev_resources(blkdev_get(0), &r);
+	assert_int_equal(r.bounce_free, r.bounce_slots - 1);
+}
+
 #define ROBUST_TEST(f) cmocka_unit_test_setup_teardown(f, setup, vblk_fixture_teardown)
 
 int main(void)
@@ -486,6 +559,8 @@ int main(void)
 	    ROBUST_TEST(test_hostile_used_idx_jump),
 	    ROBUST_TEST(test_hostile_completes_twice),
 	    ROBUST_TEST(test_hostile_broken_device_not_reset),
+	    ROBUST_TEST(test_bounce_reset_resends_from_its_buffer),
+	    ROBUST_TEST(test_bounce_unconfirmed_reset_device_writes_only_its_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
