@@ -510,16 +510,25 @@ static void place_or_park_locked(struct blkdev *dev, struct bio *bio, struct blk
 		park(dev, bio);
 }
 
+/*
+ * The bio is unlinked before it is placed: placing may end it (a block no
+ * request can carry), and an ended bio's bio_next links the done list, so
+ * reading the next parked bio from it afterwards would lose the rest.
+ */
 static void drain_pending_locked(struct blkdev *dev, struct blk_done *done)
 {
 	while (dev->pending_head) {
 		struct bio *bio = dev->pending_head;
-		if (!place_locked(dev, bio, done))
-			return;
-		dev->pending_head = bio->bio_next;
-		if (!dev->pending_head)
-			dev->pending_tail = NULL;
+		struct bio *next = bio->bio_next;
+
 		bio->bio_next = NULL;
+		if (!place_locked(dev, bio, done)) {
+			bio->bio_next = next; /* not placed, not ended: still first in line */
+			return;
+		}
+		dev->pending_head = next;
+		if (!next)
+			dev->pending_tail = NULL;
 	}
 }
 
