@@ -395,9 +395,19 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info, const cha
 		segs = chain - VBLK_CHAIN_EXTRA;
 	lim->max_segs = segs;
 	lim->max_seg_bytes = VBLK_NO_SIZE_MAX;
-	if (has(vb, VIRTIO_BLK_F_SIZE_MAX) && !cfg32(vb, VIRTIO_BLK_CFG_SIZE_MAX, &v) &&
-	    v >= SECTOR_SIZE)
+	if (has(vb, VIRTIO_BLK_F_SIZE_MAX) && !cfg32(vb, VIRTIO_BLK_CFG_SIZE_MAX, &v)) {
+		/* A bound below a sector is not served (and not replaced: it would be broken). */
+		if (v < SECTOR_SIZE) {
+			*why = "size_max below one sector";
+			return -EINVAL;
+		}
 		lim->max_seg_bytes = v;
+	}
+	/* Bounce buffers copy a block into one place, but a request must still carry it. */
+	if ((info->lbs - 1) / lim->max_seg_bytes + 1 > lim->max_segs) {
+		*why = "a logical block does not fit one request (seg_max times size_max)";
+		return -EINVAL;
+	}
 	lim->max_sectors = VBLK_MAX_SECTORS;
 	if (has(vb, VIRTIO_BLK_F_DISCARD) && !cfg32(vb, VIRTIO_BLK_CFG_MAX_DISCARD_SECT, &v))
 		lim->max_discard_sectors = v;

@@ -175,6 +175,30 @@ static void test_capacity_near_2_64_refused(void **state)
 	assert_true(hal_host_console_has("capacity beyond what the layer addresses"));
 }
 
+/* One segment of 512 bytes per request: no 4 KiB block fits one (every bio failed). */
+static void test_block_larger_than_a_request_refused(void **state)
+{
+	struct sim_blk_cfg c;
+
+	(void)state;
+	sim_blk_cfg_default(&c);
+	c.blk_size = 4096;
+	c.seg_max = 1;
+	c.size_max = 512;
+	assert_int_equal(probe(&c, 1), 0);
+	assert_refused();
+	assert_true(hal_host_console_has("a logical block does not fit one request"));
+	/* A segment bound below a sector was replaced by 4 MiB, and the device's bound broken. */
+	c.size_max = 1;
+	assert_int_equal(probe(&c, 1), 0);
+	assert_refused();
+	assert_true(hal_host_console_has("size_max below one sector"));
+	/* Two segments of 2 KiB carry one: served. */
+	c.seg_max = 2;
+	c.size_max = 2048;
+	assert_int_equal(probe(&c, 1), 1);
+}
+
 /* The largest capacity served is taken as it is, and its byte size fits. */
 static void test_capacity_at_limit_served(void **state)
 {
@@ -252,6 +276,7 @@ int main(void)
 	    VP_TEST(test_capacity_zero_refused),
 	    VP_TEST(test_capacity_near_2_64_refused),
 	    VP_TEST(test_capacity_at_limit_served),
+	    VP_TEST(test_block_larger_than_a_request_refused),
 	    VP_TEST(test_refused_disk_keeps_its_name),
 	    VP_TEST(test_disks_past_limit_get_a_line),
 	    VP_TEST(test_failed_probe_frees_its_queue),
