@@ -5,12 +5,17 @@
  * would. The list is the target's own (src/lib/timerlist.c).
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <levblk/hal/clock.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/lib/timerlist.h>
 #include "hal_host/hal_host.h"
 
 static struct ktimer *host_timers;
+
+/* Timers firing at one instant before hal_host_advance calls it a livelock. */
+#define HOST_TIMER_STORM 10000u
 
 uint64_t clock_ns(void)
 {
@@ -36,9 +41,19 @@ void hal_host_advance(uint64_t ns)
 	uint64_t target = hal_host_now_ns + ns;
 	struct ktimer *t;
 
+	unsigned int fired_now = 0; /* timers fired without the clock moving */
+
 	while ((t = timerlist_pop_due(&host_timers, target)) != NULL) {
-		if (t->deadline_ns > hal_host_now_ns)
+		if (t->deadline_ns > hal_host_now_ns) {
 			hal_host_now_ns = t->deadline_ns;
+			fired_now = 0;
+		}
+		if (++fired_now > HOST_TIMER_STORM) {
+			/* On the target: a timer interrupt storm, the CPU never leaves it. */
+			fprintf(stderr, "hal_host: a timer keeps re-arming for a deadline already "
+					"past; the clock cannot move\n");
+			abort();
+		}
 		/* Timer callbacks run in "interrupt context": IRQs masked. */
 		irqflags_t f = irq_save();
 		t->fn(t->arg);
