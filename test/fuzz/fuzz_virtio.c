@@ -1,10 +1,22 @@
 /*
- * libFuzzer target: the fuzzer is the device. Its input supplies every value
- * the driver reads from the virtio-mmio registers (identity, features,
- * QueueNumMax, Status read-back, InterruptStatus, configuration space) and
- * writes the used ring (ids, lengths, used->idx, flags, avail_event) at will,
- * interleaved with driver operations (add, kick, drain, enable/disable
- * callbacks, interrupt, recovery). Run under ASan and UBSan.
+ * libFuzzer target: the fuzzer is the device. Two modes, chosen by the top
+ * bit of the first input byte:
+ *
+ * Transport mode (bit clear): the input supplies every value the transport
+ * reads from the virtio-mmio registers (identity, features, QueueNumMax,
+ * Status read-back, InterruptStatus, configuration space) and writes the used
+ * ring (ids, lengths, used->idx, flags, avail_event) at will, interleaved
+ * with virtqueue operations (add, kick, drain, enable/disable callbacks,
+ * interrupt, recovery).
+ *
+ * Block mode (bit set, fuzz_blk.c): the simulated virtio-blk device of
+ * test/sim behind the real virtio-blk driver and block core; the input
+ * chooses the device's configuration (capacity, blk_size, seg_max, size_max,
+ * queue size, features, and raw bytes anywhere in its configuration space),
+ * the bios submitted, the status bytes and used lengths the device writes,
+ * lost and late completions, timeouts, and resets that succeed or hang.
+ *
+ * Run under ASan and UBSan.
  *
  * What must hold whatever the device does (checked with __builtin_trap):
  *  - vq_get_used only returns cookies that are in flight, each once, with a
@@ -13,12 +25,14 @@
  *  - free count and in-flight count stay consistent with what was added;
  *  - no out-of-bounds access or undefined behaviour (the sanitizers).
  *
- * Input: an 8-byte header (below), then operations of one opcode byte and
- * their operand bytes; missing bytes read as 0 and end the run.
+ * Transport mode input: an 8-byte header (below), then operations of one
+ * opcode byte and their operand bytes; missing bytes read as 0 and end the run.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <levblk/errno.h>
 #include <levblk/hal/dma.h>
@@ -26,7 +40,9 @@
 #include <levblk/irq.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
+#include "fuzz/fuzz_input.h"
 #include "hal_host/hal_host.h"
+#include "sim/sim.h"
 #include "virtio/virtqueue_private.h"
 #include "virtio/vmmio_regs.h"
 #include "virtio/vring.h"
@@ -38,14 +54,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct fz_in {
-	const uint8_t *p;
-	size_t n;
-};
+struct fz_in fz;
 
-static struct fz_in fz;
-
-static uint8_t fz_u8(void)
+uint8_t fz_u8(void)
 {
 	if (!fz.n)
 		return 0;
@@ -53,12 +64,12 @@ static uint8_t fz_u8(void)
 	return *fz.p++;
 }
 
-static uint16_t fz_u16(void)
+uint16_t fz_u16(void)
 {
 	return (uint16_t)(fz_u8() | fz_u8() << 8);
 }
 
-static uint32_t fz_u32(void)
+uint32_t fz_u32(void)
 {
 	return (uint32_t)fz_u16() | (uint32_t)fz_u16() << 16;
 }
@@ -72,7 +83,7 @@ static struct {
 	bool magic_bad;
 } fzdev;
 
-uint32_t mmio_read32_relaxed(uintptr_t addr)
+static uint32_t fz_mmio_read32(uintptr_t addr)
 {
 	unsigned off = (unsigned)(addr - FZ_BASE);
 
@@ -102,7 +113,7 @@ uint32_t mmio_read32_relaxed(uintptr_t addr)
 	}
 }
 
-uint8_t mmio_read8_relaxed(uintptr_t addr)
+static uint8_t fz_mmio_read8(uintptr_t addr)
 {
 	unsigned off = (unsigned)(addr - FZ_BASE);
 
@@ -111,7 +122,7 @@ uint8_t mmio_read8_relaxed(uintptr_t addr)
 	return fz_u8();
 }
 
-void mmio_write32_relaxed(uintptr_t addr, uint32_t val)
+static void fz_mmio_write32(uintptr_t addr, uint32_t val)
 {
 	unsigned off = (unsigned)(addr - FZ_BASE);
 
@@ -126,15 +137,9 @@ void mmio_write32_relaxed(uintptr_t addr, uint32_t val)
 	}
 }
 
-/* Interrupt registration is not exercised here (the driver side calls it). */
-int irq_register(uint32_t intid, irq_handler_t fn, void *arg)
-{
-	return 0;
-}
-
-void irq_unregister(uint32_t intid)
-{
-}
+/* The registers above replace the simulated bus in transport mode. */
+static const struct sim_mmio_hook fz_hook = {
+    .read32 = fz_mmio_read32, .write32 = fz_mmio_write32, .read8 = fz_mmio_read8};
 
 /* ---- the driver side, with a shadow of what is in flight ---- */
 
@@ -295,11 +300,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t flags;
 
 	if (!quiet) {
-		hal_host_quiet = true;
+		/* LEVBLK_FUZZ_VERBOSE=1 shows the kernel's lines (replaying a crash). */
+		hal_host_quiet = !getenv("LEVBLK_FUZZ_VERBOSE");
+		if (!hal_host_quiet)
+			setvbuf(stdout, NULL, _IONBF, 0); /* nothing lost when a check traps */
 		quiet = true;
 	}
 	fz.p = data;
 	fz.n = size;
+	if (size && (data[0] & FZ_MODE_BLK)) {
+		sim_set_mmio_hook(NULL);
+		fz_blk_one();
+		return 0;
+	}
+	sim_set_mmio_hook(&fz_hook);
 	memset(&fzdev, 0, sizeof(fzdev));
 	memset(fz_req, 0, sizeof(fz_req));
 	fz_in_flight = 0;

@@ -78,14 +78,18 @@ bool hal_host_console_has(const char *text)
 
 int kvprintf(const char *fmt, va_list ap)
 {
-	va_list ap2;
-
-	va_copy(ap2, ap);
 	size_t room = sizeof(hal_host_console) - hal_host_console_len;
-	int n = vsnprintf(hal_host_console + hal_host_console_len, room, fmt, ap2);
-	va_end(ap2);
-	if (n > 0)
-		hal_host_console_len += (size_t)n < room ? (size_t)n : room - 1;
+	int n = 0;
+
+	if (room > 1) { /* a full buffer costs nothing more (fuzzers print a lot) */
+		va_list ap2;
+
+		va_copy(ap2, ap);
+		n = vsnprintf(hal_host_console + hal_host_console_len, room, fmt, ap2);
+		va_end(ap2);
+		if (n > 0)
+			hal_host_console_len += (size_t)n < room ? (size_t)n : room - 1;
+	}
 	if (hal_host_quiet)
 		return n;
 	return vprintf(fmt, ap);

@@ -46,7 +46,8 @@
 #define CFG_BYTES	    (SIM_SLOT_SIZE - VMMIO_CONFIG) /* the whole window past the registers */
 
 #define SIM_VENDOR	    0x554d4551U /* "QEMU" */
-#define SIM_MAX_LEVEL_LOOPS 64 /* handler re-entries for one level-high line before we give up */
+/* Handler re-entries for one level-high line before we give up (autocomplete re-raises it). */
+#define SIM_MAX_LEVEL_LOOPS 4096
 
 struct sim_seg {
 	uint64_t addr;
@@ -92,6 +93,7 @@ struct sim_dev {
 	struct sim_req **pending;
 	unsigned npending;
 	enum sim_hostile hostile;
+	uint32_t hostile_value; /* SIM_HOSTILE_STATUS_VALUE / SIM_HOSTILE_LEN_VALUE */
 	bool autocomplete, deferred;
 	uint64_t io_error_sector;
 	sim_seg_hook_t seg_hook;
@@ -308,6 +310,12 @@ void sim_set_reset_hangs(struct sim_dev *d, bool on)
 void sim_set_hostile(struct sim_dev *d, enum sim_hostile mode)
 {
 	d->hostile = mode;
+}
+
+void sim_set_hostile_value(struct sim_dev *d, enum sim_hostile mode, uint32_t value)
+{
+	d->hostile = mode;
+	d->hostile_value = value;
 }
 
 void sim_set_io_error(struct sim_dev *d, uint64_t sector)
@@ -710,8 +718,9 @@ static void sim_complete(struct sim_dev *d, unsigned idx)
 	}
 	len = sim_execute(d, r, &status);
 	switch (h) {
-	case SIM_HOSTILE_GARBAGE_STATUS: {
-		uint8_t garbage = 0x5a;
+	case SIM_HOSTILE_GARBAGE_STATUS:
+	case SIM_HOSTILE_STATUS_VALUE: {
+		uint8_t garbage = h == SIM_HOSTILE_STATUS_VALUE ? (uint8_t)d->hostile_value : 0x5a;
 		uint64_t in_bytes = 0;
 		unsigned nout = 0;
 
@@ -743,6 +752,9 @@ static void sim_complete(struct sim_dev *d, unsigned idx)
 	}
 	case SIM_HOSTILE_LEN_SHORT:
 		sim_write_used(d, r->head, 1);
+		break;
+	case SIM_HOSTILE_LEN_VALUE:
+		sim_write_used(d, r->head, d->hostile_value);
 		break;
 	case SIM_HOSTILE_USED_IDX_JUMP:
 		sim_write_used(d, r->head, len);
@@ -909,10 +921,20 @@ static struct sim_dev *sim_lookup(uintptr_t addr, unsigned *off, bool *empty)
 	return sim_slot_dev[slot];
 }
 
+static const struct sim_mmio_hook *sim_hook;
+
+void sim_set_mmio_hook(const struct sim_mmio_hook *hook)
+{
+	sim_hook = hook;
+}
+
 uint32_t mmio_read32_relaxed(uintptr_t addr)
 {
 	unsigned off;
 	bool empty;
+
+	if (sim_hook)
+		return sim_hook->read32(addr);
 	struct sim_dev *d = sim_lookup(addr, &off, &empty);
 
 	if (off & 3) {
@@ -976,6 +998,9 @@ uint8_t mmio_read8_relaxed(uintptr_t addr)
 {
 	unsigned off;
 	bool empty;
+
+	if (sim_hook)
+		return sim_hook->read8(addr);
 	struct sim_dev *d = sim_lookup(addr, &off, &empty);
 
 	if (empty || off < VMMIO_CONFIG) {
@@ -1034,6 +1059,11 @@ void mmio_write32_relaxed(uintptr_t addr, uint32_t val)
 {
 	unsigned off;
 	bool empty;
+
+	if (sim_hook) {
+		sim_hook->write32(addr, val);
+		return;
+	}
 	struct sim_dev *d = sim_lookup(addr, &off, &empty);
 
 	if (empty)

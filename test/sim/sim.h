@@ -92,6 +92,8 @@ enum sim_hostile {
 	SIM_HOSTILE_SWALLOW,	       /* the request is dropped: never completed */
 	SIM_HOSTILE_DROP_IRQ,	       /* completed, but no interrupt raised */
 	SIM_HOSTILE_LEN_SHORT,	       /* executed, but used len = 1 (the status byte only) */
+	SIM_HOSTILE_STATUS_VALUE,      /* status byte = the value given to sim_set_hostile_value */
+	SIM_HOSTILE_LEN_VALUE,	       /* used len = the value given to sim_set_hostile_value */
 };
 
 enum sim_order {
@@ -155,6 +157,19 @@ void sim_set_autocomplete(struct sim_dev *d, bool on);
 
 /* Misbehaves on the next completion (one-shot). */
 void sim_set_hostile(struct sim_dev *d, enum sim_hostile mode);
+/* The same, for the modes that take a value (SIM_HOSTILE_STATUS_VALUE, SIM_HOSTILE_LEN_VALUE). */
+void sim_set_hostile_value(struct sim_dev *d, enum sim_hostile mode, uint32_t value);
+
+/*
+ * Fuzzing: while a hook is set, every MMIO access goes to it instead of the
+ * simulated bus (a fuzzer that plays the registers itself); NULL restores the bus.
+ */
+struct sim_mmio_hook {
+	uint32_t (*read32)(uintptr_t addr);
+	void (*write32)(uintptr_t addr, uint32_t val);
+	uint8_t (*read8)(uintptr_t addr);
+};
+void sim_set_mmio_hook(const struct sim_mmio_hook *hook);
 /* Requests touching this 512-byte sector complete with VIRTIO_BLK_S_IOERR (UINT64_MAX: none). */
 void sim_set_io_error(struct sim_dev *d, uint64_t sector);
 /*
