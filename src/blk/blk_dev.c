@@ -216,7 +216,6 @@ void blk_count_irq_locked(struct blkdev *dev)
 void blk_dev_host_reset(void);
 void blk_dev_host_reset(void)
 {
-	blk_part_host_reset();
 	for (unsigned int i = 0; i < blk_ndevs; i++) {
 		timer_cancel(&blk_devs[i].watch);
 		dma_free(&blk_devs[i].rq_mem);

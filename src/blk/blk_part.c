@@ -2,8 +2,9 @@
  * Partitions as block devices (docs/interface.md, Partitions): every
  * partition that blk_part_scan.c finds becomes a view of its disk, a struct
  * blkdev with its own name, capacity and start that shares the disk's queue
- * (blk_part.h). Views are made once, at boot, and never removed, like
- * disks: a pointer from blkdev_find() stays valid.
+ * (blk_part.h). Each disk's views are one array its scan allocated, as many
+ * as it has partitions. Views are made once, at boot, and never removed,
+ * like disks: a pointer from blkdev_find() stays valid.
  */
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
@@ -12,15 +13,15 @@
 #include "blk_queue.h"
 #include "part_table.h"
 
-/* Views live here for good; each disk's are consecutive (blkdev.parts). */
-static struct blkdev blk_parts[BLKPART_MAX];
-static unsigned int blk_nparts;
-
 struct blkdev *blk_part_find(const char *name)
 {
-	for (unsigned int i = 0; i < blk_nparts; i++) {
-		if (strcmp(blk_parts[i].info.name, name) == 0)
-			return &blk_parts[i];
+	struct blkdev *disk, *p;
+
+	for (unsigned int i = 0; (disk = blkdev_get(i)) != NULL; i++) {
+		for (unsigned int k = 0; (p = blkdev_part(disk, k)) != NULL; k++) {
+			if (strcmp(p->info.name, name) == 0)
+				return p;
+		}
 	}
 	return NULL;
 }
@@ -57,12 +58,10 @@ static void part_name(char out[BLKDEV_NAME_MAX], const char *disk, uint32_t num)
 	out[len] = '\0';
 }
 
-unsigned int blk_part_add_views(struct blkdev *disk, const struct part_table *t)
+void blk_part_add_views(struct blkdev *disk, const struct part_table *t, struct blkdev *views)
 {
-	unsigned int first = blk_nparts;
-
-	for (uint32_t i = 0; i < t->n && blk_nparts < BLKPART_MAX; i++) {
-		struct blkdev *v = &blk_parts[blk_nparts++];
+	for (uint32_t i = 0; i < t->n; i++) {
+		struct blkdev *v = &views[i];
 
 		memset(v, 0, sizeof(*v));
 		v->info = disk->info;
@@ -71,15 +70,6 @@ unsigned int blk_part_add_views(struct blkdev *disk, const struct part_table *t)
 		v->info.start = t->e[i].start;
 		v->whole = disk;
 	}
-	disk->parts = &blk_parts[first];
-	disk->nparts = blk_nparts - first;
-	return disk->nparts;
+	disk->parts = views;
+	disk->nparts = t->n;
 }
-
-
-#ifdef LEVBLK_HOST
-void blk_part_host_reset(void)
-{
-	blk_nparts = 0;
-}
-#endif

@@ -12,23 +12,16 @@
 #include <levblk/blkdev.h>
 #include "blk_queue.h"
 
-#define BLKPART_MAX 256u /* partitions over all disks */
-
 struct part_table;
-
-#ifdef LEVBLK_HOST
-/* Host tests only: forget every view (blk_dev_host_reset forgets their disks). */
-void blk_part_host_reset(void);
-#endif
 
 /* The partition called name, or NULL. */
 struct blkdev *blk_part_find(const char *name);
 /*
- * Makes a view of disk for each partition of t (part_table.h: checked,
- * ascending start) while BLKPART_MAX allows; returns how many. Once per
- * disk, at boot (thread context, before any job).
+ * Makes views[i] the view of disk for partition t->e[i] (part_table.h:
+ * checked, ascending start); views has room for t->n and lives for good.
+ * Once per disk, at boot (thread context, before any job).
  */
-unsigned int blk_part_add_views(struct blkdev *disk, const struct part_table *t);
+void blk_part_add_views(struct blkdev *disk, const struct part_table *t, struct blkdev *views);
 
 /*
  * submit_bio, after blk_bio_check accepted the bio against its device: a

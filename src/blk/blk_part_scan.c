@@ -10,7 +10,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/hal/console.h>
-#include <levblk/hal/dma.h>
+#include <levblk/kmalloc.h>
 #include <levblk/kern/init.h>
 #include "blk_part.h"
 #include "blk_queue.h"
@@ -53,31 +53,38 @@ static void part_scan(struct blkdev *disk, uint8_t *scratch)
 		return;
 	if (t.note)
 		kprintf("%s: primary GPT damaged (%s): using the backup\n", in->name, t.note);
-	unsigned int made = blk_part_add_views(disk, &t);
+	/* Views live as long as the disk: never freed. */
+	struct blkdev *views = t.n ? kmalloc(t.n * sizeof(*views)) : NULL;
+	if (t.n && !views) {
+		kprintf("%s: no memory for %u partitions: using the whole disk\n", in->name,
+			(unsigned int)t.n);
+		return;
+	}
+	blk_part_add_views(disk, &t, views);
 	kprintf("%s: %s partition table, %u partition(s)", in->name,
-		t.kind == PART_KIND_GPT ? "GPT" : "MBR", made);
-	for (unsigned int i = 0; i < made; i++)
+		t.kind == PART_KIND_GPT ? "GPT" : "MBR", (unsigned int)t.n);
+	for (uint32_t i = 0; i < t.n; i++)
 		kprintf(" %s", disk->parts[i].info.name);
-	kprintf("%s\n", made < t.n ? " (no room for the others)" : "");
+	kprintf("\n");
 }
 
 /* After the drivers (INIT_LEVEL_DEVICE): every disk's table, read once. */
 static int blk_part_scan_all(void)
 {
-	struct dma_buf mem;
-
 	for (unsigned int i = 0; i < blkdev_count(); i++) {
 		struct blkdev *disk = blkdev_get(i);
 		uint32_t lbs = disk->info.lbs;
 
 		if (blkdev_broken(disk) || lbs < PART_LBS_MIN || lbs > PART_LBS_MAX)
 			continue;
-		if (dma_alloc(2u * lbs, 4096, &mem)) {
+		/* Two blocks for the parser, also handed to the device as read buffers. */
+		uint8_t *scratch = kmalloc(2u * lbs);
+		if (!scratch) {
 			kprintf("%s: no memory to read the partition table\n", disk->info.name);
 			continue;
 		}
-		part_scan(disk, mem.va);
-		dma_free(&mem);
+		part_scan(disk, scratch);
+		kfree(scratch);
 	}
 	return 0;
 }

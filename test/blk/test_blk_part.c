@@ -77,6 +77,7 @@ static int teardown(void **state)
 static struct blkdev *mkdisk(uint64_t cap, uint32_t lbs)
 {
 	static struct part_table t;
+	static struct blkdev views[2];
 	uint32_t k = lbs / 512u;
 
 	fd = fake_create(cap, lbs, 16, 65536, 256, 8, 8, false, false);
@@ -85,7 +86,7 @@ static struct blkdev *mkdisk(uint64_t cap, uint32_t lbs)
 	t.n = 2;
 	t.e[0] = (struct part_entry){.num = 1, .start = 100 * k, .nsectors = 200 * k};
 	t.e[1] = (struct part_entry){.num = 3, .start = 400 * k, .nsectors = 50 * k};
-	assert_int_equal(blk_part_add_views(fd->dev, &t), 2);
+	blk_part_add_views(fd->dev, &t, views);
 	return fd->dev;
 }
 

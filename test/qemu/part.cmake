@@ -2,10 +2,10 @@
 # checks the pattern from the partition's first sector and that nothing else
 # on the image changed; check it in the guest; the part.bounds selftest (a bio
 # crossing the end gets -EINVAL and writes nothing); the demo's partition lines;
-# random writes of both bench engines stay inside the partition. Also a 4 KiB-block
+# random writes of both bench engines stay inside the partition. Also 128 partitions, a 4 KiB-block
 # GPT, a damaged primary GPT saved by the backup, and both copies damaged (the disk
 # is used whole).
-foreach(label gpt dos gpt4k gpt-backup gpt-damaged)
+foreach(label gpt dos gpt128 gpt4k gpt-backup gpt-damaged)
   add_test(NAME qemu.part.${label}
     COMMAND ${CMAKE_CURRENT_LIST_DIR}/part_test --label ${label} --kernel $<TARGET_FILE:levblk.elf>
             --workdir ${CMAKE_BINARY_DIR}/qemu-tests/part.${label})
