@@ -9,7 +9,8 @@
  *     back;
  *  4. a short asynchronous throughput sample (random 4 KiB reads, 16 in
  *     flight, end_io resubmitting), read-only;
- *  5. the block layer's counters.
+ *  5. with fs=DEV only: the ext2 file system on DEV, read-only (demo_fs.c);
+ *  6. the block layer's counters.
  */
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
@@ -25,6 +26,7 @@
 #include <levblk/lib/pattern.h>
 #include <levblk/lib/prng.h>
 #include <levblk/lib/string.h>
+#include "demo_fs.h"
 
 #define DEMO_SHOW_BYTES	  64u
 #define DEMO_SAMPLE_NS	  (200ull * NSEC_PER_MSEC)
@@ -36,7 +38,7 @@
  */
 #define DEMO_SEED 1ull
 
-static const char *const demo_keys[] = {"dev", "scratch", NULL};
+static const char *const demo_keys[] = {"dev", "scratch", "fs", NULL};
 
 /* A partition's BLKDEV line (docs/interface.md, Partitions). */
 static void demo_list_parts(const struct blkdev *disk)
@@ -274,6 +276,13 @@ static int demo_job(const char **why)
 		kprintf("demo: no scratch=SECTOR given: nothing written\n");
 	}
 	demo_sample(dev, buf);
+	if (arg_str("fs", NULL) != NULL) {
+		err = demo_fs(arg_str("fs", NULL));
+		if (err) {
+			*why = "file system";
+			goto out;
+		}
+	}
 	demo_counters();
 out:
 	dma_free(&mem);
