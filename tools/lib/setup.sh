@@ -6,9 +6,10 @@
 # levblk_build PRESET...        cmake configure + build of each preset
 levblk_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-LEVBLK_BASE_PACKAGES=(clang lld llvm cmake ninja-build qemu-system-arm gdb-multiarch fdisk)
-# e2fsprogs: mke2fs, e2fsck, dumpe2fs and debugfs make and check the ext2 test images.
-LEVBLK_TEST_PACKAGES=(libcmocka-dev libclang-rt-14-dev qemu-utils device-tree-compiler python3 e2fsprogs)
+# e2fsprogs: mke2fs makes the demo image's ext2 partition and the test images, e2fsck,
+# dumpe2fs and debugfs check them.
+LEVBLK_BASE_PACKAGES=(clang lld llvm cmake ninja-build qemu-system-arm gdb-multiarch fdisk e2fsprogs)
+LEVBLK_TEST_PACKAGES=(libcmocka-dev libclang-rt-14-dev qemu-utils device-tree-compiler python3)
 # tools/bench: qemu-img for the ceiling, gnuplot for the plots.
 LEVBLK_BENCH_PACKAGES=(qemu-utils gnuplot-nox python3)
 
