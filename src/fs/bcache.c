@@ -10,6 +10,16 @@
  * READING, and taken off the LRU and the hash under the lock; so a pinned
  * buffer's data is stable for its holders without any lock.
  *
+ * Writing (write-back): a block's data may change only between
+ * bcache_write_begin, which waits until no write of it is in flight, and
+ * bcache_mark_dirty; write-back skips blocks in that window (writers > 0).
+ * So the data a write bio carries never changes under it. A dirty block, or
+ * one being written, is never evicted; it is clean again only when a write
+ * of it succeeded. A failed write leaves it dirty and records the error for
+ * the next bcache_sync. Write-back submits in block order under a plug:
+ * the oldest dirty blocks (fs.writeback_ms) from a thread per cache, all of
+ * them when a get finds no clean block to evict, and all at bcache_sync.
+ *
  * Sleeping: a get waits for a read through the buffer's completion
  * (complete_all in end_io; reinit_completion only while no one can wait on
  * it, i.e. before the buffer is hashed for its next read). A get that finds
@@ -20,11 +30,15 @@
  */
 #include <levblk/bio.h>
 #include <levblk/errno.h>
+#include <levblk/hal/clock.h>
+#include <levblk/hal/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/spinlock.h>
 #include <levblk/kern/completion.h>
 #include <levblk/kern/init.h>
+#include <levblk/kern/thread.h>
 #include <levblk/kmalloc.h>
+#include <levblk/mutex.h>
 #include <levblk/lib/string.h>
 
 #include "bcache.h"
@@ -47,6 +61,11 @@ struct bcache_buf {
 	struct bcache_buf *lru_prev, *lru_next;
 	bool on_lru;
 	bool prefetched;             /* read by bcache_prefetch and not asked for since */
+	bool dirty;                  /* data newer than the disk's */
+	bool writing;                /* a write of it is in flight (b->bio) */
+	bool write_failed;           /* dirty, and its last write failed */
+	uint32_t writers;            /* threads between bcache_write_begin and bcache_mark_dirty */
+	uint64_t dirty_ns;           /* clock_ns() when it became dirty */
 	struct completion io_done;   /* completed (all) when the read in flight ends */
 	struct bio bio;
 	struct bio_seg seg;
@@ -65,6 +84,17 @@ struct bcache {
 	spinlock_t lock;              /* everything above that changes; taken from end_io too */
 	struct waitq free_wq;         /* gets waiting for a buffer to become evictable */
 	struct bcache_stats st;       /* under lock */
+	/* Write-back. */
+	uint32_t nwriting;            /* writes in flight, under lock */
+	uint32_t nfailed;             /* dirty blocks whose last write failed, under lock */
+	int wb_err;                   /* first write error since bcache_sync last returned one, under lock */
+	bool wb_urgent;               /* a get found no clean block: write everything, under lock */
+	struct waitq wb_wq;           /* threads waiting for a write to end */
+	struct mutex wb_mutex;        /* one write-back pass at a time; guards wb_batch and wb_thread */
+	struct bcache_buf **wb_batch; /* nbufs slots: the blocks of one pass */
+	struct thread *wb_thread;     /* started at the first bcache_mark_dirty */
+	volatile bool wb_stop;
+	struct completion wb_kick;    /* wakes the thread early */
 };
 
 /*
@@ -82,6 +112,11 @@ struct bcache_run {
 /* fs.cache_kib: the buffer cache's budget per mounted file system. */
 uint64_t fs_param_cache_kib = 4096;
 PARAM_U64("fs.cache_kib", fs_param_cache_kib, 64, 1024 * 1024, "buffer cache size per mount, KiB");
+/* fs.writeback_ms: the age at which a dirty block is written back. */
+uint64_t fs_param_writeback_ms = 1000;
+PARAM_U64("fs.writeback_ms", fs_param_writeback_ms, 1, 600000, "age of a dirty block when written back, ms");
+
+#define BCACHE_NS_PER_MS 1000000ull
 
 static uint32_t hash_slot(const struct bcache *bc, uint64_t blkno);
 static struct bcache_buf *hash_find(struct bcache *bc, uint64_t blkno);
@@ -92,9 +127,18 @@ static struct bcache_buf *take_victim(struct bcache *bc, uint64_t blkno);
 static void start_read(struct bcache *bc, struct bcache_buf *b);
 static void bcache_end_io(struct bio *bio);
 static bool read_ended_locked(struct bcache *bc, struct bcache_buf *b, int status);
+static void wb_end_io(struct bio *bio);
+static void wb_sort(struct bcache_buf **a, uint32_t n);
+static void wb_pass(struct bcache *bc, bool all);
+static void wb_thread_fn(void *arg);
 static void bcache_run_end_io(struct bio *bio);
 
 const uint8_t *bcache_data(const struct bcache_buf *b)
+{
+	return b->data;
+}
+
+uint8_t *bcache_data_mut(struct bcache_buf *b)
 {
 	return b->data;
 }
@@ -161,7 +205,8 @@ static struct bcache_buf *take_victim(struct bcache *bc, uint64_t blkno)
 {
 	struct bcache_buf *b = bc->lru_head;
 
-	while (b != NULL && b->state == BUF_READING)
+	/* Unpinned but being read, dirty or being written: not evictable. */
+	while (b != NULL && (b->state == BUF_READING || b->dirty || b->writing))
 		b = b->lru_next;
 	if (b == NULL)
 		return NULL;
@@ -274,9 +319,13 @@ int bcache_create(struct blkdev *dev, uint32_t block_bytes, uint64_t budget_byte
 		;
 	spin_init(&bc->lock, "bcache");
 	waitq_init(&bc->free_wq);
+	waitq_init(&bc->wb_wq);
+	mutex_init(&bc->wb_mutex, "bcache-wb");
+	completion_init(&bc->wb_kick);
 	bc->bufs = kzalloc(sizeof(*bc->bufs) * bc->nbufs);
 	bc->hash = kzalloc(sizeof(*bc->hash) * bc->nhash);
-	if (bc->bufs == NULL || bc->hash == NULL)
+	bc->wb_batch = kmalloc(sizeof(*bc->wb_batch) * bc->nbufs);
+	if (bc->bufs == NULL || bc->hash == NULL || bc->wb_batch == NULL)
 		goto err_free;
 	for (uint32_t i = 0; i < bc->nbufs; i++) {
 		struct bcache_buf *b = &bc->bufs[i];
@@ -297,17 +346,30 @@ err_free:
 
 void bcache_destroy(struct bcache *bc)
 {
+	if (bc->wb_thread != NULL) {
+		bc->wb_stop = true;
+		complete(&bc->wb_kick);
+		thread_join(bc->wb_thread);
+	}
 	if (bc->bufs != NULL) {
 		for (uint32_t i = 0; i < bc->nbufs; i++) {
 			struct bcache_buf *b = &bc->bufs[i];
 			/* A prefetch still in flight writes into data: wait for it first. */
 			if (b->data != NULL && b->state == BUF_READING)
 				wait_for_completion(&b->io_done);
+			/* A write in flight reads data: wait for it too (bcache_sync first writes everything). */
+			while (b->data != NULL && b->writing) {
+				irqflags_t outer = irq_save();
+				if (b->writing)
+					waitq_sleep_locked(&bc->wb_wq);
+				irq_restore(outer);
+			}
 			kfree(b->data);
 		}
 	}
 	kfree(bc->bufs);
 	kfree(bc->hash);
+	kfree(bc->wb_batch);
 	kfree(bc);
 }
 
@@ -320,6 +382,7 @@ int bcache_get(struct bcache *bc, uint64_t blkno, struct bcache_buf **out)
 
 	if (blkno >= bc->nblocks)
 		return -EINVAL;
+retry:
 	/* IRQs stay masked from the look-up to a possible sleep on free_wq (see the file comment). */
 	outer = irq_save();
 	for (;;) {
@@ -355,8 +418,31 @@ int bcache_get(struct bcache *bc, uint64_t blkno, struct bcache_buf **out)
 			spin_unlock_irqrestore(&bc->lock, flags);
 			break;
 		}
-		/* Every buffer pinned or being read: wait for a put or a prefetch to end. */
+		/*
+		 * Every buffer pinned, being read or dirty: wait for a put, a read
+		 * or a write to end; dirty blocks are written at once.
+		 */
+		if (bc->st.dirty != 0 && bc->nwriting == 0 && bc->nfailed == bc->st.dirty) {
+			/* Nothing clean, and the dirty blocks cannot be written: waiting would never end. */
+			spin_unlock_irqrestore(&bc->lock, flags);
+			irq_restore(outer);
+			return -EIO;
+		}
+		bool kick = bc->st.dirty != 0 && bc->wb_thread != NULL;
+		bool write_here = bc->st.dirty != 0 && bc->wb_thread == NULL;
+		if (kick)
+			bc->wb_urgent = true;
 		spin_unlock_irqrestore(&bc->lock, flags);
+		if (write_here) {
+			/* No write-back thread (none could be started): write them from here, then look again. */
+			irq_restore(outer);
+			mutex_lock(&bc->wb_mutex);
+			wb_pass(bc, true);
+			mutex_unlock(&bc->wb_mutex);
+			goto retry;
+		}
+		if (kick)
+			complete(&bc->wb_kick);
 		waitq_sleep_locked(&bc->free_wq);
 	}
 	irq_restore(outer);
@@ -461,6 +547,223 @@ void bcache_prefetch_run(struct bcache *bc, uint64_t blkno, uint32_t count)
 			    bcache_run_end_io, run);
 		submit_bio(&run->bio);
 	}
+}
+
+int bcache_get_new(struct bcache *bc, uint64_t blkno, struct bcache_buf **out)
+{
+	struct bcache_buf *b;
+	irqflags_t outer, flags;
+
+	if (blkno >= bc->nblocks)
+		return -EINVAL;
+	outer = irq_save();
+	flags = spin_lock_irqsave(&bc->lock);
+	b = hash_find(bc, blkno);
+	if (b == NULL)
+		b = take_victim(bc, blkno);
+	if (b != NULL && b->state == BUF_READING && b->refs == 0 && !b->on_lru) {
+		/* Just taken: no read in flight, nobody else knows it. The whole block is the caller's to fill. */
+		b->refs = 1;
+		b->state = BUF_UPTODATE;
+		memset(b->data, 0, bc->block_bytes);
+		complete_all(&b->io_done);
+		spin_unlock_irqrestore(&bc->lock, flags);
+		irq_restore(outer);
+		*out = b;
+		return 0;
+	}
+	spin_unlock_irqrestore(&bc->lock, flags);
+	irq_restore(outer);
+	/* Cached already (or no buffer free right now): the ordinary get, which reads or waits. */
+	return bcache_get(bc, blkno, out);
+}
+
+void bcache_write_begin(struct bcache_buf *b)
+{
+	struct bcache *bc = b->bc;
+	irqflags_t outer = irq_save(), flags;
+
+	for (;;) {
+		flags = spin_lock_irqsave(&bc->lock);
+		if (!b->writing) {
+			b->writers++;
+			spin_unlock_irqrestore(&bc->lock, flags);
+			break;
+		}
+		spin_unlock_irqrestore(&bc->lock, flags);
+		waitq_sleep_locked(&bc->wb_wq); /* IRQs masked since the check: the end of the write wakes us */
+	}
+	irq_restore(outer);
+}
+
+void bcache_mark_dirty(struct bcache_buf *b)
+{
+	struct bcache *bc = b->bc;
+	irqflags_t flags = spin_lock_irqsave(&bc->lock);
+
+	b->writers--;
+	if (!b->dirty) {
+		b->dirty = true;
+		b->dirty_ns = clock_ns();
+		bc->st.dirty++;
+	}
+	spin_unlock_irqrestore(&bc->lock, flags);
+	if (bc->wb_thread == NULL) {
+		mutex_lock(&bc->wb_mutex);
+		if (bc->wb_thread == NULL) {
+			bc->wb_thread = thread_create("bcache-wb", wb_thread_fn, bc);
+			if (bc->wb_thread == NULL)
+				kprintf("bcache: no thread for write-back: dirty blocks are written when the cache fills or syncs\n");
+		}
+		mutex_unlock(&bc->wb_mutex);
+	}
+}
+
+/* Interrupt context: a write-back bio ended. */
+static void wb_end_io(struct bio *bio)
+{
+	struct bcache_buf *b = bio->bio_private;
+	struct bcache *bc = b->bc;
+	irqflags_t flags = spin_lock_irqsave(&bc->lock);
+	bool evictable;
+
+	b->writing = false;
+	bc->nwriting--;
+	if (b->write_failed) {
+		b->write_failed = false;
+		bc->nfailed--;
+	}
+	if (bio->bio_status == 0) {
+		b->dirty = false;
+		bc->st.dirty--;
+		bc->st.writes++;
+	} else {
+		b->write_failed = true;
+		bc->nfailed++;
+		/* Kept dirty: written again by the next pass; the error goes to the next bcache_sync. */
+		bc->st.write_errors++;
+		if (bc->wb_err == 0)
+			bc->wb_err = bio->bio_status;
+	}
+	evictable = b->refs == 0 && !b->dirty;
+	spin_unlock_irqrestore(&bc->lock, flags);
+	waitq_wake_all(&bc->wb_wq);
+	if (evictable)
+		waitq_wake_all(&bc->free_wq);
+}
+
+/* Heapsort by block number: the batch goes out in disk order, so the plug and the elevator merge it. */
+static void wb_sort(struct bcache_buf **a, uint32_t n)
+{
+	for (uint32_t end = n; end > 1; end--) {
+		/* Build (first round) or restore the max-heap over a[0..end), then move its top to the end. */
+		for (uint32_t start = (end == n ? end / 2u : 1u); start-- > 0;) {
+			uint32_t root = start;
+			for (;;) {
+				uint32_t child = 2u * root + 1u;
+				if (child >= end)
+					break;
+				if (child + 1u < end && a[child + 1u]->blkno > a[child]->blkno)
+					child++;
+				if (a[root]->blkno >= a[child]->blkno)
+					break;
+				struct bcache_buf *t = a[root];
+				a[root] = a[child];
+				a[child] = t;
+				root = child;
+			}
+			if (end != n)
+				break; /* after the first round only the root moved: one sift-down restores the heap */
+		}
+		struct bcache_buf *t = a[0];
+		a[0] = a[end - 1u];
+		a[end - 1u] = t;
+	}
+}
+
+/*
+ * One write-back pass, under wb_mutex: every dirty block not being written
+ * or modified, either all of them or those dirty for fs.writeback_ms, in
+ * block order under a plug. Does not wait for the writes.
+ */
+static void wb_pass(struct bcache *bc, bool all)
+{
+	uint64_t now = clock_ns(), age = fs_param_writeback_ms * BCACHE_NS_PER_MS;
+	struct blk_plug plug;
+	irqflags_t flags;
+	uint32_t n = 0;
+
+	mutex_assert_held(&bc->wb_mutex);
+	flags = spin_lock_irqsave(&bc->lock);
+	if (bc->wb_urgent) {
+		all = true;
+		bc->wb_urgent = false;
+	}
+	for (uint32_t i = 0; i < bc->nbufs; i++) {
+		struct bcache_buf *b = &bc->bufs[i];
+		if (b->dirty && !b->writing && b->writers == 0 && (all || now - b->dirty_ns >= age)) {
+			b->writing = true;
+			bc->nwriting++;
+			bc->wb_batch[n++] = b;
+		}
+	}
+	spin_unlock_irqrestore(&bc->lock, flags);
+	wb_sort(bc->wb_batch, n);
+	blk_start_plug(&plug);
+	for (uint32_t i = 0; i < n; i++) {
+		struct bcache_buf *b = bc->wb_batch[i];
+		/* Not READING (it is dirty, so up to date) and not being read into: b->bio is free. */
+		b->seg.va = b->data;
+		b->seg.len = bc->block_bytes;
+		bio_init_rw(&b->bio, bc->dev, BIO_OP_WRITE, b->blkno * bc->sectors_per_block, &b->seg, 1, wb_end_io, b);
+		submit_bio(&b->bio);
+	}
+	blk_finish_plug(&plug);
+}
+
+/* The write-back thread: a pass every half fs.writeback_ms, or at once when kicked. */
+static void wb_thread_fn(void *arg)
+{
+	struct bcache *bc = arg;
+
+	while (!bc->wb_stop) {
+		uint64_t period = fs_param_writeback_ms * BCACHE_NS_PER_MS / 2u;
+		wait_for_completion_timeout(&bc->wb_kick, period != 0 ? period : BCACHE_NS_PER_MS);
+		if (bc->wb_stop)
+			break;
+		mutex_lock(&bc->wb_mutex);
+		wb_pass(bc, false);
+		mutex_unlock(&bc->wb_mutex);
+	}
+}
+
+int bcache_sync(struct bcache *bc)
+{
+	irqflags_t outer, flags;
+	struct bio flush;
+	int err, flush_err;
+
+	mutex_lock(&bc->wb_mutex);
+	wb_pass(bc, true);
+	mutex_unlock(&bc->wb_mutex);
+	/* Wait for every write in flight, ours and the thread's. */
+	outer = irq_save();
+	for (;;) {
+		flags = spin_lock_irqsave(&bc->lock);
+		bool busy = bc->nwriting != 0;
+		spin_unlock_irqrestore(&bc->lock, flags);
+		if (!busy)
+			break;
+		waitq_sleep_locked(&bc->wb_wq);
+	}
+	irq_restore(outer);
+	bio_init_nodata(&flush, bc->dev, BIO_OP_FLUSH, 0, 0, NULL, NULL);
+	flush_err = submit_bio_wait(&flush);
+	flags = spin_lock_irqsave(&bc->lock);
+	err = bc->wb_err;
+	bc->wb_err = 0;
+	spin_unlock_irqrestore(&bc->lock, flags);
+	return err != 0 ? err : flush_err;
 }
 
 void bcache_get_stats(struct bcache *bc, struct bcache_stats *out)

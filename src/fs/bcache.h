@@ -30,6 +30,8 @@
 
 /* fs.cache_kib: the cache budget of each mount, KiB. */
 extern uint64_t fs_param_cache_kib;
+/* fs.writeback_ms: how old a dirty block gets before the write-back thread writes it. */
+extern uint64_t fs_param_writeback_ms;
 
 #define BCACHE_MIN_BUFS        32u
 #define BCACHE_PINS_PER_THREAD 4u
@@ -50,6 +52,9 @@ struct bcache_stats {
 	uint64_t ra_wasted;  /* prefetched blocks evicted (or failed) before any get */
 	uint64_t evictions;  /* cached blocks dropped for others */
 	uint64_t read_errors;
+	uint64_t writes;       /* blocks written back */
+	uint64_t write_errors; /* block writes that failed (the block stays dirty) */
+	uint64_t dirty;        /* gauge: dirty blocks now */
 	uint32_t bufs;       /* blocks the budget holds */
 };
 
@@ -76,5 +81,28 @@ void bcache_prefetch(struct bcache *bc, uint64_t blkno);
  */
 void bcache_prefetch_run(struct bcache *bc, uint64_t blkno, uint32_t count);
 void bcache_get_stats(struct bcache *bc, struct bcache_stats *out);
+
+/*
+ * Writing. A block is changed in place by a thread that holds it pinned:
+ *   bcache_get (or bcache_get_new for a block to be overwritten whole);
+ *   bcache_write_begin(b): waits until no write of b is in flight;
+ *   ... change bcache_data(b) (cast: the caller owns it until mark_dirty) ...
+ *   bcache_mark_dirty(b); bcache_put(b).
+ * Dirty blocks are written back in block order under a plug by a thread of
+ * the cache once they are fs.writeback_ms old, or all at once when a get
+ * finds no clean block to evict, or by bcache_sync. A failed write keeps the
+ * block dirty (tried again by the next pass) and is returned by the next
+ * bcache_sync. Thread context; bcache_destroy does not write (sync first).
+ */
+int bcache_get_new(struct bcache *bc, uint64_t blkno, struct bcache_buf **out);
+void bcache_write_begin(struct bcache_buf *b);
+uint8_t *bcache_data_mut(struct bcache_buf *b);
+void bcache_mark_dirty(struct bcache_buf *b);
+/*
+ * Writes every dirty block, waits for all writes in flight, then flushes
+ * the device's cache. Returns 0, or the first write error since the last
+ * bcache_sync (those blocks stay dirty), or the flush's error.
+ */
+int bcache_sync(struct bcache *bc);
 
 #endif

@@ -74,3 +74,10 @@ fs_test(fs.bench.tree ARGS --disk ${LEVBLK_FS_IMG}/b1k.img,ro APPEND "run=fsbenc
   EXPECT_REGEX "FSBENCH \\{\"dev\":\"vda\",\"work\":\"tree\",\"bytes\":[0-9]+,\"files\":3008," "RESULT PASS")
 fs_test(fs.bench.seqwrite_refused EXPECT_EXIT 1 ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro APPEND "run=fsbench work=seqwrite"
   EXPECT_REGEX "fsbench: work=seqwrite needs a read-write mount" "RESULT FAIL")
+
+# Write-back in the guest (src/fs/bcache_wb_selftest.c) on a scratch disk, and a write error that
+# keeps its block dirty and is returned by every sync (blkdebug fails the writes of that block).
+fs_test(fs.bcache_wb.selftest ARGS --disk ${LEVBLK_FS_IMG}/wb.img APPEND "run=selftest only=fs.bcache_wb."
+  FAIL_REGEX "# skip: no writable" EXPECT_REGEX "# skip: block 3000 was written" "# 4 passed, 0 failed" "RESULT PASS")
+fs_test(fs.bcache_wb.write_error ARGS --disk ${LEVBLK_FS_IMG}/wberr.img,blkdebug=${LEVBLK_FS_IMG}/wb_eio.conf
+  APPEND "run=selftest only=fs.bcache_wb.write_error" FAIL_REGEX "# skip" EXPECT_REGEX "# 1 passed, 0 failed" "RESULT PASS")
