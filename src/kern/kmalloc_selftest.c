@@ -193,6 +193,33 @@ static bool st_stress(void)
 }
 SELFTEST("kmem.stress_threads_and_irq", st_stress);
 
+/* What one kmalloc/kfree pair costs on this machine (reported, not judged). */
+#define COST_PAIRS 100000u
+
+static bool st_cost(void)
+{
+	static const size_t sizes[] = {64, 512, 4096};
+	unsigned int old = kmem_set_debug(0);
+	bool ok = true;
+
+	for (unsigned int k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		void *keep = kmalloc(sizes[k]); /* keeps a slab, so the loop does not churn pages */
+		uint64_t t0 = clock_ns();
+		for (unsigned int i = 0; i < COST_PAIRS; i++) {
+			void *p = kmalloc(sizes[k]);
+			ok &= p != NULL;
+			kfree(p);
+		}
+		uint64_t dt = clock_ns() - t0;
+		kfree(keep);
+		kprintf("# kmalloc(%lu)+kfree: %lu ns per pair over %u pairs\n",
+			(unsigned long)sizes[k], (unsigned long)(dt / COST_PAIRS), COST_PAIRS);
+	}
+	kmem_set_debug(old);
+	return ok;
+}
+SELFTEST("kmem.pair_cost", st_cost);
+
 static unsigned int hook_calls;
 static const char *hook_what;
 
