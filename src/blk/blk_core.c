@@ -895,6 +895,37 @@ void blk_end_done(struct blk_done *done)
 	irq_restore(f);
 }
 
+/*
+ * blk_driver.h. A released request stays on the active list and counted in
+ * flight (the device still holds it), with no parts left: its tag, header
+ * and bounce buffers are never reused, since it is never completed.
+ */
+uint32_t blk_quarantine_locked(struct blkdev *dev, int status, struct blk_done *done)
+{
+	struct blk_list *n;
+	uint32_t held = 0;
+
+	assert_locked(dev);
+	blk_list_for_each(n, &dev->active)
+	{
+		struct request *rq = blk_list_entry(n, struct request, rq_active);
+		uint32_t from = rq->rq_isolate ? rq->rq_view : 0;
+		bool data = rq->rq_op == BIO_OP_READ || rq->rq_op == BIO_OP_WRITE ||
+			    rq->rq_op == BIO_OP_GET_ID;
+
+		if (rq->rq_nparts == 0)
+			continue; /* released before */
+		if (data && rq->rq_nbounce != rq->rq_nparts - from) {
+			held++; /* some part is the caller's memory: it stays */
+			continue;
+		}
+		/* Only the layer's memory: the bios may end; the buffers stay where they are. */
+		put_parts(dev, rq, from, rq->rq_nparts, status, done);
+		rq->rq_nparts = 0;
+	}
+	return held;
+}
+
 /* Every request and bio not owned by the driver ends -ENODEV. */
 void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done)
 {

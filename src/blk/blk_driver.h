@@ -164,6 +164,18 @@ void blk_end_done(struct blk_done *done);
 void blk_count_irq_locked(struct blkdev *dev);
 /* Declares the device broken: queued and future bios end -ENODEV. Queue lock held. */
 void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done);
+/*
+ * The device may touch the buffers of the requests it holds for good (a
+ * reset that was not confirmed): those stay in flight, quarantined. But a
+ * request whose buffers are all the layer's own (every data part in a bounce
+ * buffer, as with blk.bounce=1, or no data: a flush, a discard's range)
+ * puts no caller memory at risk: its bios end now with `status`, and only
+ * the layer's memory (the request, its bounce buffers) stays with the
+ * device, never used again. Returns how many requests stay quarantined
+ * because they hold caller memory. Call after blk_mark_broken_locked.
+ * Queue lock held.
+ */
+uint32_t blk_quarantine_locked(struct blkdev *dev, int status, struct blk_done *done);
 
 /* The request the driver has held longest (dispatch order), or NULL. Queue lock held. */
 struct request *blk_oldest_inflight_locked(struct blkdev *dev);

@@ -56,7 +56,10 @@
  * live device may overwrite later, which is worse than any error. So the
  * in-flight requests are quarantined: they stay in flight for good, their
  * chains stay on the ring, their bios never end, and their buffers (and
- * the ring) stay owned by the layer for as long as the system runs. A
+ * the ring) stay owned by the layer for as long as the system runs. Except
+ * where no buffer is the caller's (a flush, a discard's range, any request
+ * with blk.bounce=1): those bios end -ENODEV, and only the layer's memory
+ * stays with the device (blk_quarantine_locked). A
  * caller waiting on one of those bios waits forever; that is the price,
  * and it is bounded by what was in flight at that moment (at most
  * nr_requests requests). The device is fenced: declared broken (queued and
@@ -68,12 +71,20 @@
  */
 static void quarantine_locked(struct vblk *vb, const char *why, struct blk_done *done)
 {
-	kprintf("%s: %s and the reset was not confirmed: the device may still use the buffers "
-		"of its %u in-flight requests; they are quarantined (their bios never end), "
-		"the device is fenced\n",
-		blkdev_info(vb->bdev)->name, why, vq_in_flight(vb->vq));
+	uint32_t chains = vq_in_flight(vb->vq);
+
 	irq_disable(vb->vdev->intid);
 	blk_mark_broken_locked(vb->bdev, done);
+	/*
+	 * Requests whose buffers are all the layer's own (bounce buffers, or no
+	 * data) risk no caller memory: their bios end now, -ENODEV, and only
+	 * the layer's memory stays with the device (blk_quarantine_locked).
+	 */
+	uint32_t held = blk_quarantine_locked(vb->bdev, -ENODEV, done);
+	kprintf("%s: %s and the reset was not confirmed: the device may still use the buffers "
+		"of its %u in-flight requests; the %u holding caller memory are quarantined "
+		"(their bios never end), the others end -ENODEV; the device is fenced\n",
+		blkdev_info(vb->bdev)->name, why, chains, held);
 }
 
 void vblk_give_up_locked(struct vblk *vb, const char *why, int status, struct blk_done *done)

@@ -15,8 +15,9 @@
  *    second device keeps working, and nothing leaks;
  *  - with blk.bounce=1: a reset resends from the same bounce buffer, which
  *    goes back to the pool only at completion; after a reset that is not
- *    confirmed the buffer stays quarantined and the device's late write
- *    lands in it, not in the caller's memory.
+ *    confirmed the bio ends (the device never had the caller's memory) but
+ *    the buffer stays with the device and its late write lands there; a
+ *    flush, which holds no caller memory either, ends too without bouncing.
  * The clock is the host HAL's: hal_host_advance() fires the deadline timer.
  */
 #include <setjmp.h>
@@ -58,6 +59,11 @@ static void tb_end(struct bio *b)
 	struct tb *t = b->bio_private;
 	t->ended++;
 	t->status = b->bio_status;
+}
+
+static void count_end(struct bio *b)
+{
+	(*(int *)b->bio_private)++;
 }
 
 static void tb_rw(struct tb *t, struct blkdev *dev, enum bio_op op, uint64_t sector, uint8_t *buf)
@@ -506,16 +512,18 @@ static void test_bounce_reset_resends_from_its_buffer(void **state)
 }
 
 /*
- * A reset that is not confirmed, in bounce mode: the request stays
- * quarantined with its bounce buffer (never given back to the pool), and
- * when the device writes later it writes the layer's buffer, not the
- * caller's (without bouncing, test_timeout_reset_unconfirmed_quarantines
- * sees the caller's buffer overwritten).
+ * A reset that is not confirmed, in bounce mode: the device never had the
+ * caller's memory, so the read ends (-ENODEV) at once instead of being
+ * quarantined; its bounce buffer stays with the device, never given back to
+ * the pool, and the device's late write lands there, not in the caller's
+ * buffer (without bouncing, test_timeout_reset_unconfirmed_quarantines
+ * sees the bio never end and the caller's buffer overwritten).
  */
-static void test_bounce_unconfirmed_reset_device_writes_only_its_buffer(void **state)
+static void test_bounce_unconfirmed_reset_ends_bio_keeps_buffer(void **state)
 {
 	struct sim_blk_cfg cfg;
 	struct blk_resources r;
+	struct blk_counters c;
 
 	blk_param_bounce = 1;
 	sim_blk_cfg_default(&cfg);
@@ -528,16 +536,46 @@ static void test_bounce_unconfirmed_reset_device_writes_only_its_buffer(void **s
 	sim_set_reset_hangs(sims[0], true);
 	hal_host_advance((uint64_t)TIMEOUT_MS * NSEC_PER_MSEC);
 	assert_true(blkdev_broken(blkdev_get(0)));
-	assert_int_equal(tbs[0].ended, 0);
+	assert_int_equal(tbs[0].ended, 1);
+	assert_int_equal(tbs[0].status, -ENODEV);
+	blkdev_resources(blkdev_get(0), &r);
+	blkdev_counters(blkdev_get(0), &c);
+	assert_int_equal(r.bounce_free, r.bounce_slots - 1);	      /* stays with the device */
+	assert_int_equal(c.in_flight, 1);			      /* so does the request */
+	assert_int_equal(c.queued, 0);				      /* but no bio waits */
 	assert_int_equal(sim_process(sims[0], 1, SIM_ORDER_FIFO), 1); /* the late write */
 	for (unsigned int k = 0; k < BIO_BYTES; k++)
 		assert_int_equal(rbuf[0][k], 0x11);
-	blkdev_resources(blkdev_get(0), &r);
-	assert_int_equal(r.bounce_free, r.bounce_slots - 1); /* quarantined with the device */
 	hal_host_advance(10ull * TIMEOUT_MS * NSEC_PER_MSEC);
-	assert_int_equal(tbs[0].ended, 0);
+	assert_int_equal(tbs[0].ended, 1);
 	blkdev_resources(blkdev_get(0), &r);
 	assert_int_equal(r.bounce_free, r.bounce_slots - 1);
+}
+
+/*
+ * Without bouncing too, a request that holds no caller memory (a flush)
+ * ends -ENODEV when the reset is not confirmed; only requests with the
+ * caller's buffers stay quarantined.
+ */
+static void test_unconfirmed_reset_ends_flush(void **state)
+{
+	struct sim_blk_cfg cfg;
+	struct blk_counters c;
+	struct bio f;
+	int ended = 0;
+
+	sim_blk_cfg_default(&cfg);
+	vblk_fixture_bring_up(&cfg, 1, sims);
+	bio_init_nodata(&f, blkdev_get(0), BIO_OP_FLUSH, 0, 0, count_end, &ended);
+	submit_bio(&f);
+	assert_int_equal(sim_pending(sims[0]), 1);
+	sim_set_reset_hangs(sims[0], true);
+	hal_host_advance((uint64_t)TIMEOUT_MS * NSEC_PER_MSEC);
+	assert_true(blkdev_broken(blkdev_get(0)));
+	assert_int_equal(ended, 1);
+	assert_int_equal(f.bio_status, -ENODEV);
+	blkdev_counters(blkdev_get(0), &c);
+	assert_int_equal(c.queued, 0);
 }
 
 #define ROBUST_TEST(f) cmocka_unit_test_setup_teardown(f, setup, vblk_fixture_teardown)
@@ -560,7 +598,8 @@ int main(void)
 	    ROBUST_TEST(test_hostile_completes_twice),
 	    ROBUST_TEST(test_hostile_broken_device_not_reset),
 	    ROBUST_TEST(test_bounce_reset_resends_from_its_buffer),
-	    ROBUST_TEST(test_bounce_unconfirmed_reset_device_writes_only_its_buffer),
+	    ROBUST_TEST(test_bounce_unconfirmed_reset_ends_bio_keeps_buffer),
+	    ROBUST_TEST(test_unconfirmed_reset_ends_flush),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
