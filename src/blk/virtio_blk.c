@@ -501,9 +501,11 @@ static int vblk_probe(struct vmmio_dev *vdev)
 		goto err_free_rqmem;
 	}
 	vblk_ndevs++;
+	why = "interrupt registration";
 	err = irq_register(vdev->intid, vblk_irq, vb);
 	if (err)
 		goto err_broken;
+	why = "DRIVER_OK";
 	err = vmmio_driver_ok(vdev);
 	if (err)
 		goto err_broken;
@@ -521,7 +523,10 @@ err_broken : {
 	irqflags_t f = blk_lock(vb->bdev);
 	blk_mark_broken_locked(vb->bdev, &done);
 	blk_unlock(vb->bdev, f);
-	vmmio_fail(vdev, "virtio-blk: interrupt or DRIVER_OK failed");
+	kprintf("%s: virtio-blk not started: %s failed (%d); the disk is broken\n",
+		blkdev_info(vb->bdev)->name, why, err);
+	if (!vdev->failed)
+		vmmio_fail(vdev, "interrupt registration failed");
 	return err;
 }
 err_free_rqmem:

@@ -467,8 +467,7 @@ int vmmio_restart(struct vmmio_dev *dev)
 			continue;
 		err = vq_reinit(dev->vq[q]);
 		if (err) {
-			/* Checked above; a queue that still holds chains must not get fresh rings.
-			 */
+			/* Checked above: a queue holding chains must not get fresh rings. */
 			vmmio_fail(dev, "queue busy at restart");
 			return err;
 		}
