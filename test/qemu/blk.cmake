@@ -72,6 +72,10 @@ blk_pattern_test(NAME blk.check.bounce_lbs4096_legacy_gic2 MODE host-write DISKS
                  BOOT --legacy --gic 2 APPEND blk.bounce=1)
 blk_pattern_test(NAME blk.fill.bounce_small_pool_seg1 MODE guest-fill DISKS 8M,qsize=4
                  EXPECT "bounce_waits=[1-9]" APPEND blk.bounce=1 blk.bounce_kib=64 vq.indirect_segs=3)
+# Two CPUs submitting and completing on two disks, each waiting for its small pool.
+blk_pattern_test(NAME blk.fill.bounce_smp2_two_disks MODE guest-fill DISKS 16M 16M BOOT --smp 2
+                 EXPECT "vdb counters:.*bounce_waits=[1-9]"
+                 APPEND blk.bounce=1 blk.bounce_kib=64 vq.indirect_segs=3 threads=4)
 
 # The demo on a scratch disk, and a fill refused by a read-only disk.
 file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/qemu-tests/blk.images)
