@@ -118,8 +118,5 @@ bool blkdev_broken(const struct blkdev *dev);
 extern uint64_t blk_param_merge;      /* blk.merge: 0 turns merging off */
 extern uint64_t blk_param_retries;    /* blk.retries: extra attempts after an error */
 extern uint64_t blk_param_timeout_ms; /* blk.timeout_ms: a request's deadline (issue 5) */
-extern uint64_t blk_param_poll_us;    /* blk.poll_us: idle-poll budget after a dispatch, 0: off */
-extern uint64_t
-    blk_param_poll_depth; /* blk.poll_depth: poll only with this many in flight or fewer */
 
 #endif

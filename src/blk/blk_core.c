@@ -736,13 +736,6 @@ static void take_rq(struct blkdev *dev, struct request *rq, const struct elv_pic
 		blk_list_del(&rq->rq_sort); /* requeue or barrier list */
 }
 
-/* A read or write as large as one request may be. */
-static bool rq_full(const struct blkdev *dev, const struct request *rq)
-{
-	return (rq->rq_op == BIO_OP_READ || rq->rq_op == BIO_OP_WRITE) &&
-	       (uint64_t)rq->rq_sectors << SECTOR_SHIFT >= max_rq_bytes(dev);
-}
-
 /* After queue_rq: does the device want the doorbell? Counted as a kick if so. */
 static bool kick_needed_locked(struct blkdev *dev)
 {
@@ -753,22 +746,29 @@ static bool kick_needed_locked(struct blkdev *dev)
 }
 
 /*
+ * Whether rq, about to go to the driver, is the last of this run: nothing
+ * else is waiting to be dispatched after it. (A flush barrier waits for
+ * the requests in flight, so it cannot follow rq in the same run.)
+ */
+static bool rq_last_locked(const struct blkdev *dev, const struct request *rq)
+{
+	uint32_t queued = dev->elv.count[ELV_READ] + dev->elv.count[ELV_WRITE];
+
+	if (rq->rq_state == RQ_REQUEUE)
+		return dev->requeue.next->next == &dev->requeue && queued == 0;
+	return blk_list_empty(&dev->requeue) && queued <= 1;
+}
+
+/*
  * Hands queued requests to the driver until none is left or the ring is
  * full; true if the caller must ring the doorbell (blk_notify) after
- * unlocking.
- *
- * Full-size requests go one per doorbell. A device may merge the adjacent
- * requests that one notification brings into one host I/O: QEMU's
- * virtio-blk does (virtio_blk_submit_multireq, up to 32 requests), which
- * turned four sequential 1 MiB reads into one 4 MiB read copied by one host
- * thread, while separate ones are copied by several at once. Requests stop
- * growing at max_sectors on purpose; ringing between two full ones keeps
- * them apart. Smaller requests still share doorbells (kicks per request
- * stay low where it matters, and the device's merging of small ones helps).
+ * unlocking. Each request goes with `last`, whether it ends the run; when
+ * to ring the doorbell besides the end of the run is the driver's business
+ * (blk_driver.h).
  */
 bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 {
-	bool queued = false, full_unrung = false;
+	bool queued = false;
 	struct elv_pick pick;
 
 	assert_locked(dev);
@@ -779,14 +779,8 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 		struct request *rq = peek_rq(dev, &pick);
 		if (!rq)
 			break;
-		bool full = rq_full(dev, rq);
-		if (full && full_unrung) {
-			if (kick_needed_locked(dev))
-				dev->ops->notify(dev->drv); /* now, lock held: blk_driver.h */
-			full_unrung = false;
-		}
 		rq->rq_deadline_ns = run_now(dev) + blk_param_timeout_ms * NSEC_PER_MSEC;
-		int err = dev->ops->queue_rq(dev->drv, rq);
+		int err = dev->ops->queue_rq(dev->drv, rq, rq_last_locked(dev, rq));
 		if (err == -ENOSPC)
 			break; /* ring full: rq stays first in line; a completion dispatches it */
 		take_rq(dev, rq, &pick);
@@ -804,14 +798,20 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 		dev->ctr.requests++;
 		dev->ctr.flushes += rq->rq_op == BIO_OP_FLUSH;
 		queued = true;
-		full_unrung |= full;
 	}
 	if (!queued)
 		return false;
-	/* A shallow queue waits on latency: spin through it, not WFI (blk_dev.c). */
-	if (blk_param_poll_us && dev->ctr.in_flight <= blk_param_poll_depth)
-		sched_idle_poll_until(run_now(dev) + blk_param_poll_us * NSEC_PER_USEC);
 	return kick_needed_locked(dev);
+}
+
+uint64_t blk_now_locked(struct blkdev *dev)
+{
+	return run_now(dev);
+}
+
+void blk_count_kick_locked(struct blkdev *dev)
+{
+	dev->ctr.kicks++;
 }
 
 void blk_notify(struct blkdev *dev)

@@ -18,20 +18,6 @@ PARAM_U64("blk.merge", blk_param_merge, 0, 1, "merge adjacent bios into one requ
 PARAM_U64("blk.retries", blk_param_retries, 0, 100, "attempts after an error before bios fail");
 PARAM_U64("blk.timeout_ms", blk_param_timeout_ms, 1, 3600000, "a request's deadline, ms");
 
-/*
- * Idle polling for shallow queues (blk_dispatch_locked): with few requests
- * in flight the CPU waits on one completion's latency, and under emulation
- * waking a halted vCPU adds more to it than spinning for a completion costs.
- * Deep queues keep the CPU busy with completions anyway, and a spinning vCPU
- * would take host CPU from the device's own worker threads.
- */
-uint64_t blk_param_poll_us = 100;
-uint64_t blk_param_poll_depth = 1;
-PARAM_U64("blk.poll_us", blk_param_poll_us, 0, 10000,
-	  "after a dispatch, idle-poll this long for the completion interrupt (0: off)");
-PARAM_U64("blk.poll_depth", blk_param_poll_depth, 1, 1024,
-	  "idle-poll only while at most this many requests are in flight");
-
 /* Devices live here for good: registration happens once, at boot. */
 static struct blkdev blk_devs[BLKDEV_MAX];
 static unsigned int blk_ndevs;

@@ -4,10 +4,13 @@
  * (virtio_blk.c, or the fake driver of the host tests).
  *
  * The core turns bios into requests and hands them to the driver one at a
- * time with queue_rq(); the driver turns each into whatever the device wants
+ * time with queue_rq(), saying which is the last of a run; the driver
+ * turns each into whatever the device wants
  * (for virtio-blk: one descriptor chain) and reports each completion back
- * with blk_complete_locked(). The core knows nothing of virtio; the driver
- * knows nothing of merging, sorting, retries or plugging.
+ * with blk_complete_locked(). The core knows nothing of virtio or of the
+ * emulator behind it (when to ring the doorbell, whether to idle-poll for a
+ * completion: the driver's choices); the driver knows nothing of merging,
+ * sorting, retries or plugging.
  *
  * Locking. Each device has one lock, its queue lock, taken with IRQs masked
  * (blk_lock / blk_unlock). It protects the request pool, the elevator, the
@@ -53,18 +56,22 @@ enum blk_timeout_ret {
 
 struct blk_driver_ops {
 	/*
-	 * Puts rq on the device. Queue lock held. Returns 0 (the driver owns rq
-	 * until it calls blk_complete_locked), -ENOSPC (no room now: the core
-	 * keeps rq first in line and calls again after a completion), or another
-	 * negated errno (-ENODEV, -EIO: the core ends rq with it).
+	 * Puts rq on the device. Queue lock held. `last`: no other request
+	 * follows rq in this dispatch run, so kick_prepare() and the doorbell
+	 * come right after; a driver that wants a doorbell earlier (between two
+	 * requests of a run) rings it itself, under the lock, counting it with
+	 * blk_count_kick_locked. Returns 0 (the driver owns rq until it calls
+	 * blk_complete_locked), -ENOSPC (no room now: the core keeps rq first in
+	 * line and calls again after a completion), or another negated errno
+	 * (-ENODEV, -EIO: the core ends rq with it).
 	 */
-	int (*queue_rq)(void *drv, struct request *rq);
-	/* After a batch of queue_rq: queue lock held; true if notify() is needed. */
+	int (*queue_rq)(void *drv, struct request *rq, bool last);
+	/* After a run of queue_rq: queue lock held; true if notify() is needed. */
 	bool (*kick_prepare)(void *drv);
 	/*
-	 * The doorbell. Called with the queue lock held (a full-size request
-	 * rung mid-batch, blk_core.c) or not (the end of a batch: an MMIO write
-	 * can be slow); so it must not take the lock itself.
+	 * The doorbell. Called without the queue lock (an MMIO write can be
+	 * slow under emulation) or, by a polled bio (bio_poll.c), with it; so
+	 * it must not take the lock itself.
 	 */
 	void (*notify)(void *drv);
 	/* Optional: the ring's descriptors (ring_* fields of out). Queue lock held. */
@@ -179,6 +186,13 @@ uint32_t blk_quarantine_locked(struct blkdev *dev, int status, struct blk_done *
 
 /* The request the driver has held longest (dispatch order), or NULL. Queue lock held. */
 struct request *blk_oldest_inflight_locked(struct blkdev *dev);
+/* A doorbell the driver rang itself, from queue_rq (blk_core.c). Queue lock held. */
+void blk_count_kick_locked(struct blkdev *dev);
+/*
+ * The clock as of this lock hold (one read per hold; blk_core.c): for a
+ * driver's time hints, without a clock read of its own. Queue lock held.
+ */
+uint64_t blk_now_locked(struct blkdev *dev);
 /* Recovery counters (blk_health.c): an interrupt that never came, a device reset. */
 void blk_count_lost_irq_locked(struct blkdev *dev);
 void blk_count_reset_locked(struct blkdev *dev);

@@ -18,6 +18,7 @@
 #include <levblk/lib/pattern.h>
 #include <levblk/lib/string.h>
 #include "blk_queue.h"
+#include "virtio_blk.h"
 
 #define ST_MAX_LBS 4096u
 #define ST_THREADS 64u
@@ -371,7 +372,7 @@ static bool st_plug_merge(void)
 SELFTEST("blk.plug_merges_256_adjacent_bios", st_plug_merge);
 
 /*
- * Idle polling (blk.poll_us / blk.poll_depth): a dispatch that leaves one
+ * Idle polling (blk.poll_us / blk.poll_depth, the virtio-blk driver's): a dispatch that leaves one
  * request in flight asks the idle thread to spin until dispatch time +
  * blk.poll_us; with blk.poll_us=0 it asks nothing. (Whether the idle thread
  * then spins is sched.idle_poll_hint's business; whether it gets to run at
@@ -380,21 +381,21 @@ SELFTEST("blk.plug_merges_256_adjacent_bios", st_plug_merge);
  */
 static bool st_idle_poll_body(struct blkdev *dev, const struct blkdev_info *d, struct st_bufs *b)
 {
-	uint64_t saved = blk_param_poll_us;
+	uint64_t saved = vblk_param_poll_us;
 	struct blk_counters c0, c1;
 	int err;
 
 	blkdev_counters(dev, &c0);
-	blk_param_poll_us = 1000;
+	vblk_param_poll_us = 1000;
 	uint64_t t0 = clock_ns();
 	err = st_io(dev, BIO_OP_READ, 0, b->rd, d->lbs);
 	uint64_t d_on = sched_idle_poll_deadline();
-	blk_param_poll_us = 0;
+	vblk_param_poll_us = 0;
 	uint64_t d0 = sched_idle_poll_deadline();
 	if (!err)
 		err = st_io(dev, BIO_OP_READ, 0, b->rd, d->lbs);
 	uint64_t d_off = sched_idle_poll_deadline();
-	blk_param_poll_us = saved;
+	vblk_param_poll_us = saved;
 	blkdev_counters(dev, &c1);
 	kprintf("# hint %lu us after submission with blk.poll_us=1000, moved %lu us with 0; "
 		"%lu interrupts for 2 reads\n",

@@ -18,15 +18,18 @@
  * Locking: every vq_ call is made with the device's queue lock held (the
  * core calls queue_rq/kick_prepare under it; the interrupt handler takes
  * it), except vq_notify, which needs no lock: the core rings it after
- * dropping the lock, or with the lock held (blk_core.c, bio_poll.c).
+ * dropping the lock, a polled bio with the lock held (bio_poll.c), and
+ * queue_rq itself between two full-size requests.
  */
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
+#include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/dma.h>
 #include <levblk/irq.h>
 #include <levblk/kern/init.h>
+#include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtio_spec.h>
@@ -52,10 +55,26 @@
 	 VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |              \
 	 VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_VERSION_1))
 
+/*
+ * Idle polling for shallow queues (vblk_kick_prepare): with few requests in
+ * flight the CPU waits on one completion's latency, and under emulation
+ * waking a halted vCPU (QEMU's TCG: through the host scheduler) adds more to
+ * it than spinning for a completion costs. Deep queues keep the CPU busy
+ * with completions anyway, and a spinning vCPU would take host CPU from the
+ * device's own worker threads. The scheduler does the spinning
+ * (sched_idle_poll_until); the driver, which knows its device, asks for it.
+ */
+uint64_t vblk_param_poll_us = 100;
+uint64_t vblk_param_poll_depth = 1;
+PARAM_U64("blk.poll_us", vblk_param_poll_us, 0, 10000,
+	  "after a dispatch, idle-poll this long for the completion interrupt (0: off)");
+PARAM_U64("blk.poll_depth", vblk_param_poll_depth, 1, 1024,
+	  "idle-poll only while at most this many requests are in flight");
+
 static struct vblk vblk_devs[BLKDEV_MAX];
 static unsigned int vblk_ndevs;
 
-static int vblk_queue_rq(void *drv, struct request *rq);
+static int vblk_queue_rq(void *drv, struct request *rq, bool last);
 static bool vblk_kick_prepare(void *drv);
 static void vblk_notify(void *drv);
 static void vblk_ring_state(void *drv, struct blk_resources *out);
@@ -116,7 +135,7 @@ static int vblk_completion_errno(const struct vblk *vb, const struct request *rq
 			       vb->rqmem[blk_rq_tag(rq)].status);
 }
 
-static int vblk_queue_rq(void *drv, struct request *rq)
+static int vblk_queue_rq(void *drv, struct request *rq, bool last)
 {
 	struct vblk *vb = drv;
 	struct vblk_rqmem *m = &vb->rqmem[blk_rq_tag(rq)];
@@ -179,12 +198,33 @@ static int vblk_queue_rq(void *drv, struct request *rq)
 		return err;
 	if (err)
 		return -EIO;
+	/*
+	 * A full-size read or write goes alone: a device may merge the
+	 * adjacent requests one notification brings into one host I/O. QEMU's
+	 * virtio-blk does (virtio_blk_submit_multireq, up to 32 requests),
+	 * which turned four sequential 1 MiB reads into one 4 MiB read copied
+	 * by one host thread, while separate ones are copied by several at
+	 * once. So one that others follow in this run is rung at once, lock
+	 * held; the last one's doorbell is the core's, after unlocking.
+	 * Smaller requests share doorbells (kicks per request stay low where
+	 * it matters, and the device's merging of small ones helps).
+	 */
+	if (!last && blk_rq_sectors(rq) >= VBLK_MAX_SECTORS &&
+	    (op == BIO_OP_READ || op == BIO_OP_WRITE) && vq_kick_prepare(vb->vq) &&
+	    !vblk_fault_hold_kick_locked(vb)) {
+		blk_count_kick_locked(vb->bdev);
+		vq_notify(vb->vq);
+	}
 	return 0;
 }
 
 static bool vblk_kick_prepare(void *drv)
 {
 	struct vblk *vb = drv;
+
+	/* A shallow queue waits on latency: ask the idle thread to spin through it, not WFI. */
+	if (vblk_param_poll_us && vq_in_flight(vb->vq) <= vblk_param_poll_depth)
+		sched_idle_poll_until(blk_now_locked(vb->bdev) + vblk_param_poll_us * NSEC_PER_USEC);
 	/* A withheld doorbell (fault injection) is decided here, under the lock,
 	 * so that notify() never needs it. */
 	return vq_kick_prepare(vb->vq) && !vblk_fault_hold_kick_locked(vb);

@@ -2,7 +2,13 @@
 #ifndef LEVBLK_BLK_VIRTIO_BLK_H
 #define LEVBLK_BLK_VIRTIO_BLK_H
 
+#include <stdint.h>
+
 /* Probes every virtio-blk device vmmio found, in -device order. Returns how many came up. */
 int vblk_probe_all(void);
+
+/* blk.poll_us and blk.poll_depth: the driver's idle-polling hint (virtio_blk.c). */
+extern uint64_t vblk_param_poll_us;
+extern uint64_t vblk_param_poll_depth;
 
 #endif

@@ -11,7 +11,7 @@ static bool fake_log_live(const struct fake_drv *fd, uint32_t i)
 	return fd->log[i].rq != NULL;
 }
 
-static int fake_queue_rq(void *drv, struct request *rq)
+static int fake_queue_rq(void *drv, struct request *rq, bool last)
 {
 	struct fake_drv *fd = drv;
 
@@ -28,6 +28,7 @@ static int fake_queue_rq(void *drv, struct request *rq)
 	l->bytes = blk_rq_bytes(rq);
 	l->seq = fd->nlog;
 	l->notifies = fd->notifies;
+	l->last = last;
 	/* The iterator must agree with the counts the core announced. */
 	struct blk_seg_iter it;
 	void *va;

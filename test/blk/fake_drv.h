@@ -24,6 +24,7 @@ struct fake_rq_log {
 	uint32_t sectors, nsegs, bytes;
 	uint64_t seq;	   /* dispatch order */
 	uint32_t notifies; /* doorbells rung before this request was queued */
+	bool last;	   /* the core said no other request follows it in its run */
 };
 
 struct fake_drv {

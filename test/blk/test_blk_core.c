@@ -848,46 +848,6 @@ static void test_resubmit_from_irq_is_batched(void **state)
 	}
 }
 
-/*
- * The idle-poll hint (blk.poll_us, blk.poll_depth): a dispatch that leaves
- * the device with at most poll_depth requests in flight asks the idle thread
- * to spin until now + poll_us; a deeper queue does not; poll_us=0 never.
- */
-static void test_idle_poll_hint(void **state)
-{
-	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
-	static uint8_t bufs[6][512];
-	struct tbio t[6];
-	uint64_t saved_us = blk_param_poll_us, saved_depth = blk_param_poll_depth;
-
-	blk_param_poll_us = 100;
-	blk_param_poll_depth = 2;
-	thread_stub_poll_hints = 0;
-	thread_stub_poll_deadline = 0;
-	for (int i = 0; i < 6; i++)
-		tbio_rw(&t[i], fd, BIO_OP_READ, (uint64_t)i * 64, bufs[i], 512);
-
-	submit_bio(&t[0].bio); /* 1 in flight */
-	assert_int_equal(thread_stub_poll_hints, 1);
-	assert_true(thread_stub_poll_deadline == hal_host_now_ns + 100 * 1000);
-	hal_host_now_ns += 1000;
-	submit_bio(&t[1].bio); /* 2 in flight: still shallow, the deadline moves */
-	assert_int_equal(thread_stub_poll_hints, 2);
-	assert_true(thread_stub_poll_deadline == hal_host_now_ns + 100 * 1000);
-	submit_bio(&t[2].bio); /* 3 in flight: deep, no hint */
-	assert_int_equal(thread_stub_poll_hints, 2);
-
-	fake_complete_all(fd);
-	blk_param_poll_us = 0;
-	submit_bio(&t[3].bio); /* off */
-	assert_int_equal(thread_stub_poll_hints, 2);
-	fake_complete_all(fd);
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(t[i].status, 0);
-	blk_param_poll_us = saved_us;
-	blk_param_poll_depth = saved_depth;
-}
-
 /* bio_end_ns: the clock when the layer ended the bio, for good and bad bios alike. */
 static void test_end_stamp(void **state)
 {
@@ -912,11 +872,11 @@ static void test_end_stamp(void **state)
 }
 
 /*
- * Full-size requests go one per doorbell (a device may merge adjacent
- * requests of one notification into one host I/O; blk_core.c); smaller
- * ones share one, also when adjacent and unmerged (blk.merge=0).
+ * The core tells the driver which request ends a run (queue_rq's `last`)
+ * and rings once after it; ringing earlier is the driver's choice (the
+ * fake never does). Full-size or small, merged or not: one doorbell per run.
  */
-static void test_full_requests_ring_alone(void **state)
+static void test_last_of_run(void **state)
 {
 	/* max_sectors 64: a 32 KiB bio is a full request and cannot merge. */
 	struct fake_drv *fd = mkdev(8192, 512, 8, 65536, 64, 16, 16, false, false);
@@ -934,27 +894,15 @@ static void test_full_requests_ring_alone(void **state)
 	assert_int_equal(fd->nlog, 4);
 	for (uint32_t i = 0; i < 4; i++) {
 		assert_int_equal(fd->log[i].sectors, 64);
-		assert_int_equal(fd->log[i].notifies, i); /* rung before each next one */
+		assert_int_equal(fd->log[i].notifies, 0); /* the core rings only after the run */
+		assert_int_equal(fd->log[i].last, i == 3);
 	}
-	assert_int_equal(fd->notifies, 4);
+	assert_int_equal(fd->notifies, 1);
 	blkdev_counters(fd->dev, &c);
-	assert_int_equal(c.kicks, 4);
+	assert_int_equal(c.kicks, 1);
 	fake_complete_all(fd);
 
-	/* A small request between full ones: only full after full rings early. */
-	blk_start_plug(&plug);
-	tbio_rw(&t[0], fd, BIO_OP_READ, 1000, bufs[0], 32768);
-	tbio_rw(&t[1], fd, BIO_OP_READ, 2000, bufs[1], 4096);
-	tbio_rw(&t[2], fd, BIO_OP_READ, 3000, bufs[2], 32768);
-	for (int i = 0; i < 3; i++)
-		submit_bio(&t[i].bio);
-	blk_finish_plug(&plug);
-	assert_int_equal(fd->nlog, 7);
-	assert_int_equal(fd->notifies, 4 + 2);
-	assert_int_equal(fd->log[6].notifies, 5);
-	fake_complete_all(fd);
-
-	/* Adjacent small requests, not merged: one doorbell for all. */
+	/* Adjacent small requests, not merged: the last of six says so. */
 	blk_param_merge = 0;
 	blk_start_plug(&plug);
 	for (int i = 0; i < 6; i++) {
@@ -962,9 +910,21 @@ static void test_full_requests_ring_alone(void **state)
 		submit_bio(&t[i].bio);
 	}
 	blk_finish_plug(&plug);
-	assert_int_equal(fd->nlog, 13);
-	assert_int_equal(fd->notifies, 6 + 1);
+	assert_int_equal(fd->nlog, 10);
+	for (uint32_t i = 4; i < 10; i++)
+		assert_int_equal(fd->log[i].last, i == 9);
+	assert_int_equal(fd->notifies, 2);
+
+	/* A run cut short by a full ring: none of it was "last"; a completion goes on. */
 	fake_complete_all(fd);
+	blk_start_plug(&plug);
+	for (int i = 0; i < 6; i++) {
+		tbio_rw(&t[i], fd, BIO_OP_WRITE, 5000 + (uint64_t)i * 8, bufs[i], 4096);
+		submit_bio(&t[i].bio);
+	}
+	blk_finish_plug(&plug);
+	fake_complete_all(fd);
+	assert_true(fd->log[fd->nlog - 1].last);
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(t[i].status, 0);
 	freedev(fd);
@@ -1261,9 +1221,8 @@ int main(void)
 	    CORE_TEST(test_core_timeout_resends_after_reset),
 	    CORE_TEST(test_core_timeout_gives_up_after_retries),
 	    CORE_TEST(test_resubmit_from_irq_is_batched),
-	    CORE_TEST(test_idle_poll_hint),
 	    CORE_TEST(test_end_stamp),
-	    CORE_TEST(test_full_requests_ring_alone),
+	    CORE_TEST(test_last_of_run),
 	    CORE_TEST(test_straddling_blocks_bounced),
 	    CORE_TEST(test_only_straddling_blocks_copied),
 	    CORE_TEST(test_bounce_pool_exhausted_waits),

@@ -17,6 +17,7 @@
 #include <levblk/errno.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include "blk/blk_bounce.h"
+#include "blk/thread_stub.h"
 #include "blk/virtio_blk.h"
 #include "hal_host/hal_host.h"
 #include "blk/vblk_fixture.h"
@@ -606,10 +607,110 @@ static void test_bounce_mode_device_never_sees_caller_memory(void **state)
 /* Every test starts from the fixture's defaults and leaves nothing behind. */
 #define VBLK_TEST(f) cmocka_unit_test_setup_teardown(f, vblk_fixture_setup, vblk_fixture_teardown)
 
+/*
+ * Full-size requests go one per doorbell, a choice of the driver (QEMU
+ * merges the adjacent requests of one notification into one host I/O):
+ * each full one that others follow is rung at once, the last by the core
+ * after the run. Small ones share one doorbell, even when adjacent and
+ * unmerged.
+ */
+static void test_full_size_requests_rung_alone(void **state)
+{
+	static uint8_t big[4][1u << 20];
+	static struct tb t[6];
+	struct sim_blk_cfg c;
+	struct sim_stats st;
+	struct blk_counters ctr;
+	struct blk_plug plug;
+
+	sim_blk_cfg_default(&c);
+	c.capacity = 16384; /* 8 MiB */
+	bring_up(&c, 1);
+	struct blkdev *dev = blkdev_get(0);
+	assert_int_equal(blkdev_info(dev)->limits.max_sectors * 512u, sizeof(big[0]));
+	blk_start_plug(&plug);
+	for (unsigned int i = 0; i < 4; i++) {
+		tb_rw(&t[i], dev, BIO_OP_READ, (uint64_t)i * 2048, big[i], sizeof(big[i]), 1);
+		submit_bio(&t[i].bio);
+	}
+	blk_finish_plug(&plug);
+	sim_get_stats(sims[0], &st);
+	assert_int_equal(st.chains, 4);
+	assert_int_equal(st.notifies, 4);
+	blkdev_counters(dev, &ctr);
+	assert_int_equal(ctr.kicks, 4);
+	assert_int_equal(ctr.requests, 4);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 16, SIM_ORDER_FIFO);
+
+	blk_param_merge = 0;
+	blk_start_plug(&plug);
+	for (unsigned int i = 0; i < 6; i++) {
+		tb_rw(&t[i], dev, BIO_OP_WRITE, 8192 + (uint64_t)i * 8, big[0] + i * 4096, 4096, 1);
+		submit_bio(&t[i].bio);
+	}
+	blk_finish_plug(&plug);
+	sim_get_stats(sims[0], &st);
+	assert_int_equal(st.chains, 10);
+	assert_int_equal(st.notifies, 5);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 16, SIM_ORDER_FIFO);
+	for (unsigned int i = 0; i < 6; i++)
+		assert_int_equal(t[i].status, 0);
+	blk_param_merge = 1;
+}
+
+/*
+ * The idle-poll hint (blk.poll_us, blk.poll_depth; the driver's): a
+ * dispatch that leaves the device with at most poll_depth requests in
+ * flight asks the idle thread to spin until now + poll_us; a deeper queue
+ * does not; poll_us=0 never.
+ */
+static void test_idle_poll_hint(void **state)
+{
+	static uint8_t bufs[4][512];
+	static struct tb t[4];
+	struct sim_blk_cfg c;
+	uint64_t saved_us = vblk_param_poll_us, saved_depth = vblk_param_poll_depth;
+
+	sim_blk_cfg_default(&c);
+	bring_up(&c, 1);
+	struct blkdev *dev = blkdev_get(0);
+	vblk_param_poll_us = 100;
+	vblk_param_poll_depth = 2;
+	thread_stub_poll_hints = 0;
+	thread_stub_poll_deadline = 0;
+	for (int i = 0; i < 4; i++)
+		tb_rw(&t[i], dev, BIO_OP_READ, (uint64_t)i * 64, bufs[i], 512, 1);
+
+	submit_bio(&t[0].bio); /* 1 in flight */
+	assert_int_equal(thread_stub_poll_hints, 1);
+	assert_true(thread_stub_poll_deadline == hal_host_now_ns + 100 * 1000);
+	hal_host_now_ns += 1000;
+	submit_bio(&t[1].bio); /* 2 in flight: still shallow, the deadline moves */
+	assert_int_equal(thread_stub_poll_hints, 2);
+	assert_true(thread_stub_poll_deadline == hal_host_now_ns + 100 * 1000);
+	submit_bio(&t[2].bio); /* 3 in flight: deep, no hint */
+	assert_int_equal(thread_stub_poll_hints, 2);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 16, SIM_ORDER_FIFO);
+	vblk_param_poll_us = 0;
+	submit_bio(&t[3].bio); /* off */
+	assert_int_equal(thread_stub_poll_hints, 2);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 16, SIM_ORDER_FIFO);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(t[i].status, 0);
+	vblk_param_poll_us = saved_us;
+	vblk_param_poll_depth = saved_depth;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    VBLK_TEST(test_probe_config),
+	    VBLK_TEST(test_full_size_requests_rung_alone),
+	    VBLK_TEST(test_idle_poll_hint),
 	    VBLK_TEST(test_data_roundtrip_sg),
 	    VBLK_TEST(test_out_of_order_completions),
 	    VBLK_TEST(test_tiny_ring_legacy),

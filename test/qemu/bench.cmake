@@ -52,7 +52,7 @@ levblk_bench_test(NAME randread_threads APPEND "rw=randread bs=4096 qd=32 thread
                   CHECKS --ios 2000 --field threads=4)
 # 1 MiB requests are full-size: each gets its own doorbell, so that QEMU's
 # virtio-blk (request-merging on by default) does not fold four of them into
-# one 4 MiB host read done by one thread (blk_dispatch_locked).
+# one 4 MiB host read done by one thread (the driver's vblk_queue_rq).
 levblk_bench_test(NAME read_1m APPEND "rw=read bs=1M qd=4 ios=64"
                   CHECKS --ios 64 --field bs=1048576 --kick-each)
 # 1 MiB, the most one request carries (the driver's max_sectors), on the
