@@ -32,15 +32,6 @@
 static const char *const bench_keys[] = {"dev",	 "rw",	"bs",	  "qd",	  "threads",
 					 "secs", "ios", "engine", "seed", NULL};
 
-static const char *const bench_rw_names[] = {
-    [BENCH_READ] = "read",	     [BENCH_WRITE] = "write",	[BENCH_RANDREAD] = "randread",
-    [BENCH_RANDWRITE] = "randwrite", [BENCH_RANDRW] = "randrw",
-};
-static const char *const bench_engine_names[] = {[BENCH_ASYNC] = "async", [BENCH_SYNC] = "sync"};
-
-#define BENCH_NRW      (sizeof(bench_rw_names) / sizeof(bench_rw_names[0]))
-#define BENCH_NENGINES (sizeof(bench_engine_names) / sizeof(bench_engine_names[0]))
-
 static struct bench_cfg bench;
 static struct bench_thread bench_threads[BENCH_MAX_THREADS];
 static struct bench_totals bench_tot;
@@ -50,16 +41,6 @@ static int bench_parse_devs(struct bench_cfg *cfg, const char *list);
 static int bench_setup_disk(struct bench_cfg *cfg, struct bench_disk *d, unsigned int first_th);
 static void bench_teardown(struct bench_cfg *cfg);
 static int bench_pick(const char *key, const char *val, const char *const *names, unsigned n);
-
-const char *bench_rw_name(enum bench_rw rw)
-{
-	return bench_rw_names[rw];
-}
-
-const char *bench_engine_name(enum bench_engine e)
-{
-	return bench_engine_names[e];
-}
 
 static int bench_pick(const char *key, const char *val, const char *const *names, unsigned n)
 {

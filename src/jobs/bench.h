@@ -6,6 +6,8 @@
  *   bench_engine.c  the I/O loops: engine=async (bios, end_io, interrupts)
  *                   and engine=sync (submit_bio_poll: one polled request at a time)
  *   bench_report.c  the BENCH {json} lines, integer-only fixed-point output
+ *   bench_names.c   the names of the rw= and engine= values, parsed by
+ *                   bench.c and printed by bench_report.c
  *
  * Ownership. A disk (struct bench_disk) is shared by its threads: its claim
  * state (what is left to do, the sequential cursor) changes with IRQs masked,
@@ -46,6 +48,8 @@
 
 enum bench_rw { BENCH_READ, BENCH_WRITE, BENCH_RANDREAD, BENCH_RANDWRITE, BENCH_RANDRW };
 enum bench_engine { BENCH_ASYNC, BENCH_SYNC };
+#define BENCH_NRW      (BENCH_RANDRW + 1u)
+#define BENCH_NENGINES (BENCH_SYNC + 1u)
 
 struct bench_thread;
 
@@ -122,6 +126,10 @@ struct bench_totals {
 	struct hist hist;
 };
 void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t);
+
+/* bench_names.c: indexed by the enums above. */
+extern const char *const bench_rw_names[BENCH_NRW];
+extern const char *const bench_engine_names[BENCH_NENGINES];
 const char *bench_rw_name(enum bench_rw rw);
 const char *bench_engine_name(enum bench_engine e);
 
