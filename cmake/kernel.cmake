@@ -19,7 +19,7 @@ levblk_add_layers(levblk_kernel_flags)
 
 # The image links every layer's objects directly. OBJECT libraries, not static
 # archives: the INITCALL, JOB, PARAM and SELFTEST entries
-# (include/levblk/kern/init.h) are reached only through their linker sections,
+# (include/levblk/init.h) are reached only through their linker sections,
 # and an archive member nobody references by symbol would be left out.
 add_executable(levblk.elf)
 target_link_libraries(levblk.elf PRIVATE ${LEVBLK_LAYER_TARGETS})

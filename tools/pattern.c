@@ -44,7 +44,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <levblk/kern/cmdline.h>
+#include <levblk/lib/cmdline.h>
 #include <levblk/lib/pattern.h>
 
 #define PAT_EXIT_OK	  0

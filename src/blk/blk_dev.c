@@ -6,7 +6,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/hal/dma.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/lib/string.h>
 #include "blk_part.h"
 #include "blk_queue.h"

@@ -12,7 +12,7 @@
 #include <levblk/hal/console.h>
 #include <levblk/hal/dma.h>
 #include <levblk/kern/completion.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kern/sched.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/pattern.h>

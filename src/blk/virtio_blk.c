@@ -28,7 +28,7 @@
 #include <levblk/hal/console.h>
 #include <levblk/hal/dma.h>
 #include <levblk/irq.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>
 #include <levblk/virtio/virtio_mmio.h>

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <levblk/hal/dma.h>
+#include <levblk/kern/timer.h>
 #include <levblk/virtio/virtqueue.h>
 #include "blk_driver.h"
 #include "virtio_blk.h"

@@ -28,6 +28,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/hal/console.h>
+#include <levblk/init.h>
 #include <levblk/irq.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>

@@ -6,7 +6,7 @@
  */
 #include <levblk/hal/clock.h>
 #include <levblk/hal/exit.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/lib/ticks.h>
 #include <levblk/hal/gtimer.h>
 

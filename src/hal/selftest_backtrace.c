@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <levblk/hal/console.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/lib/backtrace.h>
 #include "backtrace_private.h"
 

@@ -12,7 +12,7 @@
 #include <levblk/hal/dma.h>
 #include <levblk/hal/dt.h>
 #include <levblk/hal/mem.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include "mem_private.h"
 #include "mmu_regs.h"
 

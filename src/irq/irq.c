@@ -17,7 +17,7 @@
 #include <levblk/hal/exit.h>
 #include <levblk/hal/trap_hooks.h>
 #include <levblk/irq.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include "gic.h"
 
 struct irq_desc {

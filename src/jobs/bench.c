@@ -22,7 +22,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include <levblk/kern/cmdline.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kern/sched.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>

@@ -19,7 +19,7 @@
 #include <levblk/hal/dt.h>
 #include <levblk/hal/exit.h>
 #include <levblk/kern/cmdline.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/string.h>
 #include <levblk/mutex.h>

@@ -22,7 +22,7 @@
 #include <levblk/hal/dt.h>
 #include <levblk/kern/cmdline.h>
 #include <levblk/kern/completion.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/lib/pattern.h>
 #include <levblk/lib/prng.h>
 #include <levblk/lib/string.h>

@@ -22,7 +22,7 @@
 #include <levblk/hal/console.h>
 #include <levblk/hal/dma.h>
 #include <levblk/kern/cmdline.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/lib/pattern.h>
 
 #define DUR_BLOCKS 3u /* the plain, FUA and PREFLUSH writes */

@@ -25,7 +25,7 @@
 #include <levblk/hal/dma.h>
 #include <levblk/kern/cmdline.h>
 #include <levblk/kern/completion.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/pattern.h>
 #include <levblk/lib/prng.h>

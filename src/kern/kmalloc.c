@@ -14,7 +14,7 @@
 #include <levblk/hal/exit.h>
 #include <levblk/hal/page.h>
 #include <levblk/hal/spinlock.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/slab.h>
 #include <levblk/lib/string.h>

@@ -8,8 +8,9 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/cpu.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kern/thread.h>
+#include <levblk/kern/timer.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/prng.h>
 #include <levblk/lib/string.h>

@@ -10,7 +10,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/cpu.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>
 #include <levblk/mutex.h>

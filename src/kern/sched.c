@@ -24,10 +24,11 @@
 #include <levblk/hal/exit.h>
 #include <levblk/hal/trap_hooks.h>
 #include <levblk/kern/sched.h>
+#include <levblk/kern/timer.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>
 #include "sched_private.h"
-#include "timer.h"
+#include "timer_private.h"
 
 #define STACK_CANARY 0x6c6576626c6b5354ull /* "levblkST" */
 

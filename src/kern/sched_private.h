@@ -15,6 +15,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/kern/completion.h>
 #include <levblk/kern/thread.h>
+#include <levblk/kern/timer.h>
 #include "switch.h"
 
 #define THREAD_MAX	96

@@ -8,9 +8,10 @@
 #include <levblk/hal/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/kern/completion.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kern/sched.h>
 #include <levblk/kern/thread.h>
+#include <levblk/kern/timer.h>
 
 #define PINGPONG_ROUNDS 10000u
 #define HOP_TIMEOUT_NS	(500ull * NSEC_PER_MSEC)

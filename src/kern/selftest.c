@@ -4,7 +4,7 @@
  */
 #include <levblk/hal/console.h>
 #include <levblk/kern/cmdline.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/lib/string.h>
 
 extern const struct selftest __start_levblk_selftests[], __stop_levblk_selftests[];

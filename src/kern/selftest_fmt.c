@@ -1,7 +1,7 @@
 /* In-guest selftests of the formatter: the same code the console uses, on the target ABI. */
 #include <stdint.h>
 #include <levblk/hal/console.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/lib/fmt.h>
 #include <levblk/lib/string.h>
 

@@ -1,5 +1,5 @@
 /*
- * One-shot timers (include/levblk/hal/clock.h) on the EL1 virtual timer.
+ * One-shot timers (include/levblk/kern/timer.h) on the EL1 virtual timer.
  *
  * Invariant: whenever IRQs are unmasked, CNTV_CVAL holds the deadline of the
  * first pending timer (rounded up to a tick), or the timer is disabled when
@@ -16,10 +16,11 @@
 #include <levblk/hal/dt.h>
 #include <levblk/hal/exit.h>
 #include <levblk/irq.h>
+#include <levblk/kern/timer.h>
 #include <levblk/lib/ticks.h>
 #include <levblk/lib/timerlist.h>
 #include <levblk/hal/gtimer.h>
-#include "timer.h"
+#include "timer_private.h"
 
 static struct ktimer *timer_head;
 

@@ -7,8 +7,9 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/cpu.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kern/thread.h>
+#include <levblk/kern/timer.h>
 
 /*
  * The guest's counter follows host time, so a QEMU thread descheduled by a

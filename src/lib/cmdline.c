@@ -1,9 +1,9 @@
 /*
- * Command-line word splitting and number parsing (include/levblk/kern/cmdline.h).
+ * Command-line word splitting and number parsing (include/levblk/lib/cmdline.h).
  * Pure code, host-tested in test/lib.
  */
 #include <levblk/errno.h>
-#include <levblk/kern/cmdline.h>
+#include <levblk/lib/cmdline.h>
 #include <levblk/lib/string.h>
 
 static int is_space(char c)

@@ -1,6 +1,6 @@
 /* Ticks <-> ns conversion: see include/levblk/lib/ticks.h for the overflow argument. */
-#include <levblk/hal/clock.h>
 #include <levblk/lib/ticks.h>
+#include <levblk/lib/time.h>
 
 uint64_t ticks_to_ns(uint64_t ticks, uint64_t freq_hz)
 {

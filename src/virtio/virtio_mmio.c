@@ -18,7 +18,7 @@
 #include <levblk/hal/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/mmio.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
 #include "virtqueue_private.h"

@@ -16,7 +16,7 @@
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/dma.h>
 #include <levblk/irq.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
 

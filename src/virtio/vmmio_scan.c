@@ -5,7 +5,7 @@
  */
 #include <levblk/hal/console.h>
 #include <levblk/hal/dt.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/virtio/virtio_mmio.h>
 
 static int vmmio_scan(void)

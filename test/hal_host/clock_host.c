@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <levblk/hal/clock.h>
 #include <levblk/hal/cpu.h>
+#include <levblk/kern/timer.h>
 #include <levblk/lib/timerlist.h>
 #include "hal_host/hal_host.h"
 

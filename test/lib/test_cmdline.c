@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <levblk/errno.h>
-#include <levblk/kern/cmdline.h>
+#include <levblk/lib/cmdline.h>
 
 static struct cmdline cl;
 

@@ -7,7 +7,19 @@
 #define LEVBLK_LIB_TIMERLIST_H
 
 #include <stdbool.h>
-#include <levblk/hal/clock.h>
+#include <stdint.h>
+
+/*
+ * A one-shot timer (armed through levblk/kern/timer.h). Its fields belong to
+ * the timer code: callers only allocate it (zeroed) and pass it around.
+ */
+struct ktimer {
+	uint64_t deadline_ns;
+	void (*fn)(void *arg);
+	void *arg;
+	struct ktimer *next;
+	bool pending;
+};
 
 /* Inserts t (not on the list) in deadline order, marks it pending; true if t is now first. */
 bool timerlist_insert(struct ktimer **head, struct ktimer *t);

@@ -7,9 +7,12 @@
  * The linker collects each kind into its own section and provides
  * __start_<sec>/__stop_<sec> (both ld.lld and GNU ld do this for sections
  * whose names are C identifiers).
+ *
+ * This header holds no code and calls nothing: code in any layer, from
+ * src/lib up, may declare entries; the kernel (src/kern) runs them.
  */
-#ifndef LEVBLK_KERN_INIT_H
-#define LEVBLK_KERN_INIT_H
+#ifndef LEVBLK_INIT_H
+#define LEVBLK_INIT_H
 
 #include <stdbool.h>
 #include <stdint.h>

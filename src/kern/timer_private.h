@@ -1,6 +1,6 @@
 /* Private to src/kern: starting the one-shot timer interrupt. */
-#ifndef LEVBLK_KERN_TIMER_H
-#define LEVBLK_KERN_TIMER_H
+#ifndef LEVBLK_KERN_TIMER_PRIVATE_H
+#define LEVBLK_KERN_TIMER_PRIVATE_H
 
 #include <stdint.h>
 
