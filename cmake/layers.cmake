@@ -9,6 +9,16 @@
 # path, so #include "hal/trap.h" from src/irq does not compile.
 set(LEVBLK_LAYERS lib hal irq kern virtio blk fs jobs)
 
+# Public headers: include/levblk/<layer>/x.h belongs to <layer>. The headers
+# directly in include/levblk/ are the ones for code written on top of levblk
+# (a filesystem, a job); each is listed here with the layer that implements
+# it, so that a lower layer cannot include it (ctest layers.order checks).
+set(LEVBLK_PUBLIC_HEADERS
+  errno.h:lib init.h:lib
+  irq.h:irq
+  kmalloc.h:kern mutex.h:kern rwlock.h:kern
+  bio.h:blk blkdev.h:blk blk_poll.h:blk)
+
 # Fails the configure step for a folder under src/ that is not a layer, so
 # nobody's new folder silently escapes the rules.
 function(levblk_check_layer_folders)
