@@ -14,10 +14,11 @@ set(LEVBLK_LAYERS lib hal irq kern virtio blk fs jobs)
 # (a filesystem, a job); each is listed here with the layer that implements
 # it, so that a lower layer cannot include it (ctest layers.order checks).
 set(LEVBLK_PUBLIC_HEADERS
-  errno.h:lib init.h:lib
+  container_of.h:lib errno.h:lib init.h:lib
   irq.h:irq
   kmalloc.h:kern mutex.h:kern rwlock.h:kern
-  bio.h:blk blkdev.h:blk blk_poll.h:blk)
+  bio.h:blk blkdev.h:blk blk_poll.h:blk
+  fs.h:fs)
 
 # Fails the configure step for a folder under src/ that is not a layer, so
 # nobody's new folder silently escapes the rules.

@@ -5,7 +5,7 @@
  */
 #include <levblk/errno.h>
 #include <levblk/hal/dma.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/lib/string.h>
 #include "blk_bounce.h"
 

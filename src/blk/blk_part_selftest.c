@@ -10,7 +10,7 @@
 #include <levblk/errno.h>
 #include <levblk/hal/console.h>
 #include <levblk/hal/dma.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/lib/string.h>
 
 #define PST_MAX_LBS 4096u

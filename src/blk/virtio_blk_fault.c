@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <levblk/blkdev.h>
 #include <levblk/hal/console.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include "virtio_blk_fault.h"
 #include "virtio_blk_private.h"
 

@@ -10,7 +10,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/hal/console.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/string.h>

@@ -7,7 +7,7 @@
 #include <levblk/errno.h>
 #include <levblk/fs.h>
 #include <levblk/hal/console.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/string.h>
 

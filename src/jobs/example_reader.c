@@ -14,7 +14,7 @@
 #include <levblk/hal/console.h>
 #include <levblk/kern/cmdline.h>
 #include <levblk/kern/completion.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/kmalloc.h>
 #include <levblk/mutex.h>

@@ -24,7 +24,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include <levblk/kern/cmdline.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/fmt.h>
 #include <levblk/lib/string.h>

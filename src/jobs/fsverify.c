@@ -16,7 +16,7 @@
 #include <levblk/fs.h>
 #include <levblk/hal/console.h>
 #include <levblk/kern/cmdline.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/sha256.h>
 #include <levblk/lib/string.h>

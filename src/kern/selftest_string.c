@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <levblk/hal/console.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include <levblk/lib/string.h>
 
 #define ST_GUARD  16u
