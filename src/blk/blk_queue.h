@@ -12,6 +12,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/dma.h>
 #include <levblk/hal/spinlock.h>
+#include <levblk/kern/timer.h>
 #include "blk_bounce.h"
 #include "blk_driver.h"
 #include "blk_list.h"
