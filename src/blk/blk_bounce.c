@@ -32,14 +32,21 @@ static bool slot_taken(const struct blk_bounce *b, uint32_t i)
 	return (b->map[i / MAP_BITS] >> (i % MAP_BITS)) & 1u;
 }
 
+/* Sets (taken) or clears n slots from first: whole map words at once where it can. */
 static void mark(struct blk_bounce *b, uint32_t first, uint32_t n, bool taken)
 {
-	for (uint32_t i = first; i < first + n; i++) {
-		uint64_t bit = (uint64_t)1 << (i % MAP_BITS);
+	uint32_t i = first, end = first + n;
+
+	while (i < end) {
+		uint32_t bit = i % MAP_BITS, k = MAP_BITS - bit;
+		if (k > end - i)
+			k = end - i;
+		uint64_t m = k == MAP_BITS ? UINT64_MAX : (((uint64_t)1 << k) - 1) << bit;
 		if (taken)
-			b->map[i / MAP_BITS] |= bit;
+			b->map[i / MAP_BITS] |= m;
 		else
-			b->map[i / MAP_BITS] &= ~bit;
+			b->map[i / MAP_BITS] &= ~m;
+		i += k;
 	}
 }
 
@@ -78,15 +85,32 @@ void blk_bounce_destroy(struct blk_bounce *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* First slot of a free run of n slots in [from, to), or UINT32_MAX. */
+/*
+ * First slot of a free run of n slots in [from, to), or UINT32_MAX. Whole
+ * map words that are all taken or all free are stepped over at once (a
+ * 1 MiB buffer is 256 slots: four words, not 256 bit tests).
+ */
 static uint32_t find_run(const struct blk_bounce *b, uint32_t from, uint32_t to, uint32_t n)
 {
-	uint32_t run = 0;
+	uint32_t run = 0, i = from;
 
-	for (uint32_t i = from; i < to; i++) {
+	while (i < to) {
+		uint64_t w = b->map[i / MAP_BITS];
+		if (i % MAP_BITS == 0 && to - i >= MAP_BITS && (w == 0 || w == UINT64_MAX)) {
+			if (w == UINT64_MAX) {
+				run = 0;
+			} else if (run + MAP_BITS >= n) {
+				return i - run; /* the run ends inside this free word */
+			} else {
+				run += MAP_BITS;
+			}
+			i += MAP_BITS;
+			continue;
+		}
 		run = slot_taken(b, i) ? 0 : run + 1;
 		if (run == n)
 			return i + 1 - n;
+		i++;
 	}
 	return UINT32_MAX;
 }
