@@ -30,9 +30,10 @@
  * that touch the failing sectors fail; each try is retried up to
  * blk.retries times before its bios end with the error.
  *
- * Everything here runs under the device's queue lock except submit_bio and
- * blk_submit_list (which take it) and blk_end_done (which must run without
- * it, and batches what end_io callbacks resubmit from interrupt context).
+ * Everything here runs under the device's queue lock except blk_submit_list
+ * (which takes it) and blk_end_done (which must run without it, and batches
+ * what end_io callbacks resubmit from interrupt context). submit_bio, the
+ * entry above the plug and this file, is in blk_submit.c.
  */
 #include <levblk/bio.h>
 #include <levblk/errno.h>
@@ -46,7 +47,6 @@
 #include "blk_rq.h"
 
 static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
-static bool resubmit_defer(struct bio *bio);
 static void bio_refs_done_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 static bool place_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 static void place_or_park_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
@@ -829,16 +829,16 @@ void blk_notify(struct blkdev *dev)
  * after the callback that submitted them has returned: an end_io that
  * resubmits whenever its bio fails goes round in that loop, not deeper into
  * the stack. blk_end_done masks IRQs for the whole run, also in thread
- * context, so these lists and end_depth belong to one ending at a time (one
+ * context, so these lists and blk_end_depth belong to one ending at a time (one
  * CPU: masking is exclusive); end_io may run in interrupt context anyway.
  */
-static unsigned int end_depth;
+unsigned int blk_end_depth;
 static struct bio *resubmit_head, *resubmit_tail;
 static struct blk_done end_later = BLK_DONE_INIT;
 
-static bool resubmit_defer(struct bio *bio)
+bool blk_resubmit_defer_slow(struct bio *bio)
 {
-	if (!end_depth || !irqs_disabled())
+	if (!irqs_disabled())
 		return false;
 	bio_fifo_push(&resubmit_head, &resubmit_tail, bio);
 	return true;
@@ -866,7 +866,7 @@ void blk_end_done(struct blk_done *done)
 		return;
 	done->head = done->tail = NULL;
 	irqflags_t f = irq_save();
-	if (end_depth) {
+	if (blk_end_depth) {
 		/* Called from inside an ending: the outermost one ends these. */
 		if (end_later.tail)
 			end_later.tail->bio_next = bio;
@@ -878,7 +878,7 @@ void blk_end_done(struct blk_done *done)
 		irq_restore(f);
 		return;
 	}
-	end_depth = 1;
+	blk_end_depth = 1;
 	end_list(bio);
 	while (resubmit_head || end_later.head) {
 		if (end_later.head) {
@@ -891,7 +891,7 @@ void blk_end_done(struct blk_done *done)
 		resubmit_head = resubmit_tail = NULL;
 		blk_submit_list(list);
 	}
-	end_depth = 0;
+	blk_end_depth = 0;
 	irq_restore(f);
 }
 
@@ -998,66 +998,8 @@ void blk_submit_list(struct bio *head)
 	blk_end_done(&done);
 }
 
-/*
- * The checks every submission makes: a bio already in flight is refused
- * untouched (false), a bio that fails blk_bio_check ends with its error
- * (false); true: accepted (BIO_STAGE_ACCEPTED). Inline for submit_bio.
- */
-static inline bool bio_accept(struct bio *bio)
-{
-	struct blkdev *dev = bio->bio_dev;
-
-	if (bio->bio_stage != BIO_STAGE_IDLE && bio->bio_stage != BIO_STAGE_ENDED) {
-		/*
-		 * Submitted again before it ended: its fields belong to the queue,
-		 * and its one end_io call is still to come. Refuse loudly, touch nothing.
-		 */
-		kprintf("blk: bio %p submitted while in flight: ignored\n", (void *)bio);
-		return false;
-	}
-	bio->bio_inflight = 1; /* until bio_end_call(): bio_wait_inflight waits for it */
-	int err = dev ? blk_bio_check(dev, bio) : -ENODEV;
-
-	if (err) {
-		/* An accepted bio is counted by start_bio_locked, under its lock. */
-		if (dev) {
-			dev = dev->whole; /* a partition counts in its disk */
-			irqflags_t f = blk_lock(dev);
-			dev->ctr.bios++;
-			dev->ctr.errors++;
-			blk_unlock(dev, f);
-		}
-		/* Ended like any other bio, so an end_io that resubmits it does not nest. */
-		struct blk_done done = {bio, bio};
-		bio->bio_status = err;
-		bio->bio_stage = BIO_STAGE_ENDED;
-		bio->bio_next = NULL;
-		blk_end_done(&done);
-		return false;
-	}
-	bio->bio_stage = BIO_STAGE_ACCEPTED;
-	blk_part_remap(bio); /* from here on a partition's bio is its disk's */
-	return true;
-}
-
-bool blk_bio_accept(struct bio *bio)
-{
-	return bio_accept(bio);
-}
 
 void blk_start_bio_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
 {
 	start_bio_locked(dev, bio, done);
-}
-
-void submit_bio(struct bio *bio)
-{
-	if (!bio_accept(bio))
-		return;
-	if (resubmit_defer(bio))
-		return;
-	if (!(bio->bio_flags & BIO_SYNC) && blk_plug_add(bio))
-		return;
-	bio->bio_next = NULL;
-	blk_submit_list(bio);
 }

@@ -195,11 +195,23 @@ int blk_check_range(const struct blkdev_info *info, uint64_t sector, uint64_t ns
  */
 void bio_end_call(struct bio *bio);
 
-/* blk_core.c: used by plug.c and blk_submit */
+/* blk_core.c: checked bios into the queue (plug.c, blk_submit.c). */
 void blk_submit_list(struct bio *head);
-/* blk_core.c, for bio_poll.c: submit_bio's checks (true: accepted), and a checked bio entering the queue. */
-bool blk_bio_accept(struct bio *bio);
+/* blk_core.c, for bio_poll.c: a checked bio enters the queue. Queue lock held. */
 void blk_start_bio_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
+/*
+ * blk_core.c: while end_io callbacks run with IRQs masked (blk_end_done,
+ * blk_end_depth > 0) a submitted bio is collected and submitted after them;
+ * true if bio was taken so. Inline: every submit_bio asks.
+ */
+extern unsigned int blk_end_depth;
+bool blk_resubmit_defer_slow(struct bio *bio);
+static inline bool blk_resubmit_defer(struct bio *bio)
+{
+	return blk_end_depth && blk_resubmit_defer_slow(bio);
+}
+/* blk_submit.c, for bio_poll.c: submit_bio's checks (true: accepted). */
+bool blk_bio_accept(struct bio *bio);
 
 /* blk_core.c: the driver gives back a request the device will never complete: first in line again */
 void blk_unissue_locked(struct blkdev *dev, struct request *rq);

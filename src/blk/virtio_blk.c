@@ -38,6 +38,7 @@
 #include "virtio_blk.h"
 #include "virtio_blk_fault.h"
 #include "virtio_blk_private.h"
+#include "virtio_blk_recover.h"
 #include "virtio_blk_spec.h"
 
 #define VBLK_QUEUE_SIZE	 256u	    /* ring entries we ask for */

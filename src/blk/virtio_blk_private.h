@@ -1,7 +1,8 @@
 /*
- * Private to the virtio-blk driver: virtio_blk.c (requests, interrupts,
- * probe, the timeout operation), virtio_blk_recover.c (device reset, giving
- * up, quarantine) and virtio_blk_fault.c (test-only fault injection).
+ * Private to the virtio-blk driver: the per-device state that virtio_blk.c
+ * (requests, interrupts, probe, the timeout operation), virtio_blk_recover.c
+ * (device reset, giving up, quarantine; virtio_blk_recover.h) and
+ * virtio_blk_fault.c (test-only fault injection) share.
  */
 #ifndef LEVBLK_BLK_VIRTIO_BLK_PRIVATE_H
 #define LEVBLK_BLK_VIRTIO_BLK_PRIVATE_H
@@ -51,21 +52,5 @@ struct vblk {
 	struct vblk_fault fault; /* test builds only: virtio_blk_fault.h */
 #endif
 };
-
-/* virtio_blk_recover.c (it calls nothing in virtio_blk.c) */
-/*
- * The device holds requests it does not complete: reset it, take its
- * chains back, set it up again. BLK_TIMEOUT_RESET when all of that worked
- * (the core sends the requests again); BLK_TIMEOUT_DONE when it gave up on
- * the device instead. Queue lock held.
- */
-enum blk_timeout_ret vblk_reset_locked(struct vblk *vb, struct blk_done *done);
-/*
- * Gives up on the device (it misbehaved, or recovery failed): resets it and,
- * only once the reset is confirmed, ends every in-flight request with status;
- * if the reset is not confirmed they are quarantined for good. The device is
- * broken either way. Queue lock held. The argument is at its definition.
- */
-void vblk_give_up_locked(struct vblk *vb, const char *why, int status, struct blk_done *done);
 
 #endif

@@ -35,6 +35,7 @@
 #include "blk_driver.h"
 #include "virtio_blk_fault.h"
 #include "virtio_blk_private.h"
+#include "virtio_blk_recover.h"
 
 /*
  * Fencing a device that misbehaves or does not answer.
