@@ -4,7 +4,7 @@
  * them, list directories, read symlinks. Read-only for now: a read-write
  * mount is refused with -EROFS.
  *
- * Errors are negated errnos: -ENOENT, -ENOTDIR, -EISDIR, -ENAMETOOLONG,
+ * Errors are negated errnos: -ENOENT, -ENOTDIR, -EISDIR, -ENAMETOOLONG, -ELOOP,
  * -EUCLEAN (a damaged structure: a line "FSERR dev=<d> <what is wrong>" is
  * printed where it was found), -EIO (the disk failed), -EOPNOTSUPP (a file
  * system the kernel does not implement, said at mount), -ENOMEM.
@@ -62,7 +62,10 @@ int fs_mount(struct blkdev *dev, unsigned int flags, struct fs **out);
 void fs_unmount(struct fs *fs);
 void fs_cache_stats(struct fs *fs, struct fs_cache_stats *out);
 
-/* Opens the file, directory or symlink at path (from the root; symlinks are not followed). */
+/*
+ * Opens the file or directory at path (from the root), following symlinks
+ * inside it and at its end as open(2) does; -ELOOP after 8 of them.
+ */
 int fs_open(struct fs *fs, const char *path, struct fs_file **out);
 /* Opens by inode number, as fs_readdir gives it. */
 int fs_open_ino(struct fs *fs, uint32_t ino, struct fs_file **out);

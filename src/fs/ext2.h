@@ -200,5 +200,16 @@ uint32_t ext2_mode_file_type(uint16_t mode);
  * -ENAMETOOLONG for a component over 255 bytes or a path over EXT2_PATH_MAX.
  */
 int ext2_path_lookup(const struct ext2_vol *v, const char *path, struct ext2_inode_info *ip);
+/* Symlinks followed in a path (and at its end) at most, the rest is -ELOOP (POSIX's SYMLOOP_MAX minimum). */
+#define EXT2_SYMLINK_FOLLOW_MAX 8u
+/* Bytes of scratch ext2_path_resolve needs. */
+#define EXT2_RESOLVE_SCRATCH    (2u * (EXT2_PATH_MAX + 1u))
+/*
+ * As ext2_path_lookup, but following symlinks inside the path and at its
+ * end, as open(2) does: relative targets from the link's directory,
+ * absolute ones from the root; -ELOOP after EXT2_SYMLINK_FOLLOW_MAX links.
+ * scratch: EXT2_RESOLVE_SCRATCH bytes of the caller's.
+ */
+int ext2_path_resolve(const struct ext2_vol *v, const char *path, char *scratch, struct ext2_inode_info *ip);
 
 #endif

@@ -21,6 +21,8 @@ struct lookup_ctx {
 
 static int dirent_fault(struct ext2_fault *f, const char *what, uint64_t value);
 static int lookup_match(void *ctx, const struct ext2_dirent_view *d);
+static int root_get(const struct ext2_vol *v, struct ext2_inode_info *ip);
+static int path_walk(const struct ext2_vol *v, const char *path, char *scratch, struct ext2_inode_info *ip);
 
 static int dirent_fault(struct ext2_fault *f, const char *what, uint64_t value)
 {
@@ -172,20 +174,39 @@ uint32_t ext2_mode_file_type(uint16_t mode)
 	}
 }
 
-int ext2_path_lookup(const struct ext2_vol *v, const char *path, struct ext2_inode_info *ip)
+/* The root directory, checked to be one. */
+static int root_get(const struct ext2_vol *v, struct ext2_inode_info *ip)
 {
+	int err = ext2_inode_get(v, EXT2_ROOT_INO, ip);
+
+	if (err == 0 && !ext2_is_dir(ip))
+		err = ext2_corrupt(v, EXT2_ROOT_INO, "root is not a directory", ip->mode);
+	return err;
+}
+
+/*
+ * Walks path from the root. With scratch (2 * (EXT2_PATH_MAX + 1) bytes),
+ * symlinks met on the way, the last component included, are followed: the
+ * rest of the path is appended to the target, which is then walked from the
+ * link's directory (or from the root for an absolute target); more than
+ * EXT2_SYMLINK_FOLLOW_MAX of them is -ELOOP, which ends any loop of links.
+ * Without scratch a symlink is an ordinary inode: the last component's is
+ * returned, one inside the path is -ENOTDIR.
+ */
+static int path_walk(const struct ext2_vol *v, const char *path, char *scratch, struct ext2_inode_info *ip)
+{
+	struct ext2_inode_info dir;
 	const char *p = path;
+	unsigned int links = 0;
 	size_t total = 0;
 	int err;
 
 	while (path[total] != '\0')
 		if (++total > EXT2_PATH_MAX)
 			return -ENAMETOOLONG;
-	err = ext2_inode_get(v, EXT2_ROOT_INO, ip);
+	err = root_get(v, &dir);
 	if (err != 0)
 		return err;
-	if (!ext2_is_dir(ip))
-		return ext2_corrupt(v, EXT2_ROOT_INO, "root is not a directory", ip->mode);
 	for (;;) {
 		const char *name;
 		uint32_t ino, file_type;
@@ -193,17 +214,19 @@ int ext2_path_lookup(const struct ext2_vol *v, const char *path, struct ext2_ino
 
 		while (*p == '/')
 			p++;
-		if (*p == '\0')
+		if (*p == '\0') {
+			*ip = dir;
 			return 0;
+		}
 		name = p;
 		while (*p != '\0' && *p != '/')
 			p++;
 		len = (size_t)(p - name);
 		if (len == 1 && name[0] == '.')
 			continue;
-		if (!ext2_is_dir(ip))
+		if (!ext2_is_dir(&dir))
 			return -ENOTDIR;
-		err = ext2_dir_lookup(v, ip, name, len, &ino, &file_type);
+		err = ext2_dir_lookup(v, &dir, name, len, &ino, &file_type);
 		if (err != 0)
 			return err;
 		err = ext2_inode_get(v, ino, ip);
@@ -211,5 +234,38 @@ int ext2_path_lookup(const struct ext2_vol *v, const char *path, struct ext2_ino
 			return err;
 		if (file_type != EXT2_FT_UNKNOWN && file_type != ext2_mode_file_type(ip->mode))
 			return ext2_corrupt(v, ino, "directory entry type differs from the inode's", file_type);
+		if (scratch != NULL && ext2_is_symlink(ip)) {
+			/* target + "/" + rest, built in the second half, then moved to the first (rest may live there). */
+			char *next = scratch + EXT2_PATH_MAX + 1;
+			size_t tlen, rlen = strlen(p);
+
+			if (++links > EXT2_SYMLINK_FOLLOW_MAX)
+				return -ELOOP;
+			err = ext2_readlink(v, ip, next, EXT2_PATH_MAX + 1, &tlen);
+			if (err != 0)
+				return err == -ERANGE ? -ENAMETOOLONG : err;
+			if (tlen + rlen > EXT2_PATH_MAX)
+				return -ENAMETOOLONG;
+			memcpy(next + tlen, p, rlen + 1); /* p starts with '/' or is empty */
+			memcpy(scratch, next, tlen + rlen + 1);
+			p = scratch;
+			if (scratch[0] == '/') {
+				err = root_get(v, &dir);
+				if (err != 0)
+					return err;
+			}
+			continue; /* a relative target goes on from the link's directory, still in dir */
+		}
+		dir = *ip;
 	}
+}
+
+int ext2_path_lookup(const struct ext2_vol *v, const char *path, struct ext2_inode_info *ip)
+{
+	return path_walk(v, path, NULL, ip);
+}
+
+int ext2_path_resolve(const struct ext2_vol *v, const char *path, char *scratch, struct ext2_inode_info *ip)
+{
+	return path_walk(v, path, scratch, ip);
 }

@@ -221,12 +221,16 @@ static int file_new(struct fs *fs, struct fs_file **out)
 
 int fs_open(struct fs *fs, const char *path, struct fs_file **out)
 {
+	char *scratch = kmalloc(EXT2_RESOLVE_SCRATCH);
 	struct fs_file *f;
-	int err = file_new(fs, &f);
+	int err = scratch != NULL ? file_new(fs, &f) : -ENOMEM;
 
-	if (err != 0)
+	if (err != 0) {
+		kfree(scratch);
 		return err;
-	err = ext2_path_lookup(&fs->vol, path, &f->ip);
+	}
+	err = ext2_path_resolve(&fs->vol, path, scratch, &f->ip);
+	kfree(scratch);
 	if (err != 0) {
 		kfree(f);
 		return err;

@@ -149,6 +149,17 @@ static void make_tree(const char *root, uint32_t bs)
 	assert_int_equal(symlink(sub, path), 0);
 	snprintf(path, sizeof(path), "%s/deep/d00/up_link", root);
 	assert_int_equal(symlink("../../dense", path), 0);
+	/* For resolving: an absolute target, a link to a directory, a chain, a loop. */
+	snprintf(path, sizeof(path), "%s/abs_link", root);
+	assert_int_equal(symlink("/dense", path), 0);
+	snprintf(path, sizeof(path), "%s/dir_link", root);
+	assert_int_equal(symlink("deep/d00", path), 0);
+	snprintf(path, sizeof(path), "%s/chain_link", root);
+	assert_int_equal(symlink("dir_link/up_link", path), 0);
+	snprintf(path, sizeof(path), "%s/loop_a", root);
+	assert_int_equal(symlink("loop_b/x", path), 0);
+	snprintf(path, sizeof(path), "%s/loop_b", root);
+	assert_int_equal(symlink("./loop_a", path), 0);
 
 	memset(sub, 'n', EXT2_NAME_LEN);
 	sub[EXT2_NAME_LEN] = '\0';
@@ -362,6 +373,38 @@ static void check_sparse_map(const struct ext2_vol *v)
 	assert_true(ip.blocks_512 < 64u * v->g.block_bytes / EXT2_IBLOCK_UNIT);
 }
 
+/* Symlinks followed as open(2) follows them; the expected inodes come from lookups without links. */
+static void check_resolve(const struct ext2_vol *v)
+{
+	static char scratch[EXT2_RESOLVE_SCRATCH];
+	struct ext2_inode_info want, got;
+
+	assert_int_equal(ext2_path_lookup(v, "/small.txt", &want), 0);
+	assert_int_equal(ext2_path_resolve(v, "/fast_link", scratch, &got), 0);
+	assert_int_equal(got.ino, want.ino);
+	assert_int_equal(ext2_path_lookup(v, "/dense", &want), 0);
+	assert_int_equal(ext2_path_resolve(v, "/deep/d00/up_link", scratch, &got), 0);
+	assert_int_equal(got.ino, want.ino);
+	assert_int_equal(ext2_path_resolve(v, "abs_link", scratch, &got), 0);
+	assert_int_equal(got.ino, want.ino);
+	assert_int_equal(ext2_path_resolve(v, "/chain_link", scratch, &got), 0); /* two links deep */
+	assert_int_equal(got.ino, want.ino);
+	assert_int_equal(ext2_path_lookup(v, "/deep/d00/d01/d02", &want), 0);
+	assert_int_equal(ext2_path_resolve(v, "/dir_link/d01//d02/", scratch, &got), 0);
+	assert_int_equal(got.ino, want.ino);
+	/* ".." after a link to a directory is that directory's parent (deep), not the link's (the root). */
+	assert_int_equal(ext2_path_resolve(v, "/dir_link/../dense", scratch, &got), -ENOENT);
+	assert_int_equal(ext2_path_lookup(v, "/deep", &want), 0);
+	assert_int_equal(ext2_path_resolve(v, "/dir_link/..", scratch, &got), 0);
+	assert_int_equal(got.ino, want.ino);
+	assert_int_equal(ext2_path_resolve(v, "/loop_a", scratch, &got), -ELOOP);
+	assert_int_equal(ext2_path_resolve(v, "/slow_link", scratch, &got), -ENOENT); /* dangling */
+	assert_int_equal(ext2_path_resolve(v, "/fast_link/x", scratch, &got), -ENOTDIR);
+	/* Without following, a link is itself. */
+	assert_int_equal(ext2_path_lookup(v, "/dir_link", &got), 0);
+	assert_true(ext2_is_symlink(&got));
+}
+
 static void check_lookups(const struct ext2_vol *v)
 {
 	struct ext2_inode_info a, b, ip;
@@ -384,6 +427,7 @@ static void check_lookups(const struct ext2_vol *v)
 	assert_int_equal(ext2_path_lookup(v, name, &ip), 0); /* the 255-byte name */
 	name[EXT2_NAME_LEN] = 'n';
 	assert_int_equal(ext2_path_lookup(v, "/many/entry-02999-abcdefghi", &ip), 0);
+	check_resolve(v);
 }
 
 static void run_case(const struct img_case *c)

@@ -81,3 +81,8 @@ fs_test(fs.bcache_wb.selftest ARGS --disk ${LEVBLK_FS_IMG}/wb.img APPEND "run=se
   FAIL_REGEX "# skip: no writable" EXPECT_REGEX "# skip: block 3000 was written" "# 4 passed, 0 failed" "RESULT PASS")
 fs_test(fs.bcache_wb.write_error ARGS --disk ${LEVBLK_FS_IMG}/wberr.img,blkdebug=${LEVBLK_FS_IMG}/wb_eio.conf
   APPEND "run=selftest only=fs.bcache_wb.write_error" FAIL_REGEX "# skip" EXPECT_REGEX "# 1 passed, 0 failed" "RESULT PASS")
+# Paths are resolved as open(2) does: through a symlink to its file; a dangling one is -ENOENT.
+fs_test(fs.bench.through_symlink ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro APPEND "run=fsbench work=seqread path=/fast-link"
+  EXPECT_REGEX "FSBENCH \\{\"dev\":\"vda\",\"work\":\"seqread\",\"bytes\":20,\"files\":1," "RESULT PASS")
+fs_test(fs.bench.dangling_symlink EXPECT_EXIT 1 ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro
+  APPEND "run=fsbench work=seqread path=/slow-link" EXPECT_REGEX "fsbench: cannot open /slow-link .-2." "RESULT FAIL")
