@@ -59,11 +59,12 @@ static inline void assert_locked(const struct blkdev *dev)
 
 /*
  * One thing the bio waited on is done; move it to its next stage when all
- * are. Inline: most puts only count down (the placement reference of a bio
- * whose requests hold it, each part of a multi-part bio).
+ * are. Always inline: most puts only count down (the placement reference of
+ * a bio whose requests hold it, each part of a multi-part bio), and with
+ * many callers the compiler would otherwise make it a call per bio.
  */
-static inline void bio_put_locked(struct blkdev *dev, struct bio *bio, int status,
-				  struct blk_done *done)
+static inline __attribute__((always_inline)) void
+bio_put_locked(struct blkdev *dev, struct bio *bio, int status, struct blk_done *done)
 {
 	if (status && !bio->bio_status)
 		bio->bio_status = status;
@@ -542,7 +543,10 @@ static void start_data(struct bio *bio)
 }
 
 /* A checked bio enters the queue. */
-static void start_bio_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
+/* Always inline: blk_submit_list's hot path, and the one other caller is a thin wrapper. */
+static inline __attribute__((always_inline)) void start_bio_locked(struct blkdev *dev,
+								   struct bio *bio,
+								   struct blk_done *done)
 {
 	bool cache = dev->info.volatile_cache;
 

@@ -15,9 +15,10 @@
 /*
  * The checks every submission makes: a bio already in flight is refused
  * untouched (false), a bio that fails blk_bio_check ends with its error
- * (false); true: accepted (BIO_STAGE_ACCEPTED). Inline for submit_bio.
+ * (false); true: accepted (BIO_STAGE_ACCEPTED). Always inline: submit_bio
+ * is every bio's way in; blk_bio_accept is the polled path's copy.
  */
-static inline bool bio_accept(struct bio *bio)
+static inline __attribute__((always_inline)) bool bio_accept(struct bio *bio)
 {
 	struct blkdev *dev = bio->bio_dev;
 
