@@ -26,7 +26,8 @@
 
 struct blkdev;
 
-#define BLKDEV_NAME_MAX 8u
+/* Room for the longest name, NUL included: a partition of a two-letter disk, vdzz4096. */
+#define BLKDEV_NAME_MAX 12u
 #define BLKDEV_MAX	16u
 
 /*

@@ -37,10 +37,18 @@ struct blkdev *blkdev_part(const struct blkdev *disk, unsigned int i)
 }
 
 /*
- * disk's name and num in decimal: vda + 12 = vda12. The parser numbers at
- * most PART_GPT_ENTRIES_MAX (4096) entries, so a disk name of 3 characters
- * leaves room; a longer result is cut, never overrun.
+ * The longest names that meet here: a disk's, "vd" and two letters
+ * (blk_dev.c, past vdz), and a partition number of four digits (the parser
+ * numbers at most PART_GPT_ENTRIES_MAX entries). A name cut short could be
+ * another partition's (vdaa1000 cut is vdaa100), so the room is checked here.
  */
+#define PART_DISK_NAME_LEN 4u
+#define PART_NUM_DIGITS	   4u
+_Static_assert(PART_GPT_ENTRIES_MAX <= 9999u, "partition numbers take at most 4 digits");
+_Static_assert(PART_DISK_NAME_LEN + PART_NUM_DIGITS < BLKDEV_NAME_MAX,
+	       "a partition's name must fit BLKDEV_NAME_MAX uncut");
+
+/* disk's name and num in decimal: vda + 12 = vda12 (never overruns out). */
 static void part_name(char out[BLKDEV_NAME_MAX], const char *disk, uint32_t num)
 {
 	char digits[10];

@@ -215,6 +215,35 @@ static void test_4k(void **state)
 	assert_int_equal(t.status, -EINVAL);
 }
 
+/*
+ * test_part_names_unique_on_two_letter_disk: a disk past vdz is named vdaa,
+ * and a GPT numbers up to PART_GPT_ENTRIES_MAX entries, so partition 1000
+ * of vdaa must be vdaa1000, not cut to the name of partition 100.
+ */
+static void test_part_names_unique_on_two_letter_disk(void **state)
+{
+	static struct part_table t;
+	static struct blkdev views[3];
+	char skipped[BLKDEV_NAME_MAX];
+
+	for (unsigned int i = 0; i < 26; i++) /* vda..vdz, as refused disks take them */
+		blk_dev_take_name(skipped);
+	fd = fake_create(100000, 512, 16, 65536, 256, 8, 8, false, false);
+	assert_string_equal(blkdev_info(fd->dev)->name, "vdaa");
+	memset(&t, 0, sizeof(t));
+	t.kind = PART_KIND_GPT;
+	t.n = 3;
+	t.e[0] = (struct part_entry){.num = 100, .start = 100, .nsectors = 100};
+	t.e[1] = (struct part_entry){.num = 1000, .start = 200, .nsectors = 100};
+	t.e[2] = (struct part_entry){.num = PART_GPT_ENTRIES_MAX, .start = 300, .nsectors = 100};
+	blk_part_add_views(fd->dev, &t, views);
+	assert_string_equal(blkdev_info(&views[0])->name, "vdaa100");
+	assert_string_equal(blkdev_info(&views[1])->name, "vdaa1000");
+	assert_string_equal(blkdev_info(&views[2])->name, "vdaa4096");
+	assert_ptr_equal(blkdev_find("vdaa1000"), &views[1]);
+	assert_ptr_equal(blkdev_find("vdaa100"), &views[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +251,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_remap_and_restore, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_4k, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_part_names_unique_on_two_letter_disk, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
