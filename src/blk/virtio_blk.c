@@ -477,19 +477,16 @@ static void vblk_refuse(struct vmmio_dev *vdev, const struct blkdev_info *info, 
 	char name[BLKDEV_NAME_MAX];
 
 	blk_dev_take_name(name);
-	if (vdev->failed) {
-		vmmio_abandon(vdev, NULL); /* the transport printed its line already */
-		return;
-	}
-	if (info)
+	/* A device the transport failed has had its line printed already. */
+	if (!vdev->failed && info)
 		kprintf("virtio-mmio@%#lx: virtio-blk: %s refused: %s (capacity %llu sectors, "
 			"%u-byte blocks)\n",
 			(unsigned long)vdev->base, name, why, (unsigned long long)info->capacity,
 			info->lbs);
-	else
+	else if (!vdev->failed)
 		kprintf("virtio-mmio@%#lx: virtio-blk: %s not used: %s\n",
 			(unsigned long)vdev->base, name, why);
-	vmmio_abandon(vdev, NULL);
+	vmmio_abandon(vdev);
 }
 
 static int vblk_probe(struct vmmio_dev *vdev)

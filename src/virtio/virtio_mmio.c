@@ -478,7 +478,7 @@ int vmmio_restart(struct vmmio_dev *dev)
 	return vmmio_driver_ok(dev);
 }
 
-void vmmio_abandon(struct vmmio_dev *dev, const char *why)
+void vmmio_abandon(struct vmmio_dev *dev)
 {
 	bool was_failed = dev->failed;
 	bool reset = !was_failed && vmmio_wait_reset(dev) == 0;
@@ -495,10 +495,6 @@ void vmmio_abandon(struct vmmio_dev *dev, const char *why)
 	}
 	if (was_failed)
 		return;
-	if (why) {
-		vmmio_fail(dev, why);
-		return;
-	}
 	dev->failed = true;
 	vmmio_set_status(dev, VIRTIO_STATUS_FAILED);
 }

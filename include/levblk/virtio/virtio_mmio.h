@@ -143,13 +143,12 @@ void vmmio_release(struct vmmio_dev *dev);
 
 /*
  * A driver gives a device up while probing it (nothing in flight): resets it
- * and, once the reset is confirmed, frees its queues; then sets FAILED and
- * prints why in one line (why NULL: the caller printed its own line; a device
- * the transport failed already is not reported twice).
+ * and, once the reset is confirmed, frees its queues; then sets FAILED. It
+ * prints nothing: the driver says why, under the disk's name.
  * Without a confirmed reset the queues' memory is kept: the device might
  * still write to it.
  */
-void vmmio_abandon(struct vmmio_dev *dev, const char *why);
+void vmmio_abandon(struct vmmio_dev *dev);
 
 /* "virtio-blk" etc. for a device type, "unknown" otherwise. */
 const char *vmmio_type_name(uint32_t device_id);
