@@ -68,17 +68,23 @@ static void part_scan(struct blkdev *disk, uint8_t *scratch)
 	kprintf("\n");
 }
 
+_Static_assert(PART_LBS_MIN <= SECTOR_SIZE && PART_LBS_MAX >= BLK_MAX_LBS,
+	       "the parser takes every block size a registered disk may have");
+
 /* After the drivers (INIT_LEVEL_DEVICE): every disk's table, read once. */
 static int blk_part_scan_all(void)
 {
 	for (unsigned int i = 0; i < blkdev_count(); i++) {
 		struct blkdev *disk = blkdev_get(i);
-		uint32_t lbs = disk->info.lbs;
 
-		if (blkdev_broken(disk) || lbs < PART_LBS_MIN || lbs > PART_LBS_MAX)
+		if (blkdev_broken(disk))
 			continue;
-		/* Two blocks for the parser, also handed to the device as read buffers. */
-		uint8_t *scratch = kmalloc(2u * lbs);
+		/*
+		 * Two blocks for the parser, also handed to the device as read
+		 * buffers. A registered disk's block size is one the parser takes
+		 * (blk_geometry_problem); part_table_read checks it again.
+		 */
+		uint8_t *scratch = kmalloc(2u * disk->info.lbs);
 		if (!scratch) {
 			kprintf("%s: no memory to read the partition table\n", disk->info.name);
 			continue;
