@@ -306,8 +306,9 @@ static void fill_thread_fn(void *arg)
 
 /*
  * start, count and maxbio in whole logical blocks, or a message naming the
- * word that is not; a count the user did not give is the rest of the disk,
- * and is not blamed on them.
+ * word that is not. A count the user did not give is the rest of the
+ * device, whole blocks once start is (a registered disk's capacity is whole
+ * blocks, blk_geometry_problem, and so is every partition's).
  */
 static int fill_check_blocks(const struct fill_job *j, const struct blkdev_info *d)
 {
@@ -318,16 +319,9 @@ static int fill_check_blocks(const struct fill_job *j, const struct blkdev_info 
 			(unsigned long long)j->start, d->lbs, d->name);
 		return -EINVAL;
 	}
-	if (j->count % j->lb && arg_str("count", NULL)) {
+	if (j->count % j->lb) {
 		kprintf("%s: bad value in count=%llu (not whole %u-byte blocks of %s)\n", job,
 			(unsigned long long)j->count, d->lbs, d->name);
-		return -EINVAL;
-	}
-	if (j->count % j->lb) {
-		kprintf("%s: the %llu sectors of %s from sector %llu are not whole %u-byte blocks; "
-			"give count=\n",
-			job, (unsigned long long)j->count, d->name, (unsigned long long)j->start,
-			d->lbs);
 		return -EINVAL;
 	}
 	if (j->maxbio < j->lb) {
