@@ -1,5 +1,5 @@
 # Cross toolchain: Clang/LLVM for bare-metal AArch64, linked with ld.lld.
-# See ../shared/QEMU-VIRT-FACTS.md section 1 for why each line is here.
+# docs/qemu-virt.md, Toolchain, says why each line is here.
 set(CMAKE_SYSTEM_NAME Generic)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 set(CMAKE_C_COMPILER clang)

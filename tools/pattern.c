@@ -1,6 +1,6 @@
 /*
- * tools/pattern: the host-side writer and verifier of the CONTRACT.md disk
- * pattern for raw disk images (sector s holds 64 little-endian words,
+ * tools/pattern: the host-side writer and verifier of the disk pattern
+ * (docs/interface.md) for raw disk images (sector s holds 64 little-endian words,
  * word i = splitmix64(seed XOR (s * 64 + i))). The pattern itself comes from
  * src/lib/pattern.c, the same code the guest's fill and check jobs use.
  *

@@ -2,7 +2,7 @@
  * Link-time registries: initialisation calls, run= jobs, command-line
  * settings and in-guest selftests. Each module declares its own entries next
  * to its code; main.c walks the sections. No central list to edit, no file
- * that knows every module (the xv6 defs.h mistake, STYLE.md).
+ * that knows every module (the xv6 defs.h mistake).
  *
  * The linker collects each kind into its own section and provides
  * __start_<sec>/__stop_<sec> (both ld.lld and GNU ld do this for sections

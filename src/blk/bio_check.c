@@ -1,6 +1,6 @@
 /*
  * Checks a bio before it goes anywhere near a queue. Each kind of mistake
- * has its code (bio.h, CONTRACT.md): a bio that fails here never reaches the
+ * has its code (bio.h, docs/interface.md): a bio that fails here never reaches the
  * device. Pure: reads the device's fixed info only, so no lock is needed.
  * On a partition, the bounds are the partition's (its info's capacity).
  */

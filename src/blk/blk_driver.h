@@ -20,7 +20,7 @@
  * plug hook (plug.c), the core's deadline timer (blk_timeout.c) and the
  * driver's interrupt handler.
  *
- * Driver shape (STYLE.md 7 and 8):
+ * Driver shape:
  *   submit:     core: lock, place bios, queue_rq()* until -ENOSPC,
  *               kick_prepare(), unlock, notify() if it said so
  *   interrupt:  driver: ack transport; blk_lock; drain the ring calling

@@ -342,7 +342,7 @@ static enum blk_timeout_ret vblk_timeout(void *drv, struct request *rq, struct b
 }
 
 /*
- * The device's interrupt (STYLE.md 7): ack the transport, drain under the
+ * The device's interrupt: ack the transport, drain under the
  * lock, dispatch more while holding it, then notify and end bios outside.
  */
 static void vblk_irq(void *arg)

@@ -1,6 +1,6 @@
 /*
- * Leaving QEMU: semihosting SYS_EXIT with an exit code (QEMU-VIRT-FACTS.md
- * section 3), or PSCI SYSTEM_OFF when semihosting is not enabled (the HLT
+ * Leaving QEMU: semihosting SYS_EXIT with an exit code (docs/qemu-virt.md,
+ * "Leaving QEMU"), or PSCI SYSTEM_OFF when semihosting is not enabled (the HLT
  * then traps as UNDEFINED; trap.c recognises it and comes back here).
  */
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /*
  * PL011 UART, transmit only, polled. QEMU's UART needs no baud or line setup
- * (QEMU-VIRT-FACTS.md section 2); the base address is the virt machine's
+ * (docs/qemu-virt.md, "Memory map"); the base address is the virt machine's
  * fixed one, which is also /chosen/stdout-path.
  *
  * The UART is used before the MMU is on and after, always through the device

@@ -1,7 +1,7 @@
 /*
  * GICv2 driver (QEMU virt gic-version=2, "arm,cortex-a15-gic"). virt has no
  * Security Extensions, so every interrupt is Group 0 and is signalled as IRQ
- * while GICC_CTLR.FIQEn is 0 (QEMU-VIRT-FACTS.md section 4).
+ * while GICC_CTLR.FIQEn is 0 (docs/qemu-virt.md, Interrupts).
  */
 #include <levblk/errno.h>
 #include <levblk/hal/barrier.h>

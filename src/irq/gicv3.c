@@ -2,7 +2,7 @@
  * GICv3 driver (QEMU virt gic-version=3). virt runs with GICD_CTLR.DS = 1:
  * one security state, where Group 0 is signalled as FIQ. Every interrupt is
  * therefore put in Group 1 (GICD_IGROUPR / GICR_IGROUPR0 bits set) and the
- * CPU interface enables Group 1 (ICC_IGRPEN1_EL1) (QEMU-VIRT-FACTS.md section 4).
+ * CPU interface enables Group 1 (ICC_IGRPEN1_EL1) (docs/qemu-virt.md, Interrupts).
  *
  * SGIs and PPIs live in this CPU's redistributor; SPIs in the distributor,
  * routed by GICD_IROUTER to this CPU's affinity.

@@ -1,5 +1,5 @@
 /*
- * run=bench (CONTRACT.md): one workload on one or more disks, reported as
+ * run=bench (docs/interface.md, Jobs): one workload on one or more disks, reported as
  * one BENCH {json} line per disk and, with several disks, one more line for
  * their sum (its "dev" is the dev= argument as given, e.g. "vda,vdb", and it
  * has "disks": N). tools/bench reads the line whose dev is exactly the disk

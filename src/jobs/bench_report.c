@@ -1,5 +1,5 @@
 /*
- * The BENCH {json} line (CONTRACT.md "What it prints"). Integer only: the
+ * The BENCH {json} line (docs/interface.md, "What each job prints"). Integer only: the
  * kernel has no floating point, so decimals are printed as fixed point
  * (an integer count of 1/10, 1/100 or 1/1000 units, split at the point) and
  * truncated, never rounded up.

@@ -1,5 +1,5 @@
 /*
- * run=demo: what ./tools/run shows a newcomer (CONTRACT.md).
+ * run=demo: what ./tools/run shows a newcomer (docs/interface.md, Jobs).
  *  1. one BLKDEV line per block device, each disk's partitions after it;
  *  2. reads sector 0 of dev= (vda unless given; a disk or a partition) and
  *     shows its first bytes;

@@ -1,5 +1,5 @@
 /*
- * run=fill and run=check (CONTRACT.md): write, or read and compare, the
+ * run=fill and run=check (docs/interface.md, Jobs): write, or read and compare, the
  * disk pattern over sectors [start, start+count) of one device.
  *
  * How the range is cut: into "stripes" of maxbio sectors, visited in a
@@ -400,7 +400,7 @@ static int fill_prepare(struct fill_job *j, const char **why)
 }
 
 /*
- * The device once the job is over (issue 5): every request, descriptor and
+ * The device once the job is over: every request, descriptor and
  * bio back where it started, and what recovery had to do. A device not at
  * rest fails the job.
  */

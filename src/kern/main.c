@@ -2,7 +2,7 @@
  * Boot sequence after start.S: device tree, command line, the EARLY and IRQ
  * initcalls on the boot stack with IRQs masked, then the scheduler. The
  * remaining initcalls (KERN .. LATE), the run= job, RESULT and exit
- * (CONTRACT.md) follow in the "main" thread with IRQs enabled, so driver
+ * (docs/interface.md) follow in the "main" thread with IRQs enabled, so driver
  * probes and jobs may take interrupts and sleep.
  */
 #include <levblk/errno.h>

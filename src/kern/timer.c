@@ -8,7 +8,7 @@
  *
  * The timer PPI is level-sensitive: the handler must leave with the line low
  * (CVAL moved past now, or the timer disabled), or it is re-entered at once
- * after EOI (QEMU-VIRT-FACTS.md section 4).
+ * after EOI (docs/qemu-virt.md, Interrupts).
  */
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>

@@ -1,4 +1,4 @@
-/* The CONTRACT.md disk pattern, see include/levblk/lib/pattern.h. */
+/* The disk pattern of docs/interface.md, see include/levblk/lib/pattern.h. */
 #include <levblk/lib/pattern.h>
 
 /* Byte-wise little-endian so the result does not depend on host byte order or alignment. */

@@ -606,7 +606,7 @@ static void test_retry_isolation(void **state)
 	freedev(fd);
 }
 
-/* The deterministic merge test of issue 4: counters, not time. */
+/* The deterministic merge test: counters, not time. */
 static void test_plug_merges_256_writes(void **state)
 {
 	struct fake_drv *fd = mkdev(1 << 20, 512, 126, 65536, 2048, 64, 64, false, false);

@@ -11,7 +11,7 @@
 #include "blk/vblk_fixture.h"
 #include "hal_host/hal_host.h"
 
-#define FIXTURE_TIMEOUT_MS 30000u /* blk.timeout_ms default (CONTRACT.md) */
+#define FIXTURE_TIMEOUT_MS 30000u /* blk.timeout_ms default (docs/interface.md) */
 
 void vblk_fixture_reset(void)
 {

@@ -1,6 +1,6 @@
 /*
  * The disk pattern. The reference values were computed independently with
- * Python (/usr/bin/python3, integers masked to 64 bits) from CONTRACT.md's
+ * Python (/usr/bin/python3, integers masked to 64 bits) from docs/interface.md's
  * definition, not with this code.
  */
 #include <setjmp.h>

@@ -103,7 +103,7 @@ levblk_qemu_test(NAME bench.bad_bs_lbs TIMEOUT 60 ARGS --disk ${bench_bad_disk},
                  EXPECT_REGEX "bad value in bs=512 .not whole 4096-byte logical blocks of vda" "RESULT FAIL")
 set_tests_properties(qemu.bench.bad_bs_lbs PROPERTIES FIXTURES_REQUIRED bench_bad_disk)
 
-# The CI smoke test of issue 6: tools/bench's quick matrix with its checks
+# The CI smoke test: tools/bench's quick matrix with its checks
 # (every point ends with errors=0 and every field, sequential 4k writes at
 # qd 32 merge, engine=sync takes no interrupt). No assertion on time.
 add_test(NAME qemu.bench.tools_quick_check

@@ -113,7 +113,7 @@ blk_img_test(blk.selftest.disks_legacy_gic2 TIMEOUT 120
   --disk ${LEVBLK_BLK_IMG}/a.img,noeventidx
   APPEND "run=selftest only=blk." FAIL_REGEX "# skip" EXPECT_REGEX "RESULT PASS")
 
-# Device errors through QEMU's blkdebug (the full fault matrix is issue 5's):
+# Device errors through QEMU's blkdebug (the full fault matrix is in robust.cmake):
 # a transient write error is retried and the fill passes; a persistent one
 # fails exactly one bio, the one that covers sector 1000, after the retries.
 add_test(NAME qemu.blk.images.make_err COMMAND sh -c

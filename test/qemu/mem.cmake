@@ -1,4 +1,4 @@
-# Memory: the MMU map and page pool on the CPUs and RAM sizes CONTRACT.md
+# Memory: the MMU map and page pool on the CPUs and RAM sizes docs/interface.md
 # lists that boot.cmake does not already cover, and with a second CPU present.
 levblk_qemu_test(NAME mem.selftest_a57_1g TIMEOUT 120 ARGS --mem 1G --cpu cortex-a57
                  APPEND "run=selftest only=mem." EXPECT_REGEX "^ok [0-9]+ - mem.page_exhaust" "RESULT PASS")

@@ -1,4 +1,4 @@
-# Robustness in QEMU (issue 5): device errors injected by blkdebug, stuck and
+# Robustness in QEMU: device errors injected by blkdebug, stuck and
 # lost completions (fault injection in the driver, through the real deadline,
 # reset and resubmission code; only in the test kernel levblk-test.elf), and a soak whose counters must come back to
 # rest. Each case is one run of test/qemu/robust_fault_test, which boots the

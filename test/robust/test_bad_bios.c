@@ -1,5 +1,5 @@
 /*
- * Every bad submission of issue 5, table-driven, against the fake driver of
+ * Every kind of bad submission, table-driven, against the fake driver of
  * test/blk: each case builds one bio, submits it, and checks its documented
  * result (bio.h "Errors"), how many times end_io ran, and how many requests
  * reached the driver. A bad bio never reaches the device and never panics;

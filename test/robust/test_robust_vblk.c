@@ -1,6 +1,6 @@
 /*
  * Robustness of the virtio-blk driver and the block core against the
- * simulated device (test/sim), issue 5:
+ * simulated device (test/sim):
  *  - stuck and lost completions: a swallowed request is found by its
  *    deadline, the device is reset and the request sent again; a dropped
  *    interrupt is found in the used ring and counted, without a reset; a

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Tests of tools/pattern (the CONTRACT.md disk pattern on raw images).
+"""Tests of tools/pattern (the disk pattern of docs/interface.md on raw images).
 
     test_pattern.py PATTERN_BINARY [TOOLS_PATTERN_WRAPPER]
 
 The expected words are computed here, independently of the C code, with a
-Python transcription of CONTRACT.md's definition (integers masked to 64 bits);
+Python transcription of docs/interface.md's definition (integers masked to 64 bits);
 splitmix64(0) = 0xe220a8397b1dcdaf is also the published first output of the
 reference splitmix64 generator seeded with 0, which pins the transcription.
 """

@@ -1,7 +1,8 @@
 /*
  * A minimal virtio-blk driver for the virtio tests: just enough protocol
  * (header, data, status byte) to drive src/virtio against test/sim, with an
- * interrupt handler of the shape STYLE.md point 7 describes.
+ * interrupt handler shaped like the driver's: ack the transport, drain the
+ * used ring under the lock, complete after unlocking.
  */
 #ifndef LEVBLK_TEST_VIRTIO_VTEST_H
 #define LEVBLK_TEST_VIRTIO_VTEST_H

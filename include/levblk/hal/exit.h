@@ -1,6 +1,6 @@
 /*
  * Leaving the machine. hal_exit() ends QEMU with `status` through semihosting
- * (0 PASS, 1 FAIL, 3 panic, per CONTRACT.md); when semihosting is not enabled
+ * (0 PASS, 1 FAIL, 3 panic: docs/interface.md, "Exit status"); when semihosting is not enabled
  * it powers off through PSCI SYSTEM_OFF. It never returns.
  */
 #ifndef LEVBLK_HAL_EXIT_H

@@ -1,5 +1,5 @@
 /*
- * The disk pattern of CONTRACT.md: sector s (512 bytes) holds 64
+ * The disk pattern of docs/interface.md: sector s (512 bytes) holds 64
  * little-endian 64-bit words, word i = splitmix64(seed XOR (s * 64 + i)).
  * Shared by the guest jobs (fill, check) and the host tool (tools/pattern).
  */
