@@ -115,9 +115,4 @@ bool blkdev_at_rest(const struct blk_resources *r, const struct blk_counters *c)
 /* True once the device misbehaved and was declared broken (bios then end -ENODEV). */
 bool blkdev_broken(const struct blkdev *dev);
 
-/* Layer settings from the command line (docs/interface.md), read at submission time. */
-extern uint64_t blk_param_merge;      /* blk.merge: 0 turns merging off */
-extern uint64_t blk_param_retries;    /* blk.retries: extra attempts after an error */
-extern uint64_t blk_param_timeout_ms; /* blk.timeout_ms: a request's deadline */
-
 #endif

@@ -42,6 +42,7 @@
 #include <levblk/hal/exit.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>
+#include "blk_params.h"
 #include "blk_part.h"
 #include "blk_queue.h"
 #include "blk_rq.h"

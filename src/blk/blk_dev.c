@@ -8,6 +8,7 @@
 #include <levblk/hal/dma.h>
 #include <levblk/init.h>
 #include <levblk/lib/string.h>
+#include "blk_params.h"
 #include "blk_part.h"
 #include "blk_queue.h"
 

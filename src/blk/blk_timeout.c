@@ -37,6 +37,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/hal/console.h>
 #include "blk_list.h"
+#include "blk_params.h"
 #include "blk_queue.h"
 
 static const char *const blk_op_names[BIO_OP_COUNT] = {

@@ -16,6 +16,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/container_of.h>
 #include <levblk/errno.h>
+#include "blk/blk_params.h"
 #include "blk/blk_queue.h"
 #include "blk/fake_drv.h"
 #include "hal_host/hal_host.h"

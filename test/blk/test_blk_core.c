@@ -14,6 +14,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include "blk/blk_bounce.h"
+#include "blk/blk_params.h"
 #include "blk/blk_queue.h"
 #include "thread_stub.h"
 #include "blk/blk_driver.h"

@@ -16,6 +16,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/virtio/virtio_mmio.h>
+#include "blk/blk_params.h"
 #include "blk/blk_bounce.h"
 #include "blk/thread_stub.h"
 #include "blk/virtio_blk.h"

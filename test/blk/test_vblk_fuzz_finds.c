@@ -13,6 +13,7 @@
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
 #include <levblk/hal/spinlock.h>
+#include "blk/blk_params.h"
 #include "blk/vblk_fixture.h"
 #include "hal_host/hal_host.h"
 #include "sim/sim.h"

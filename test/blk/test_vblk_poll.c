@@ -29,6 +29,7 @@
 #include <levblk/kern/thread.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtio_spec.h>
+#include "blk/blk_params.h"
 #include "blk/blk_bounce.h"
 #include "blk/virtio_blk.h"
 #include "hal_host/hal_host.h"

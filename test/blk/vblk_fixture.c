@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <levblk/blkdev.h>
 #include <levblk/virtio/virtio_mmio.h>
+#include "blk/blk_params.h"
 #include "blk/blk_bounce.h"
 #include "blk/virtio_blk.h"
 #include "blk/vblk_fixture.h"

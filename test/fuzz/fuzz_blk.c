@@ -29,6 +29,7 @@
 #include <levblk/hal/console.h>
 #include <levblk/hal/spinlock.h>
 #include <levblk/virtio/virtio_mmio.h>
+#include "blk/blk_params.h"
 #include "blk/virtio_blk.h"
 #include "blk/virtio_blk_spec.h"
 #include "fuzz/fuzz_input.h"

@@ -20,6 +20,7 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
+#include "blk/blk_params.h"
 #include "blk/blk_driver.h"
 #include "blk/fake_drv.h"
 #include "hal_host/hal_host.h"

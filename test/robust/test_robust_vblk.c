@@ -34,6 +34,7 @@
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtio_spec.h>
 #include "blk/blk_bounce.h"
+#include "blk/blk_params.h"
 #include "blk/virtio_blk.h"
 #include "hal_host/hal_host.h"
 #include "blk/vblk_fixture.h"
