@@ -22,6 +22,7 @@
 #define LEVBLK_BLKDEV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct blkdev;
@@ -54,10 +55,6 @@ struct blkdev_info {
 	bool volatile_cache; /* writes need a flush to be durable */
 	uint32_t ops;	     /* bit (1u << BIO_OP_x) for each op the device offers */
 	struct blk_limits limits;
-	/* Transport facts for display (run=demo); 0 when not applicable. */
-	uint32_t transport; /* virtio-mmio version: 1 legacy, 2 modern */
-	uint64_t features;  /* negotiated feature bits */
-	uint32_t irq;	    /* INTID */
 	/* A partition: its first 512-byte sector on the disk (blkdev_parent); 0 for a disk. */
 	uint64_t start;
 };
@@ -106,6 +103,13 @@ struct blkdev *blkdev_parent(const struct blkdev *dev);
 /* The i-th partition of `disk` (ascending start), or NULL. */
 struct blkdev *blkdev_part(const struct blkdev *disk, unsigned int i);
 const struct blkdev_info *blkdev_info(const struct blkdev *dev);
+/*
+ * How the driver attached the device, as space-separated key=value words for
+ * people (virtio-blk: "transport=2 irq=48 features=0x..."; run=demo prints
+ * them); "" when the driver says nothing. A partition is described by its
+ * disk. Writes at most len bytes including the NUL.
+ */
+void blkdev_describe(const struct blkdev *dev, char *buf, size_t len);
 /* A consistent snapshot of the counters (a partition's are its disk's). */
 void blkdev_counters(const struct blkdev *dev, struct blk_counters *out);
 /* A consistent snapshot of the resources. */

@@ -162,6 +162,16 @@ const struct blkdev_info *blkdev_info(const struct blkdev *dev)
 	return &dev->info;
 }
 
+void blkdev_describe(const struct blkdev *dev, char *buf, size_t len)
+{
+	dev = dev->whole;
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (dev->ops->describe)
+		dev->ops->describe(dev->drv, buf, len);
+}
+
 bool blkdev_broken(const struct blkdev *dev)
 {
 	return dev->whole->broken;

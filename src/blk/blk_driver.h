@@ -77,6 +77,12 @@ struct blk_driver_ops {
 	/* Optional: the ring's descriptors (ring_* fields of out). Queue lock held. */
 	void (*ring_state)(void *drv, struct blk_resources *out);
 	/*
+	 * Optional: how the device is attached, as key=value words for people
+	 * (blkdev_describe). Any context, no lock: reads only what probing
+	 * settled. Writes at most len bytes with the NUL, as snprintf.
+	 */
+	void (*describe)(void *drv, char *buf, size_t len);
+	/*
 	 * Optional: rq, the oldest request the driver holds, is past its
 	 * deadline (blk.timeout_ms; the core's timer, blk_timeout.c). Queue
 	 * lock held, timer interrupt context. The driver finds out why and

@@ -30,6 +30,7 @@
 #include <levblk/irq.h>
 #include <levblk/init.h>
 #include <levblk/kern/thread.h>
+#include <levblk/lib/fmt.h>
 #include <levblk/lib/string.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtio_spec.h>
@@ -79,6 +80,7 @@ static int vblk_queue_rq(void *drv, struct request *rq, bool last);
 static bool vblk_kick_prepare(void *drv);
 static void vblk_notify(void *drv);
 static void vblk_ring_state(void *drv, struct blk_resources *out);
+static void vblk_describe(void *drv, char *buf, size_t len);
 static enum blk_timeout_ret vblk_timeout(void *drv, struct request *rq, struct blk_done *done);
 static void vblk_drain_locked(struct vblk *vb, struct blk_done *done);
 static unsigned int vblk_poll(void *drv, bool last, struct blk_done *done);
@@ -89,6 +91,7 @@ static const struct blk_driver_ops vblk_ops = {
     .kick_prepare = vblk_kick_prepare,
     .notify = vblk_notify,
     .ring_state = vblk_ring_state,
+    .describe = vblk_describe,
     .timeout = vblk_timeout,
     .poll = vblk_poll,
 };
@@ -244,6 +247,15 @@ static void vblk_ring_state(void *drv, struct blk_resources *out)
 	out->ring_size = vq_size(vb->vq);
 	out->ring_free = vq_free_count(vb->vq);
 	out->ring_in_flight = vq_in_flight(vb->vq);
+}
+
+/* The attachment words of run=demo's BLKDEV line (docs/interface.md, demo). */
+static void vblk_describe(void *drv, char *buf, size_t len)
+{
+	struct vblk *vb = drv;
+
+	fmt_snprintf(buf, len, "transport=%u irq=%u features=0x%llx", vb->vdev->version,
+		     vb->vdev->intid, (unsigned long long)vb->features);
 }
 
 /* Completes what the used ring holds; returns how many. Queue lock held. */
@@ -462,9 +474,6 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info, const cha
 		info->ops |= 1u << BIO_OP_DISCARD;
 	if (lim->max_write_zeroes_sectors >= info->lbs / SECTOR_SIZE)
 		info->ops |= 1u << BIO_OP_WRITE_ZEROES;
-	info->transport = vb->vdev->version;
-	info->features = vb->features;
-	info->irq = vb->vdev->intid;
 	return 0;
 }
 
