@@ -15,8 +15,9 @@ set(LEVBLK_LAYERS lib hal irq kern virtio blk fs jobs)
 # it, so that a lower layer cannot include it (ctest layers.order checks).
 set(LEVBLK_PUBLIC_HEADERS
   container_of.h:lib errno.h:lib init.h:lib
+  console.h:hal
   irq.h:irq
-  kmalloc.h:kern mutex.h:kern rwlock.h:kern
+  completion.h:kern thread.h:kern kmalloc.h:kern mutex.h:kern rwlock.h:kern
   bio.h:blk blkdev.h:blk blk_poll.h:blk
   fs.h:fs)
 

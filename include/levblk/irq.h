@@ -1,43 +1,11 @@
 /*
- * Interrupts: the GIC driver (src/irq) behind a small interface.
- * GICv2 or GICv3 is chosen from the device tree at boot; callers never know.
- *
- * Handlers run in interrupt context with IRQs masked on the CPU (no nesting),
- * on the interrupted thread's stack: they must not sleep, yield or allocate.
- * For level-triggered sources the handler must quiet the device (e.g. ack
- * virtio's InterruptStatus) before it returns: end of interrupt follows it.
+ * Moved to levblk/irq/irq.h, with the other headers one layer offers the
+ * layers above it. This forwarding header goes away once the files being
+ * written against the old name have moved over.
  */
-#ifndef LEVBLK_IRQ_H
-#define LEVBLK_IRQ_H
+#ifndef LEVBLK_IRQ_FORWARD_H
+#define LEVBLK_IRQ_FORWARD_H
 
-#include <stdint.h>
-
-typedef void (*irq_handler_t)(void *arg);
-
-#define IRQ_PRIO_DEFAULT 0xa0u /* lower value = more urgent; the timer uses a more urgent one */
-
-/*
- * Installs fn(arg) for `intid` (SGI, PPI or SPI), configured level-sensitive,
- * routed to CPU 0, at IRQ_PRIO_DEFAULT, and enables it. Returns 0, -EINVAL
- * (no such INTID) or -EBUSY (already registered). Thread context, at init.
- */
-int irq_register(uint32_t intid, irq_handler_t fn, void *arg);
-void irq_unregister(uint32_t intid);
-void irq_enable(uint32_t intid);
-void irq_disable(uint32_t intid);
-void irq_set_priority(uint32_t intid, uint8_t prio);
-/* Interrupts taken for intid, and acknowledgements that found no pending interrupt. */
-uint64_t irq_count(uint32_t intid);
-uint64_t irq_spurious_count(void);
-/* 2 or 3 once the controller is up, 0 before. */
-int irq_gic_version(void);
-/* INTIDs the controller implements (SGIs + PPIs + SPIs); 0 before init. */
-uint32_t irq_nr_intids(void);
-/*
- * Makes intid pending by software: an SGI (0..15) to this CPU, or the
- * set-pending bit of a PPI/SPI. For selftests and for kicking a handler.
- * Any context.
- */
-void irq_raise(uint32_t intid);
+#include <levblk/irq/irq.h>
 
 #endif

@@ -9,15 +9,15 @@
  */
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
+#include <levblk/completion.h>
+#include <levblk/console.h>
 #include <levblk/container_of.h>
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
-#include <levblk/kern/cmdline.h>
-#include <levblk/kern/completion.h>
 #include <levblk/init.h>
-#include <levblk/kern/thread.h>
 #include <levblk/kmalloc.h>
 #include <levblk/mutex.h>
+#include <levblk/thread.h>
+#include <levblk/kern/cmdline.h>
 
 #define FNV64_OFFSET 0xcbf29ce484222325ull
 #define FNV64_PRIME  0x100000001b3ull
