@@ -16,7 +16,6 @@ set(LEVBLK_LAYERS lib hal irq kern virtio blk fs jobs)
 set(LEVBLK_PUBLIC_HEADERS
   container_of.h:lib errno.h:lib init.h:lib
   console.h:hal
-  irq.h:irq
   completion.h:kern thread.h:kern kmalloc.h:kern mutex.h:kern rwlock.h:kern
   bio.h:blk blkdev.h:blk blk_poll.h:blk
   fs.h:fs)

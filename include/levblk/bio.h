@@ -55,7 +55,7 @@
 #include <stdint.h>
 #include <levblk/container_of.h>
 #include <levblk/hal/clock.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 
 struct blkdev;
 

@@ -25,7 +25,7 @@
 #define LEVBLK_MUTEX_H
 
 #include <stdbool.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 
 struct thread;
 

@@ -25,7 +25,7 @@
 #define LEVBLK_RWLOCK_H
 
 #include <stdbool.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include <levblk/mutex.h>
 
 struct thread;

@@ -7,7 +7,7 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/container_of.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/kmalloc.h>

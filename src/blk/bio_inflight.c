@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <levblk/bio.h>
 #include <levblk/hal/cpu.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include "blk_queue.h"
 
 struct bio_waiter {

@@ -31,7 +31,7 @@
 #include <levblk/bio.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/kern/thread.h>
 #include "blk_queue.h"

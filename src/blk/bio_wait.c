@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <levblk/bio.h>
 #include <levblk/errno.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include "blk_queue.h"
 
 static void bio_wait_end_io(struct bio *bio)

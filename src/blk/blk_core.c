@@ -38,7 +38,7 @@
 #include <levblk/bio.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/exit.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>

@@ -9,9 +9,9 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/kmalloc.h>
-#include <levblk/kern/init.h>
+#include <levblk/init.h>
 #include "blk_part.h"
 #include "blk_queue.h"
 #include "part_table.h"

@@ -8,7 +8,7 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/dma.h>
 #include <levblk/init.h>
 #include <levblk/lib/string.h>

@@ -9,9 +9,9 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/dma.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include <levblk/init.h>
 #include <levblk/kern/sched.h>
 #include <levblk/kern/thread.h>

@@ -8,7 +8,7 @@
  */
 #include <levblk/bio.h>
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include "blk_part.h"
 #include "blk_queue.h"
 

@@ -35,7 +35,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include "blk_list.h"
 #include "blk_params.h"
 #include "blk_queue.h"

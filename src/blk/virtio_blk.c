@@ -25,9 +25,9 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/dma.h>
-#include <levblk/irq.h>
+#include <levblk/irq/irq.h>
 #include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/fmt.h>

@@ -6,7 +6,7 @@
 #ifdef LEVBLK_FAULT_INJECT
 #include <stdint.h>
 #include <levblk/blkdev.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/init.h>
 #include "virtio_blk_fault.h"
 #include "virtio_blk_private.h"

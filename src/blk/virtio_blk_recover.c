@@ -27,9 +27,9 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/init.h>
-#include <levblk/irq.h>
+#include <levblk/irq/irq.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
 #include "blk_driver.h"

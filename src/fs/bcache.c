@@ -31,11 +31,11 @@
 #include <levblk/bio.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/spinlock.h>
-#include <levblk/kern/completion.h>
-#include <levblk/kern/init.h>
+#include <levblk/completion.h>
+#include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/kmalloc.h>
 #include <levblk/mutex.h>

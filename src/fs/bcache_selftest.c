@@ -9,7 +9,7 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/kmalloc.h>

@@ -7,8 +7,8 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
-#include <levblk/kern/init.h>
+#include <levblk/console.h>
+#include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/pattern.h>

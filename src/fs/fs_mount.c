@@ -6,7 +6,7 @@
 #include <levblk/bio.h>
 #include <levblk/errno.h>
 #include <levblk/fs.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/init.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/string.h>

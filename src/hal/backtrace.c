@@ -5,7 +5,7 @@
  */
 #include <stdint.h>
 #include <levblk/hal/backtrace.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/dt.h>
 #include <levblk/lib/backtrace.h>
 #include "backtrace_private.h"

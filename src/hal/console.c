@@ -3,7 +3,7 @@
  * to the UART with IRQs masked so an interrupt handler's output cannot land
  * in the middle of a thread's line. Callable from any context.
  */
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/lib/fmt.h>
 

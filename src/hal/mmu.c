@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/dt.h>
 #include <levblk/hal/exit.h>
 #include <levblk/hal/mem.h>

@@ -7,7 +7,7 @@
  * mapping of the same address (the MMU identity-maps the MMIO region).
  */
 #include <stdint.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/mmio.h>
 
 #define PL011_BASE     0x09000000ul

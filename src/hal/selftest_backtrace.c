@@ -6,7 +6,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/init.h>
 #include <levblk/lib/backtrace.h>
 #include "backtrace_private.h"

@@ -6,7 +6,7 @@
  */
 #include <stdint.h>
 #include <levblk/hal/backtrace.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/exit.h>
 #include <levblk/hal/trap_hooks.h>

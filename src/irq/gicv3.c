@@ -10,7 +10,7 @@
 #include <levblk/errno.h>
 #include <levblk/hal/barrier.h>
 #include <levblk/hal/mmio.h>
-#include <levblk/irq.h>
+#include <levblk/irq/irq.h>
 #include "gic.h"
 #include "gicv3_regs.h"
 

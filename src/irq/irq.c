@@ -1,6 +1,6 @@
 /*
  * Generic interrupt dispatch over the GIC driver chosen from the device tree
- * (include/levblk/irq.h). One CPU, no nesting: the exception entry masks
+ * (include/levblk/irq/irq.h). One CPU, no nesting: the exception entry masks
  * IRQs and handlers run to completion with them masked.
  *
  * Dispatch: acknowledge (IAR) -> handler -> dsb -> end of interrupt (EOIR);
@@ -11,12 +11,12 @@
  */
 #include <levblk/errno.h>
 #include <levblk/hal/barrier.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/dt.h>
 #include <levblk/hal/exit.h>
 #include <levblk/hal/trap_hooks.h>
-#include <levblk/irq.h>
+#include <levblk/irq/irq.h>
 #include <levblk/init.h>
 #include "gic.h"
 

@@ -6,10 +6,10 @@
  */
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/dt.h>
-#include <levblk/irq.h>
+#include <levblk/irq/irq.h>
 #include <levblk/init.h>
 #include "gic.h"
 

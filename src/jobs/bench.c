@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/kern/cmdline.h>
 #include <levblk/init.h>
 #include <levblk/kern/sched.h>

@@ -27,7 +27,7 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/hal/dma.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include <levblk/lib/hist.h>
 #include <levblk/lib/prng.h>
 

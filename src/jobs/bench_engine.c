@@ -28,7 +28,7 @@
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
 #include <levblk/hal/cpu.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include <levblk/kern/thread.h>
 #include "bench.h"
 

@@ -17,7 +17,7 @@
  * printed with one kprintf, so nothing can cut into it.
  */
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/lib/fmt.h>
 #include "bench.h"
 

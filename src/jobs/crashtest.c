@@ -15,7 +15,7 @@
  *   mutex2 locks a mutex twice from one thread (the lock's check panics)
  */
 #include <stdint.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/dt.h>
 #include <levblk/hal/exit.h>
 #include <levblk/kern/cmdline.h>

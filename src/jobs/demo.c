@@ -16,12 +16,12 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/dma.h>
 #include <levblk/hal/dt.h>
 #include <levblk/kern/cmdline.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include <levblk/init.h>
 #include <levblk/lib/pattern.h>
 #include <levblk/lib/prng.h>

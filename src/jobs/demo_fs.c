@@ -9,7 +9,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/fs.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/string.h>
 

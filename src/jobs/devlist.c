@@ -1,6 +1,6 @@
 /* dev=vda,vdb,... for the jobs (src/jobs/devlist.h). */
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/lib/string.h>
 #include "devlist.h"
 

@@ -20,11 +20,11 @@
 #include <levblk/bio.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/dma.h>
 #include <levblk/kern/cmdline.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/pattern.h>

@@ -22,7 +22,7 @@
 #include <levblk/errno.h>
 #include <levblk/fs.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/kern/cmdline.h>
 #include <levblk/init.h>
 #include <levblk/kmalloc.h>

@@ -1,6 +1,6 @@
 /* Typed access to a job's command-line arguments (include/levblk/kern/cmdline.h). */
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/kern/cmdline.h>
 
 int arg_u64(const char *key, uint64_t def, uint64_t min, uint64_t max, uint64_t *out)

@@ -24,7 +24,7 @@
 #include <limits.h>
 #include <levblk/hal/clock.h>
 #include <levblk/hal/cpu.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include "sched_private.h"
 
 #define COMPLETION_ALL UINT_MAX

@@ -10,7 +10,7 @@
  * any initcall level.
  */
 #include <stdbool.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/exit.h>
 #include <levblk/hal/page.h>
 #include <levblk/hal/spinlock.h>

@@ -6,7 +6,7 @@
  */
 #include <stdbool.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/init.h>
 #include <levblk/kern/thread.h>

@@ -3,7 +3,7 @@
  * fault_hook is set by tests only; a plain load and store (one CPU).
  */
 #include <stddef.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/exit.h>
 #include <levblk/kern/thread.h>

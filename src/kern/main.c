@@ -6,7 +6,7 @@
  * probes and jobs may take interrupts and sleep.
  */
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/dt.h>
 #include <levblk/hal/exit.h>
 #include <levblk/kern/cmdline.h>

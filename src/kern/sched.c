@@ -18,7 +18,7 @@
  */
 #include <stddef.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/backtrace.h>
 #include <levblk/hal/exit.h>

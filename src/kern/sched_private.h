@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <levblk/hal/clock.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include <levblk/kern/thread.h>
 #include <levblk/kern/timer.h>
 #include "switch.h"

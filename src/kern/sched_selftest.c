@@ -5,9 +5,9 @@
  * counting and timeouts, and the idle-time accounting.
  */
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include <levblk/init.h>
 #include <levblk/kern/sched.h>
 #include <levblk/kern/thread.h>

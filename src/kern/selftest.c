@@ -2,7 +2,7 @@
  * run=selftest: every SELFTEST() in the image, in link order, as TAP.
  * `only=NAME` runs the tests whose name starts with NAME.
  */
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/kern/cmdline.h>
 #include <levblk/init.h>
 #include <levblk/lib/string.h>

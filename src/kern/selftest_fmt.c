@@ -1,6 +1,6 @@
 /* In-guest selftests of the formatter: the same code the console uses, on the target ABI. */
 #include <stdint.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/init.h>
 #include <levblk/lib/fmt.h>
 #include <levblk/lib/string.h>

@@ -11,11 +11,11 @@
  * after EOI (docs/qemu-virt.md, Interrupts).
  */
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/dt.h>
 #include <levblk/hal/exit.h>
-#include <levblk/irq.h>
+#include <levblk/irq/irq.h>
 #include <levblk/kern/timer.h>
 #include <levblk/lib/ticks.h>
 #include <levblk/lib/timerlist.h>

@@ -5,7 +5,7 @@
  * asked (bounded above by the same generous limit).
  */
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/init.h>
 #include <levblk/kern/thread.h>

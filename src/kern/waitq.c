@@ -1,6 +1,6 @@
 /*
  * Wait queues: FIFO lists of blocked threads, guarded by masking IRQs
- * (include/levblk/kern/completion.h; the lost-wake-up argument is in
+ * (include/levblk/completion.h; the lost-wake-up argument is in
  * completion.c and holds for any condition checked the same way).
  */
 #include <stddef.h>

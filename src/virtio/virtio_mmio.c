@@ -15,7 +15,7 @@
  */
 #include <stddef.h>
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/mmio.h>
 #include <levblk/init.h>

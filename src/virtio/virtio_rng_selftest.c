@@ -12,10 +12,10 @@
  * handler runs with them masked: the two never overlap (one CPU).
  */
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/dma.h>
-#include <levblk/irq.h>
+#include <levblk/irq/irq.h>
 #include <levblk/init.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>

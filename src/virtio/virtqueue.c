@@ -26,7 +26,7 @@
 #include <levblk/lib/string.h>
 #include <levblk/errno.h>
 #include <levblk/hal/barrier.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/dma.h>
 #include <levblk/virtio/virtqueue.h>
 #include "virtqueue_private.h"

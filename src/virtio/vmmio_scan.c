@@ -3,7 +3,7 @@
  * per present device. Kernel only (the host tests call vmmio_probe with the
  * simulator's slots).
  */
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/dt.h>
 #include <levblk/init.h>
 #include <levblk/virtio/virtio_mmio.h>

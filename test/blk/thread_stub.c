@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <levblk/hal/exit.h>
-#include <levblk/kern/completion.h>
+#include <levblk/completion.h>
 #include <levblk/kern/thread.h>
 #include "thread_stub.h"
 

@@ -26,7 +26,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/spinlock.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include "blk/blk_params.h"

@@ -37,7 +37,7 @@
 #include <levblk/errno.h>
 #include <levblk/hal/dma.h>
 #include <levblk/hal/mmio.h>
-#include <levblk/irq.h>
+#include <levblk/irq/irq.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
 #include "fuzz/fuzz_input.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <levblk/errno.h>
-#include <levblk/hal/console.h>
+#include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/dma.h>
 #include <levblk/hal/exit.h>

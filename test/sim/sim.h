@@ -7,7 +7,7 @@
  *    register file per slot, virtio-mmio Version 1 or 2 (4.2.2, 4.2.4);
  *  - irq_register / irq_unregister / irq_enable / irq_disable / irq_count /
  *    irq_set_priority / irq_spurious_count / irq_gic_version from
- *    <levblk/irq.h>: the "interrupt controller". A device raises its line by
+ *    <levblk/irq/irq.h>: the "interrupt controller". A device raises its line by
  *    calling the registered handler directly, unless the host HAL says IRQs
  *    are masked (irqs_disabled()), in which case the interrupt stays pending
  *    until sim_deliver_irqs() or the next sim_process() with IRQs unmasked.

@@ -1,12 +1,12 @@
 /*
- * The simulator's interrupt controller: <levblk/irq.h> for host tests.
+ * The simulator's interrupt controller: <levblk/irq/irq.h> for host tests.
  * Devices "raise" their line by calling sim_irq_dispatch, which runs the
  * registered handler with host IRQs masked, as the kernel's IRQ entry would.
  */
 #include <stddef.h>
 #include <levblk/errno.h>
 #include <levblk/hal/cpu.h>
-#include <levblk/irq.h>
+#include <levblk/irq/irq.h>
 #include "sim/sim_private.h"
 
 #define SIM_IRQ_MAX 1020U

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <levblk/errno.h>
 #include <levblk/hal/dma.h>
-#include <levblk/irq.h>
+#include <levblk/irq/irq.h>
 #include "virtio/vtest.h"
 
 static void vt_complete(struct vt *t, struct vt_req *r, uint32_t len)
