@@ -6,6 +6,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/hal/dma.h>
+#include <levblk/hal/dt.h>
 #include <levblk/init.h>
 #include <levblk/lib/string.h>
 #include "blk_params.h"
@@ -26,6 +27,9 @@ static unsigned int blk_ndevs;
 static unsigned int blk_nnames;
 
 #define BLK_NAME_LETTERS 26u
+/* A name is never longer than vdzz: blk_part.c sizes partition names on it. */
+_Static_assert(DT_MAX_VIRTIO_MMIO <= BLK_NAME_LETTERS + BLK_NAME_LETTERS * BLK_NAME_LETTERS,
+	       "two letters name every virtio-mmio slot");
 
 /*
  * Name number n: vda..vdz, then vdaa..vdzz (as Linux counts). Two letters
