@@ -33,7 +33,7 @@
  * did not hand out or one inside an object, an object freed to another
  * cache than its own (or a cache object given to kfree).
  * A fault is a kernel bug: it panics with "kmem: <what> ..." naming the
- * object and the cache, unless a test installed a hook (kmem_set_fault_hook);
+ * object and the cache, unless a test installed a hook (src/kern/kern_test_hooks.h);
  * the faulty free then frees nothing.
  */
 #ifndef LEVBLK_KMALLOC_H
@@ -94,13 +94,5 @@ void kmem_print_stats(void);
 
 /* KMEM_DEBUG_* for what is allocated from now on; returns the previous setting. */
 unsigned int kmem_set_debug(unsigned int flags);
-
-/*
- * For tests: a fault calls hook(what, ptr, cache) instead of panicking,
- * with the heap's lock held (the hook must not use the heap); NULL restores
- * the panic. `what` is a sentence such as "double free".
- */
-typedef void kmem_fault_hook_fn(const char *what, const void *ptr, const char *cache);
-kmem_fault_hook_fn *kmem_set_fault_hook(kmem_fault_hook_fn *hook);
 
 #endif

@@ -14,7 +14,7 @@
  * first waiter directly, so none starves. Misuse (recursive lock, unlock
  * by a thread that does not own it, unlock of an unlocked mutex, wrong
  * context) is a kernel bug: it panics with "lock: <what>: mutex <name> ...",
- * unless a test installed a hook (lock_set_fault_hook); the faulty call then
+ * unless a test installed a hook (src/kern/kern_test_hooks.h); the faulty call then
  * returns without changing the lock (a lock call without taking it).
  *
  * Wake-ups are not lost: the owner field and the wait queue are only changed
@@ -48,12 +48,5 @@ bool mutex_held(const struct mutex *m);
 /* A fault unless the calling thread holds m: for functions whose callers must hold it. */
 void mutex_assert_held(const struct mutex *m);
 
-/*
- * For tests: a misuse of a mutex or rwlock (levblk/rwlock.h) calls
- * hook(what, lock name) instead of panicking; NULL restores the panic.
- * Returns the previous hook.
- */
-typedef void lock_fault_hook_fn(const char *what, const char *lock);
-lock_fault_hook_fn *lock_set_fault_hook(lock_fault_hook_fn *hook);
 
 #endif

@@ -5,7 +5,7 @@
  *
  * Context: as for the mutex (levblk/mutex.h): thread context with IRQs
  * enabled only, checked on every call; misuse is reported the same way
- * (panic, or the test hook of lock_set_fault_hook).
+ * (panic, or a test's hook: src/kern/kern_test_hooks.h).
  *
  * Fairness (phase-fair, neither side starves):
  *   - a reader that arrives while a writer holds the lock or waits for it,

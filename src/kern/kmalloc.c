@@ -18,6 +18,7 @@
 #include <levblk/kmalloc.h>
 #include <levblk/lib/slab.h>
 #include <levblk/lib/string.h>
+#include "kern_test_hooks.h"
 
 _Static_assert(SLAB_PAGE_SIZE == HAL_PAGE_SIZE, "slabs are made of pool pages");
 _Static_assert(KMALLOC_MIN_ALIGN == SLAB_MIN_ALIGN, "the header states the slab alignment");

@@ -14,6 +14,7 @@
 #include <levblk/kmalloc.h>
 #include <levblk/lib/prng.h>
 #include <levblk/lib/string.h>
+#include "kern_test_hooks.h"
 
 #define STRESS_THREADS 8u
 #define STRESS_OPS     4000u /* per thread */

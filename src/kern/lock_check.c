@@ -8,6 +8,7 @@
 #include <levblk/hal/exit.h>
 #include <levblk/kern/thread.h>
 #include <levblk/mutex.h>
+#include "kern_test_hooks.h"
 #include "lock_check.h"
 
 static lock_fault_hook_fn *fault_hook;

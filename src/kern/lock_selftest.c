@@ -13,6 +13,7 @@
 #include <levblk/init.h>
 #include <levblk/kern/thread.h>
 #include <levblk/lib/string.h>
+#include "kern_test_hooks.h"
 #include <levblk/mutex.h>
 #include <levblk/rwlock.h>
 

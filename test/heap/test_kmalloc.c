@@ -19,6 +19,7 @@
 #include <levblk/hal/page.h>
 #include <levblk/kmalloc.h>
 #include "fake_pages.h"
+#include "kern/kern_test_hooks.h"
 
 /* The page pool the glue calls: the fake provider. */
 int hal_page_alloc(uint64_t npages, uint64_t align_pages, uint64_t *pa)
