@@ -23,7 +23,13 @@
 #define RW_WRITERS 4u
 #define RW_ROUNDS  300u
 #define SHARE_READERS 8u
-#define SHARE_WAIT_MS 2000u /* bound for "all readers inside at once"; only a failure waits it out */
+/*
+ * Bound for "all readers inside at once", one deadline shared by all the
+ * readers: only a failure waits it out, once. It is long because guest time
+ * is host time: on a loaded host the last reader may be scheduled seconds
+ * after the first went in (2 s was seen to be too short).
+ */
+#define SHARE_WAIT_NS (20ull * NSEC_PER_SEC)
 
 static bool spawn_join(unsigned int n, void (*fn)(void *), void *const *args)
 {
@@ -84,6 +90,7 @@ SELFTEST("lock.mutex_counted", st_mutex);
 
 static struct rwlock rw = RWLOCK_INIT("selftest");
 static volatile unsigned int share_inside, share_peak;
+static uint64_t share_deadline;
 
 static void share_main(void *arg)
 {
@@ -93,7 +100,7 @@ static void share_main(void *arg)
 	if (share_inside > share_peak)
 		share_peak = share_inside;
 	/* Stay until every reader is inside: only possible if readers share. */
-	for (unsigned int ms = 0; ms < SHARE_WAIT_MS && share_peak < SHARE_READERS; ms++)
+	while (share_peak < SHARE_READERS && clock_ns() < share_deadline)
 		thread_sleep_ns(NSEC_PER_MSEC);
 	share_inside--;
 	rwlock_read_unlock(&rw);
@@ -102,6 +109,7 @@ static void share_main(void *arg)
 static bool st_rw_share(void)
 {
 	share_inside = share_peak = 0;
+	share_deadline = clock_ns() + SHARE_WAIT_NS;
 	bool ok = spawn_join(SHARE_READERS, share_main, NULL);
 
 	kprintf("# rwlock: %u of %u readers inside at once\n", share_peak, SHARE_READERS);
