@@ -99,6 +99,8 @@ struct sim_dev {
 	sim_seg_hook_t seg_hook;
 	void *seg_hook_ctx;
 	struct sim_stats st;
+	struct sim_wire last; /* the last request executed, as it came on the wire */
+	uint8_t id[BLK_ID_BYTES]; /* what GET_ID returns */
 	char last_error[160];
 };
 
@@ -217,6 +219,7 @@ struct sim_dev *sim_add_blk(const struct sim_blk_cfg *cfg)
 	d->cfg = *cfg;
 	d->disk = calloc(cfg->capacity ? cfg->capacity : 1, SECTOR);
 	d->pending = calloc(cfg->queue_num_max ? cfg->queue_num_max : 1, sizeof(*d->pending));
+	sim_set_id(d, "levblk-sim", sizeof("levblk-sim") - 1);
 	if (!d->disk || !d->pending)
 		abort();
 	if (cfg->size_max)
@@ -331,6 +334,17 @@ void sim_set_autocomplete(struct sim_dev *d, bool on)
 void sim_set_deferred_fetch(struct sim_dev *d, bool on)
 {
 	d->deferred = on;
+}
+
+void sim_last_wire(const struct sim_dev *d, struct sim_wire *out)
+{
+	*out = d->last;
+}
+
+void sim_set_id(struct sim_dev *d, const void *id, unsigned len)
+{
+	memset(d->id, 0, sizeof(d->id));
+	memcpy(d->id, id, len < sizeof(d->id) ? len : sizeof(d->id));
 }
 
 void sim_get_stats(const struct sim_dev *d, struct sim_stats *out)
@@ -569,6 +583,12 @@ static uint32_t sim_execute(struct sim_dev *d, struct sim_req *r, uint8_t *statu
 	memcpy(&type, hdr, sizeof(type));
 	memcpy(&sector, hdr + 8, sizeof(sector));
 	uint64_t data_out = out_bytes - BLK_HDR_BYTES, data_in = in_bytes - 1;
+	d->last = (struct sim_wire){.type = type,
+				    .hdr_sector = sector,
+				    .data_out = data_out,
+				    .data_in = data_in,
+				    .nseg = r->nseg};
+	memcpy(&d->last.hdr_reserved, hdr + 4, sizeof(d->last.hdr_reserved));
 	unsigned data_segs = r->nseg - 2; /* header and status in their own segments, normally */
 
 	if (d->cfg.seg_max && data_segs > d->cfg.seg_max)
@@ -618,11 +638,10 @@ static uint32_t sim_execute(struct sim_dev *d, struct sim_req *r, uint8_t *statu
 			status = BLK_S_IOERR;
 		break;
 	case BLK_T_GET_ID: {
-		uint8_t id[BLK_ID_BYTES] = "levblk-sim";
 		uint32_t n = data_in < BLK_ID_BYTES ? (uint32_t)data_in : BLK_ID_BYTES;
 
 		d->st.get_ids++;
-		sim_copy(r, nout, nin, 0, id, n, true);
+		sim_copy(r, nout, nin, 0, d->id, n, true);
 		written = n;
 		break;
 	}
@@ -651,6 +670,15 @@ static uint32_t sim_execute(struct sim_dev *d, struct sim_req *r, uint8_t *statu
 		sim_copy(r, 0, nout, BLK_HDR_BYTES, seg, sizeof(seg), false);
 		memcpy(&s, seg, sizeof(s));
 		memcpy(&cnt, seg + 8, sizeof(cnt));
+		d->last.has_range = true;
+		d->last.range_sector = s;
+		d->last.range_sectors = cnt;
+		memcpy(&d->last.range_flags, seg + 12, sizeof(d->last.range_flags));
+		/* 5.2.6.2: a discard with the unmap bit set is unsupported. */
+		if (type == BLK_T_DISCARD && (d->last.range_flags & SIM_BLK_WZ_UNMAP)) {
+			status = BLK_S_UNSUPP;
+			break;
+		}
 		if (d->cfg.ro || !sim_range_ok(d, s, (uint64_t)cnt * SECTOR))
 			status = BLK_S_IOERR;
 		else

@@ -115,6 +115,23 @@ struct sim_stats {
 	uint32_t max_pending;  /* most chains pending at once */
 };
 
+/* The unmap bit of a discard/write-zeroes segment's flags (5.2.6). */
+#define SIM_BLK_WZ_UNMAP 1U
+
+/* One request as the device found it on the wire (sim_last_wire). */
+struct sim_wire {
+	uint32_t type;	       /* header type (VIRTIO_BLK_T_*) */
+	uint32_t hdr_reserved; /* the header's second word (ioprio on modern devices) */
+	uint64_t hdr_sector;   /* the header's sector */
+	uint64_t data_out;     /* readable bytes after the header */
+	uint64_t data_in;      /* writable bytes before the status byte */
+	unsigned nseg;	       /* descriptors in the chain */
+	bool has_range;	       /* DISCARD / WRITE_ZEROES: the segment below was read */
+	uint64_t range_sector;
+	uint32_t range_sectors;
+	uint32_t range_flags;
+};
+
 struct sim_dev;
 
 /* Removes every device, interrupt handler and counter: a fresh bus. */
@@ -198,6 +215,10 @@ typedef void (*sim_seg_hook_t)(void *ctx, uint64_t addr, uint32_t len);
 void sim_set_seg_hook(struct sim_dev *d, sim_seg_hook_t fn, void *ctx);
 
 void sim_get_stats(const struct sim_dev *d, struct sim_stats *out);
+/* The last request the device executed, as it was encoded on the wire. */
+void sim_last_wire(const struct sim_dev *d, struct sim_wire *out);
+/* What GET_ID returns (len <= 20 bytes, zero-padded); "levblk-sim" by default. */
+void sim_set_id(struct sim_dev *d, const void *id, unsigned len);
 const char *sim_last_error(const struct sim_dev *d); /* last driver error, "" if none */
 
 #endif
