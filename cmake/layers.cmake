@@ -17,7 +17,7 @@ set(LEVBLK_PUBLIC_HEADERS
   container_of.h:lib errno.h:lib init.h:lib
   console.h:hal
   completion.h:kern thread.h:kern kmalloc.h:kern mutex.h:kern rwlock.h:kern
-  bio.h:blk blkdev.h:blk blk_poll.h:blk
+  bio.h:blk blkdev.h:blk blk_poll.h:blk blk_trace.h:blk
   fs.h:fs)
 
 # Fails the configure step for a folder under src/ that is not a layer, so

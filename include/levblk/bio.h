@@ -101,8 +101,10 @@ struct bio {
 	void *bio_private;	 /* for end_io */
 	int bio_status;		 /* 0 or a negated errno, valid when end_io runs */
 	/*
-	 * clock_ns() when the layer ended the bio, valid when end_io runs: one
-	 * clock read per batch of completions, so end_io can time the bio
+	 * clock_ns() when the layer ended the bio, valid when end_io runs: the
+	 * clock read of the queue lock hold that ended it (one per hold, shared
+	 * with the layer's deadlines and latency histograms; blkdev.h), so
+	 * end_io can time the bio
 	 * without reading the clock itself (under QEMU's TCG each read takes
 	 * the emulator's global lock).
 	 */
@@ -118,6 +120,7 @@ struct bio {
 	uint8_t bio_stage;	/* where in preflush -> data -> postflush it is */
 	uint8_t bio_inflight;	/* submitted, end_io not yet returned (bio_wait_inflight) */
 	uint8_t bio_waited;	/* a thread sleeps in bio_wait_inflight on it */
+	uint64_t bio_start_ns;	/* entered the queue (the lock hold's clock): latency histograms */
 	struct bio_seg bio_seg1; /* bio_init_buf's one segment */
 	/*
 	 * The partition the caller named, while the bio travels on its disk

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <levblk/lib/hist.h>
 
 struct blkdev;
 
@@ -93,6 +94,28 @@ struct blk_resources {
 	uint32_t bounce_slots, bounce_free;  /* the layer's bounce buffers, in slots */
 };
 
+/*
+ * Latency by op, kept by the layer for every disk: from the moment a bio
+ * enters the disk's queue (after any plug: submit_bio, or the plug's
+ * flush) to the moment the layer ends it (bio_end_ns), in nanoseconds,
+ * every bio that entered the queue, failed ones included. A partition's
+ * bios count in its disk. The clock is the queue lock hold's (one read
+ * per hold, shared with the layer's deadlines), so values are within the
+ * length of one hold (microseconds) of the truth.
+ */
+enum blk_lat_op {
+	BLK_LAT_READ = 0,
+	BLK_LAT_WRITE = 1,
+	BLK_LAT_FLUSH = 2,
+	BLK_LAT_OTHER = 3, /* discard, write-zeroes, get-id */
+	BLK_LAT_OPS
+};
+struct blk_latency {
+	struct hist op[BLK_LAT_OPS]; /* indexed by enum blk_lat_op; levblk/lib/hist.h */
+};
+/* "read", "write", "flush", "other". */
+const char *blk_lat_op_name(unsigned int lat_op);
+
 unsigned int blkdev_count(void);
 /* The i-th registered device (0 = vda), or NULL. */
 struct blkdev *blkdev_get(unsigned int i);
@@ -112,6 +135,8 @@ const struct blkdev_info *blkdev_info(const struct blkdev *dev);
 void blkdev_describe(const struct blkdev *dev, char *buf, size_t len);
 /* A consistent snapshot of the counters (a partition's are its disk's). */
 void blkdev_counters(const struct blkdev *dev, struct blk_counters *out);
+/* A consistent snapshot of the latency histograms (a partition's are its disk's). */
+void blkdev_latency(const struct blkdev *dev, struct blk_latency *out);
 /* A consistent snapshot of the resources. */
 void blkdev_resources(const struct blkdev *dev, struct blk_resources *out);
 /* True when r (blkdev_resources) and c say the device is idle with nothing leaked. */

@@ -84,6 +84,8 @@ int submit_bio_poll(struct bio *bio)
 			quarantined = true;
 			break;
 		}
+		/* A new run for the clock (blkdev.run_ns): what ends in this poll ends now. */
+		dev->run_ns = 0;
 		if (dev->ops->poll(dev->drv, false, &done)) {
 			kick = blk_dispatch_locked(dev, &done); /* retries, our bio's next parts */
 			continue;

@@ -46,6 +46,7 @@
 #include "blk_part.h"
 #include "blk_queue.h"
 #include "blk_rq.h"
+#include "blk_trace.h"
 
 static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 static void bio_refs_done_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
@@ -126,6 +127,7 @@ static void rq_requeue(struct blkdev *dev, struct request *rq)
 {
 	rq->rq_state = RQ_REQUEUE;
 	blk_list_add_tail(&dev->requeue, &rq->rq_sort);
+	blk_trace_locked(dev, rq, BLK_TRACE_REQUEUE, 0);
 }
 
 /* The flush at the head of the barrier list completed: the next epoch may go. */
@@ -302,6 +304,7 @@ static BLK_BOUNCE_PATH bool merge_bounced(struct blkdev *dev, struct request *rq
 	if (!back && rq->rq_state == RQ_QUEUED)
 		elv_resort(&dev->elv, rq);
 	dev->ctr.merges++;
+	blk_trace_locked(dev, rq, BLK_TRACE_MERGE, 0);
 	return true;
 }
 
@@ -347,6 +350,7 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 				continue;
 			rq_add_part(rq, bio, bytes, nsegs, false);
 			dev->ctr.merges++;
+			blk_trace_locked(dev, rq, BLK_TRACE_MERGE, 0);
 			return true;
 		}
 		if (rq->rq_sector == end) {
@@ -358,6 +362,7 @@ static bool try_merge(struct blkdev *dev, struct bio *bio)
 			if (rq->rq_state == RQ_QUEUED)
 				elv_resort(&dev->elv, rq);
 			dev->ctr.merges++;
+			blk_trace_locked(dev, rq, BLK_TRACE_MERGE, 0);
 			return true;
 		}
 	}
@@ -452,6 +457,7 @@ static bool place_data_locked(struct blkdev *dev, struct bio *bio, struct blk_do
 		}
 		dev->ctr.splits += split;
 		rq_queue_new(dev, rq);
+		blk_trace_locked(dev, rq, BLK_TRACE_QUEUE, 0);
 	}
 	bio_put_locked(dev, bio, 0, done); /* the placement reference */
 	return true;
@@ -467,6 +473,7 @@ static bool attach_flush(struct blkdev *dev, struct bio *bio)
 			f->rq_parts[f->rq_nparts++] = (struct blk_part){.bio = bio, .sector = 0};
 			bio->bio_refs++;
 			dev->ctr.merges++;
+			blk_trace_locked(dev, f, BLK_TRACE_MERGE, 0);
 			return true;
 		}
 	}
@@ -479,6 +486,7 @@ static bool attach_flush(struct blkdev *dev, struct bio *bio)
 	bio->bio_refs++;
 	rq->rq_state = RQ_BARRIER;
 	blk_list_add_tail(&dev->barriers, &rq->rq_sort);
+	blk_trace_locked(dev, rq, BLK_TRACE_QUEUE, 0);
 	return true;
 }
 
@@ -553,6 +561,7 @@ static inline __attribute__((always_inline)) void start_bio_locked(struct blkdev
 
 	dev->ctr.bios++;
 	dev->ctr.queued++;
+	bio->bio_start_ns = run_now(dev); /* no extra clock read: rq_alloc and dispatch need it */
 	bio->bio_status = 0;
 	bio->bio_refs = 0;
 	bio->bio_next = NULL;
@@ -581,6 +590,12 @@ static inline __attribute__((always_inline)) void start_bio_locked(struct blkdev
 
 static void bio_end_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
 {
+	/* run_now: one clock read per lock hold, shared with dispatch's deadlines. */
+	uint64_t now = run_now(dev);
+
+	bio->bio_end_ns = now;
+	hist_record(&dev->lat->op[blk_lat_op_of(bio->bio_op)],
+		    now > bio->bio_start_ns ? now - bio->bio_start_ns : 0);
 	blk_part_unmap(bio); /* the caller gets back the bio it submitted */
 	bio->bio_stage = BIO_STAGE_ENDED;
 	dev->ctr.queued--;
@@ -687,6 +702,7 @@ void blk_complete_locked(struct blkdev *dev, struct request *rq, int status, str
 	blk_list_del(&rq->rq_active);
 	dev->ctr.in_flight--;
 	rq->rq_timeouts = 0; /* it came back: no longer stuck */
+	blk_trace_locked(dev, rq, BLK_TRACE_COMPLETE, status);
 	finish_rq(dev, rq, status, done);
 }
 
@@ -708,6 +724,7 @@ void blk_unissue_locked(struct blkdev *dev, struct request *rq)
 	dev->ctr.in_flight--;
 	rq->rq_state = RQ_REQUEUE;
 	blk_list_add_head(&dev->requeue, &rq->rq_sort);
+	blk_trace_locked(dev, rq, BLK_TRACE_REQUEUE, 0);
 }
 
 /* --- dispatch ---------------------------------------------------------------- */
@@ -801,6 +818,7 @@ bool blk_dispatch_locked(struct blkdev *dev, struct blk_done *done)
 			timer_arm(&dev->watch, rq->rq_deadline_ns, blk_timeout_fire, dev);
 		dev->ctr.in_flight++;
 		dev->ctr.requests++;
+		blk_trace_locked(dev, rq, BLK_TRACE_DISPATCH, 0);
 		dev->ctr.flushes += rq->rq_op == BIO_OP_FLUSH;
 		queued = true;
 	}
@@ -852,12 +870,10 @@ bool blk_resubmit_defer_slow(struct bio *bio)
 /* Runs end_io for a list of ended bios (linked by bio_next). IRQs masked. */
 static void end_list(struct bio *bio)
 {
-	uint64_t now = bio ? clock_ns() : 0; /* one read for the batch: bio_end_ns */
-
+	/* bio_end_ns is already set: by bio_end_locked, or by bio_accept (blk_submit.c) for a refused bio. */
 	while (bio) {
 		struct bio *next = bio->bio_next; /* end_io may resubmit bio */
 		bio->bio_next = NULL;
-		bio->bio_end_ns = now;
 		bio_end_call(bio);
 		bio = next;
 	}

@@ -22,6 +22,8 @@ PARAM_U64("blk.timeout_ms", blk_param_timeout_ms, 1, 3600000, "a request's deadl
 
 /* Devices live here for good: registration happens once, at boot. */
 static struct blkdev blk_devs[BLKDEV_MAX];
+/* Each disk's latency histograms (blkdev.lat): apart, so a partition's view does not carry them. */
+static struct blk_latency blk_lats[BLKDEV_MAX];
 static unsigned int blk_ndevs;
 /* Names handed out: devices registered plus devices refused (blk_dev_take_name). */
 static unsigned int blk_nnames;
@@ -115,6 +117,9 @@ struct blkdev *blk_dev_register(struct blkdev_info *info, const struct blk_drive
 	blk_dev_take_name(info->name);
 	dev->info = *info;
 	dev->whole = dev;
+	dev->lat = &blk_lats[blk_ndevs];
+	for (unsigned int i = 0; i < BLK_LAT_OPS; i++)
+		hist_init(&dev->lat->op[i]);
 	spin_init(&dev->lock, "blk queue");
 	dev->ops = ops;
 	dev->drv = drv;
@@ -189,6 +194,21 @@ void blkdev_counters(const struct blkdev *dev, struct blk_counters *out)
 
 	*out = dev->ctr;
 	blk_unlock(d, f);
+}
+
+void blkdev_latency(const struct blkdev *dev, struct blk_latency *out)
+{
+	struct blkdev *d = dev->whole;
+	irqflags_t f = blk_lock(d);
+
+	*out = *d->lat;
+	blk_unlock(d, f);
+}
+
+const char *blk_lat_op_name(unsigned int lat_op)
+{
+	static const char *const names[BLK_LAT_OPS] = {"read", "write", "flush", "other"};
+	return lat_op < BLK_LAT_OPS ? names[lat_op] : "?";
 }
 
 irqflags_t blk_lock(struct blkdev *dev)

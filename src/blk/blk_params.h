@@ -16,5 +16,7 @@ extern uint64_t blk_param_merge;
 extern uint64_t blk_param_retries;
 /* blk.timeout_ms: a request's deadline. */
 extern uint64_t blk_param_timeout_ms;
+/* blk.trace: 1 records events in the trace ring (read at every event site, blk_trace.h). */
+extern uint64_t blk_param_trace;
 
 #endif

@@ -157,6 +157,7 @@ struct blkdev {
 	struct blk_bounce bounce;
 
 	struct blk_counters ctr;
+	struct blk_latency *lat; /* a disk's own (blk_dev.c), under the queue lock */
 };
 
 /* elevator.c */
@@ -180,6 +181,21 @@ struct request *elv_next(struct blk_elv *e, uint64_t now_ns);
 static inline int elv_dir(uint8_t op)
 {
 	return (op == BIO_OP_READ || op == BIO_OP_GET_ID) ? ELV_READ : ELV_WRITE;
+}
+
+/* The latency histogram (blkdev.lat) a bio op counts in. */
+static inline enum blk_lat_op blk_lat_op_of(uint8_t op)
+{
+	switch (op) {
+	case BIO_OP_READ:
+		return BLK_LAT_READ;
+	case BIO_OP_WRITE:
+		return BLK_LAT_WRITE;
+	case BIO_OP_FLUSH:
+		return BLK_LAT_FLUSH;
+	default:
+		return BLK_LAT_OTHER;
+	}
 }
 
 /* bio_check.c */

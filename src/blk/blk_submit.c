@@ -44,6 +44,7 @@ static inline __attribute__((always_inline)) bool bio_accept(struct bio *bio)
 		}
 		/* Ended like any other bio, so an end_io that resubmits it does not nest. */
 		struct blk_done done = {bio, bio};
+		bio->bio_end_ns = clock_ns(); /* end_list reads no clock: bio_end_locked stamps the rest */
 		bio->bio_status = err;
 		bio->bio_stage = BIO_STAGE_ENDED;
 		bio->bio_next = NULL;

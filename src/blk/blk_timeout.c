@@ -39,6 +39,7 @@
 #include "blk_list.h"
 #include "blk_params.h"
 #include "blk_queue.h"
+#include "blk_trace.h"
 
 static const char *const blk_op_names[BIO_OP_COUNT] = {
     "read", "write", "flush", "discard", "write-zeroes", "get-id",
@@ -57,6 +58,7 @@ static void take_back_locked(struct blkdev *dev, uint64_t now, struct blk_done *
 	while ((rq = blk_oldest_inflight_locked(dev)) != NULL) {
 		if (rq->rq_deadline_ns <= now) {
 			dev->ctr.timeouts++;
+			blk_trace_locked(dev, rq, BLK_TRACE_TIMEOUT, 0);
 			if (++rq->rq_timeouts > blk_param_retries) {
 				kprintf("%s: %s request at sector %llu timed out %u times: it fails\n",
 					dev->info.name, op_name(rq), (unsigned long long)rq->rq_sector,

@@ -18,6 +18,7 @@
  * completion; the thread does the checking and printing.
  */
 #include <levblk/bio.h>
+#include <levblk/blk_trace.h>
 #include <levblk/blkdev.h>
 #include <levblk/errno.h>
 #include <levblk/console.h>
@@ -481,6 +482,8 @@ static int fill_run(bool check, const char **why)
 	if (err)
 		goto out;
 
+	if (blk_trace_enabled()) /* the trace covers the job: its requests, and no one else's */
+		blk_trace_clear();
 	for (unsigned int k = 0; k < njobs; k++) {
 		struct fill_job *j = &jobs[k];
 		blkdev_counters(j->dev, &j->before);
@@ -511,6 +514,8 @@ static int fill_run(bool check, const char **why)
 			err = -EIO;
 		}
 	}
+	if (blk_trace_enabled())
+		blk_trace_dump(); /* TRACE lines for tools/blk-trace */
 out:
 	for (unsigned int k = 0; k < njobs; k++) {
 		if (jobs[k].slot_mem.va)
