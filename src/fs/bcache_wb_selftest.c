@@ -20,7 +20,13 @@
 #define WB_BLOCKS      8u
 #define WB_FULL_BLOCKS (BCACHE_MIN_BUFS + 1u)
 #define WB_SEED        0x77bc11ull
-#define WB_SLEEP_NS    (200ull * 1000u * 1000u)
+/*
+ * The age test polls the cache's counters every WB_POLL_NS, at most
+ * WB_POLL_MAX times (10 s): only a failure waits the bound out. A fixed
+ * sleep would make it depend on how soon a loaded host runs the thread.
+ */
+#define WB_POLL_NS     (10ull * 1000u * 1000u)
+#define WB_POLL_MAX    1000u
 #define WB_QUICK_MS    20u
 
 struct wb_disk {
@@ -178,8 +184,11 @@ static bool wb_by_age(void)
 	}
 	fs_param_writeback_ms = WB_QUICK_MS;
 	ok = wb_write_through_cache(bc, w.bs, WB_FIRST_BLOCK);
-	thread_sleep_ns(WB_SLEEP_NS);
 	bcache_get_stats(bc, &st);
+	for (unsigned int i = 0; i < WB_POLL_MAX && (st.dirty != 0 || st.writes == 0); i++) {
+		thread_sleep_ns(WB_POLL_NS);
+		bcache_get_stats(bc, &st);
+	}
 	ok = ok && st.dirty == 0 && st.writes == 1 && wb_on_disk(&w, WB_FIRST_BLOCK);
 	if (!ok)
 		kprintf("# dirty %llu writes %llu\n", (unsigned long long)st.dirty, (unsigned long long)st.writes);
