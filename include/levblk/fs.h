@@ -1,13 +1,16 @@
 /*
  * File systems for kernel threads: mount an ext2 file system that lives on a
  * block device (a whole disk or a partition), look files up by path, read
- * them, list directories, read symlinks. Read-only for now: a read-write
- * mount is refused with -EROFS.
+ * them, list directories, read symlinks, and (on a read-write mount) create,
+ * write, rename and remove them.
  *
  * Errors are negated errnos: -ENOENT, -ENOTDIR, -EISDIR, -ENAMETOOLONG, -ELOOP,
  * -EUCLEAN (a damaged structure: a line "FSERR dev=<d> <what is wrong>" is
  * printed where it was found), -EIO (the disk failed), -EOPNOTSUPP (a file
- * system the kernel does not implement, said at mount), -ENOMEM.
+ * system the kernel does not implement, said at mount), -ENOMEM, and on the
+ * write side -EEXIST, -ENOTEMPTY, -ENOSPC, -EFBIG, -EMLINK, -EINVAL and
+ * -EROFS (a read-only mount, or one turned read-only after a failed metadata
+ * write: "FSERR dev=<d> ... remounted read-only").
  *
  * Context: threads only (every call may sleep on disk reads). Many threads may
  * use one mounted file system and one open file at once; a file must not be
@@ -54,12 +57,19 @@ struct fs_cache_stats {
 };
 
 /*
- * Mounts the ext2 file system on dev. flags must include FS_MOUNT_RDONLY.
- * Checks the superblock and every group descriptor; a refusal prints
- * "FSERR dev=<d> <reason>" and returns its error.
+ * Mounts the ext2 file system on dev, read-write unless flags has
+ * FS_MOUNT_RDONLY. Checks the superblock and every group descriptor; a
+ * refusal prints "FSERR dev=<d> <reason>" and returns its error. A
+ * read-write mount marks the superblock "not clean" on disk until unmount.
  */
 int fs_mount(struct blkdev *dev, unsigned int flags, struct fs **out);
-void fs_unmount(struct fs *fs);
+/*
+ * Writes every dirty block, marks the file system clean (unless errors were
+ * recorded), flushes the disk and frees the mount, also when a write fails
+ * (its error is returned; what could not be written is lost). No file may be
+ * open.
+ */
+int fs_unmount(struct fs *fs);
 void fs_cache_stats(struct fs *fs, struct fs_cache_stats *out);
 
 /*
@@ -86,5 +96,29 @@ int fs_readlink(struct fs_file *f, char *buf, size_t cap);
  */
 typedef int (*fs_dir_fn)(void *ctx, const char *name, size_t len, uint32_t ino, enum fs_type type);
 int fs_readdir(struct fs_file *dir, fs_dir_fn fn, void *ctx);
+
+/*
+ * The write side (read-write mounts). Paths are from the root; symlinks
+ * inside a path are followed, the last component never is. Each call is
+ * atomic with respect to the other threads using the mount.
+ */
+/* Creates a regular file (mode: permission bits) and opens it; -EEXIST if the name exists. */
+int fs_create(struct fs *fs, const char *path, uint32_t mode, struct fs_file **out);
+int fs_mkdir(struct fs *fs, const char *path, uint32_t mode);
+int fs_symlink(struct fs *fs, const char *target, const char *path);
+int fs_link(struct fs *fs, const char *oldpath, const char *newpath);
+/* A file unlinked while open stays readable and writable through that file until it is closed. */
+int fs_unlink(struct fs *fs, const char *path);
+int fs_rmdir(struct fs *fs, const char *path);
+/* rename(2): replaces an existing file, or an empty directory when moving a directory. */
+int fs_rename(struct fs *fs, const char *from, const char *to);
+/* Writes len bytes at off (past the end leaves a hole); *done is what was written, also on error. */
+int fs_write(struct fs_file *f, uint64_t off, const void *buf, size_t len, size_t *done);
+/* Sets a regular file's size: shrinking frees blocks, growing leaves a hole. */
+int fs_truncate(struct fs_file *f, uint64_t size);
+/* Returns once the file's data and metadata, and the directory entries naming it, are on the disk (flushed). */
+int fs_fsync(struct fs_file *f);
+/* Writes every dirty block of the mount and flushes the disk. */
+int fs_sync(struct fs *fs);
 
 #endif

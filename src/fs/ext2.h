@@ -40,6 +40,18 @@ struct ext2_fault {
 struct ext2_blkio_ops {
 	int (*get)(void *ctx, uint32_t block, const uint8_t **data, void **ref);
 	void (*put)(void *ctx, void *ref);
+	/*
+	 * The write side; both NULL for a source that is never written. get_mut()
+	 * is get() for a block the caller is about to change: it returns once no
+	 * write of the block is in flight. With fresh set the block is not read
+	 * but returned zero-filled (a block just allocated, to be overwritten).
+	 * dirty(ctx, ref, meta) records the change before the put(); meta says
+	 * the block is file system metadata (superblock, descriptors, bitmaps,
+	 * inode table, directory, indirect or symlink block), whose failed write
+	 * turns the mount read-only.
+	 */
+	int (*get_mut)(void *ctx, uint32_t block, bool fresh, uint8_t **data, void **ref);
+	void (*dirty)(void *ctx, void *ref, bool meta);
 };
 
 /* The geometry of a checked superblock, in CPU byte order. Immutable once mounted. */
@@ -78,6 +90,8 @@ struct ext2_vol {
 	/* Called once per damaged structure found, from the thread that found it; may be NULL. */
 	void (*report)(void *ctx, const struct ext2_fault *f);
 	void *report_ctx;
+	/* Seconds since 1970 for inode and superblock times; NULL: 0. */
+	uint32_t (*now)(void *ctx);
 };
 
 /* An inode as read and checked, in CPU byte order. */
@@ -89,7 +103,7 @@ struct ext2_inode_info {
 	uint32_t blocks_512;            /* i_blocks */
 	uint32_t flags;
 	uint32_t file_acl;
-	uint32_t mtime;
+	uint32_t atime, ctime, mtime, dtime;
 	uint32_t block[EXT2_N_BLOCKS];
 	/* i_block[] as stored: a fast symlink's target lives here as bytes. */
 	uint8_t block_raw[EXT2_N_BLOCKS * 4u];
@@ -211,5 +225,135 @@ int ext2_path_lookup(const struct ext2_vol *v, const char *path, struct ext2_ino
  * scratch: EXT2_RESOLVE_SCRATCH bytes of the caller's.
  */
 int ext2_path_resolve(const struct ext2_vol *v, const char *path, char *scratch, struct ext2_inode_info *ip);
+
+
+/*
+ * Writing. Every function below changes on-disk structures through the
+ * volume's get_mut/dirty callbacks and requires the caller to exclude every
+ * other user of the volume, readers included, for the whole call (fs_mount.c
+ * holds its mount's lock for writing). The free counts in v->g are the
+ * allocator's and change under that exclusion. Nothing here writes on a
+ * volume with g.read_only set: -EROFS. Every value read back from the disk
+ * is checked as on the read side; a bitmap that disagrees with a count, a
+ * block pointer outside the file system, a directory record that does not
+ * parse is -EUCLEAN through ext2_corrupt, and nothing is changed after it is
+ * found.
+ */
+
+/* ext2_alloc.c */
+/*
+ * Allocates a free block for inode ino, the first free one at or after goal
+ * in goal's group, else in the following groups (wrapping); goal 0 or out of
+ * range means "the inode's own group". Updates the block bitmap, the group's
+ * free count and g.free_blocks. -ENOSPC when none is free. The block's
+ * contents are the caller's to write (get_mut with fresh set).
+ */
+int ext2_block_alloc(struct ext2_vol *v, uint32_t ino, uint32_t goal, uint32_t *out);
+/* Frees a block owned by inode ino; -EUCLEAN if it is outside the data area or already free. */
+int ext2_block_free(struct ext2_vol *v, uint32_t ino, uint32_t block);
+/*
+ * Allocates a free inode: a directory in a group with fewer directories and
+ * more free inodes than average, anything else in its parent's group first.
+ * Updates the inode bitmap, the group's free inode and directory counts and
+ * g.free_inodes. -ENOSPC when none is free. Does not touch the inode itself.
+ */
+int ext2_inode_alloc(struct ext2_vol *v, uint32_t parent, uint16_t mode, uint32_t *out);
+/* Frees an inode number (bitmap, counts; mode says whether it was a directory). */
+int ext2_inode_free(struct ext2_vol *v, uint32_t ino, uint16_t mode);
+/*
+ * Writes the superblock's free counts from v->g, s_state = state
+ * (EXT2_VALID_FS and/or EXT2_ERROR_FS) and s_wtime into the primary
+ * superblock (the backups keep mke2fs's values, as e2fsck expects).
+ */
+int ext2_super_write(struct ext2_vol *v, uint16_t state);
+
+/* ext2_inode_write.c */
+/*
+ * Writes ip back into its on-disk inode: mode, links, size (the high half
+ * only for regular files, setting the large_file feature when a size needs
+ * it), blocks, flags, times and i_block; the rest of the on-disk inode is
+ * kept as it was.
+ */
+int ext2_inode_put(struct ext2_vol *v, const struct ext2_inode_info *ip);
+/*
+ * Allocates an inode near parent (ext2_inode_alloc) and initialises it on
+ * disk as e2fsck expects of a new inode of this mode: no blocks, size 0,
+ * links 0 (the caller links it and sets links), times now. *ip is filled.
+ */
+int ext2_inode_new(struct ext2_vol *v, uint32_t parent, uint16_t mode, struct ext2_inode_info *ip);
+/*
+ * ext2_bmap that allocates: maps logical block lblk, allocating the data
+ * block (near the previous block of the file, else the inode's group) and
+ * any missing indirect block on the way (zero-filled, counted in
+ * ip->blocks_512). *fresh tells whether the data block is new (its contents
+ * are zeros to the caller: get_mut with fresh set). Updates *ip in memory
+ * only; the caller writes it with ext2_inode_put. -ENOSPC leaves no block
+ * allocated that the inode does not point to. -EFBIG beyond the format.
+ */
+int ext2_bmap_alloc(struct ext2_vol *v, struct ext2_inode_info *ip, uint64_t lblk, uint32_t *pblk,
+		    bool *fresh);
+/*
+ * Sets the size of a regular file (or directory or slow symlink being
+ * released): shrinking frees every block past the new end, indirect blocks
+ * that become empty included, and zeroes the tail of the last partial block;
+ * growing leaves a hole. Updates ctime/mtime and writes the inode.
+ */
+int ext2_truncate(struct ext2_vol *v, struct ext2_inode_info *ip, uint64_t size);
+/*
+ * Writes len bytes of buf at byte offset off of a regular file, allocating
+ * blocks as needed (a gap before off stays a hole); extends the size, sets
+ * mtime/ctime and writes the inode. *done is what was written, also when an
+ * error (-ENOSPC, -EFBIG, -EIO) stops it part way; the size covers exactly
+ * the bytes written.
+ */
+int ext2_file_write(struct ext2_vol *v, struct ext2_inode_info *ip, uint64_t off, const void *buf, size_t len,
+		    size_t *done);
+/*
+ * Releases an inode whose last link is gone (ip->links == 0): frees its
+ * blocks (not those of a fast symlink, which has none), sets dtime, writes
+ * the inode and frees its number.
+ */
+int ext2_inode_release(struct ext2_vol *v, struct ext2_inode_info *ip);
+
+/* ext2_dir_write.c */
+/*
+ * Adds the entry name -> ino (file_type EXT2_FT_*, stored only with the
+ * filetype feature) to directory dir: in the first record with room (a
+ * used record is split, an unused one taken), else in a new block appended
+ * to the directory. Clears the dir_index flag of a directory it changes (the
+ * index would be stale; the directory stays readable as linear entries).
+ * Does not check for an existing entry of that name.
+ */
+int ext2_dir_add(struct ext2_vol *v, struct ext2_inode_info *dir, const char *name, size_t len, uint32_t ino,
+		 uint32_t file_type);
+/* Removes entry name, merging its record into the previous one of its block; *ino is what it pointed to. -ENOENT. */
+int ext2_dir_remove(struct ext2_vol *v, struct ext2_inode_info *dir, const char *name, size_t len,
+		    uint32_t *ino);
+/* Points the existing entry name at ino (rename over an existing name, a moved directory's ".."). -ENOENT. */
+int ext2_dir_retarget(struct ext2_vol *v, struct ext2_inode_info *dir, const char *name, size_t len, uint32_t ino,
+		      uint32_t file_type);
+/* Whether a directory holds nothing but "." and "..". */
+int ext2_dir_is_empty(const struct ext2_vol *v, const struct ext2_inode_info *dir, bool *empty);
+
+/* ext2_namei.c */
+/*
+ * The namespace operations on paths from the root. The parent directory is
+ * resolved following symlinks (as ext2_path_resolve); the last component is
+ * never followed. Errors as POSIX: -ENOENT, -EEXIST, -ENOTDIR, -EISDIR,
+ * -ENOTEMPTY, -EINVAL (renaming a directory into itself, "." or ".." as the
+ * last component), -EMLINK (65000 links), -ENAMETOOLONG, -ENOSPC.
+ *
+ * An inode whose last link one of them removes is not released: its number
+ * comes back in *orphan (0 if none) and the caller calls ext2_inode_release
+ * once no open file uses it.
+ */
+int ext2_create(struct ext2_vol *v, const char *path, uint16_t mode, struct ext2_inode_info *ip);
+int ext2_mkdir(struct ext2_vol *v, const char *path, uint16_t mode, struct ext2_inode_info *ip);
+int ext2_symlink(struct ext2_vol *v, const char *target, const char *path);
+int ext2_link(struct ext2_vol *v, const char *oldpath, const char *newpath);
+int ext2_unlink(struct ext2_vol *v, const char *path, uint32_t *orphan);
+int ext2_rmdir(struct ext2_vol *v, const char *path, uint32_t *orphan);
+/* rename(2): over an existing file, or an empty directory when moving a directory. */
+int ext2_rename(struct ext2_vol *v, const char *from, const char *to, uint32_t *orphan);
 
 #endif

@@ -42,7 +42,10 @@ int ext2_inode_get(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_inf
 	ip->blocks_512 = ext2_le32(raw->i_blocks);
 	ip->flags = ext2_le32(raw->i_flags);
 	ip->file_acl = ext2_le32(raw->i_file_acl);
+	ip->atime = ext2_le32(raw->i_atime);
+	ip->ctime = ext2_le32(raw->i_ctime);
 	ip->mtime = ext2_le32(raw->i_mtime);
+	ip->dtime = ext2_le32(raw->i_dtime);
 	for (unsigned int i = 0; i < EXT2_N_BLOCKS; i++)
 		ip->block[i] = ext2_le32(raw->i_block[i]);
 	memcpy(ip->block_raw, raw->i_block, sizeof(ip->block_raw));

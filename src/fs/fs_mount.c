@@ -183,10 +183,11 @@ err_free:
 	return err;
 }
 
-void fs_unmount(struct fs *fs)
+int fs_unmount(struct fs *fs)
 {
 	bcache_destroy(fs->bc);
 	kfree(fs);
+	return 0;
 }
 
 void fs_cache_stats(struct fs *fs, struct fs_cache_stats *out)
