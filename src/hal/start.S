@@ -62,6 +62,8 @@ from_el2:
 	eret
 
 at_el1:
+	/* The boot CPU is logical CPU 0 (levblk/hal/percpu.h): TPIDR_EL1 has no defined reset value. */
+	msr	tpidr_el1, xzr
 	adrp	x9, exception_vectors
 	add	x9, x9, :lo12:exception_vectors
 	msr	vbar_el1, x9

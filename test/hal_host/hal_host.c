@@ -13,6 +13,7 @@
 #include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/dma.h>
+#include <levblk/hal/percpu.h>
 #include <levblk/hal/exit.h>
 #include <levblk/hal/spinlock.h>
 #include <levblk/lib/pfa.h>
@@ -21,6 +22,18 @@
 static bool host_irqs_masked;
 uint64_t hal_host_now_ns;
 bool hal_host_quiet;
+unsigned int hal_host_cpu;
+unsigned int hal_host_cpus = 1;
+
+unsigned int cpu_id(void)
+{
+	return hal_host_cpu;
+}
+
+unsigned int cpu_count(void)
+{
+	return hal_host_cpus;
+}
 
 irqflags_t irq_save(void)
 {

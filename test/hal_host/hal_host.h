@@ -7,6 +7,9 @@
 
 /* What clock_ns() returns when a test supplies the clock through clock_host.c. */
 extern uint64_t hal_host_now_ns;
+/* What cpu_id() and cpu_count() return (levblk/hal/percpu.h): 0 and 1 unless a test sets them. */
+extern unsigned int hal_host_cpu;
+extern unsigned int hal_host_cpus;
 /* Silences kprintf (tests that provoke many error messages). */
 extern bool hal_host_quiet;
 
