@@ -41,6 +41,10 @@ def make_tree(root):
     for i in range(3):
         with open(os.path.join(root, "durable", f"f{i}"), "wb") as f:
             f.write(bytes([i]) * (5000 * i + 1))
+    with open(os.path.join(root, "SHA256SUMS"), "w") as f:
+        for rel in ("fswrite/a", "durable/f2"):
+            digest = hashlib.sha256(open(os.path.join(root, rel), "rb").read()).hexdigest()
+            f.write(f"{digest}  ./{rel}\n")
 
 
 def lines_for(root):
@@ -157,6 +161,15 @@ def main():
         sh("debugfs", "-w", "-R", "sif /durable/f2 links_count 3", dam)
         run(tool, ["fsdurable", "--image", dam, "--console", slog], 0, "e2fsck -fy exit 1",
             "fsdurable repairs what e2fsck -fy can and then checks")
+        # intact: the files the image's SHA256SUMS lists, after e2fsck -fy.
+        run(tool, ["intact", "--image", img], 0, "2 listed files intact", "intact: unchanged files pass")
+        changed = os.path.join(tmp, "changed.img")
+        sh("cp", img, changed)
+        block = int(sh("debugfs", "-R", "bmap /durable/f2 0", changed).stdout.split()[0])
+        with open(changed, "r+b") as f:
+            f.seek(block * 1024 + 7)
+            f.write(b"!")
+        run(tool, ["intact", "--image", changed], 1, "./durable/f2: sha256", "intact: a changed file fails")
     print(f"{failures} failed")
     sys.exit(1 if failures else 0)
 
