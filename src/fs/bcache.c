@@ -12,13 +12,16 @@
  *
  * Writing (write-back): a block's data may change only between
  * bcache_write_begin, which waits until no write of it is in flight, and
- * bcache_mark_dirty; write-back skips blocks in that window (writers > 0).
+ * bcache_write_end; write-back skips blocks in that window (writers > 0).
  * So the data a write bio carries never changes under it. A dirty block, or
  * one being written, is never evicted; it is clean again only when a write
  * of it succeeded. A failed write leaves it dirty and records the error for
  * the next bcache_sync. Write-back submits in block order under a plug:
  * the oldest dirty blocks (fs.writeback_ms) from a thread per cache, all of
  * them when a get finds no clean block to evict, and all at bcache_sync.
+ * A failed write of a block marked meta sets bc->stopped (in end_io, under
+ * the lock); from then on no pass and no sync submits anything, so the disk
+ * is left as it was before that write.
  *
  * Sleeping: a get waits for a read through the buffer's completion
  * (complete_all in end_io; reinit_completion only while no one can wait on
@@ -64,7 +67,8 @@ struct bcache_buf {
 	bool dirty;                  /* data newer than the disk's */
 	bool writing;                /* a write of it is in flight (b->bio) */
 	bool write_failed;           /* dirty, and its last write failed */
-	uint32_t writers;            /* threads between bcache_write_begin and bcache_mark_dirty */
+	bool meta;                   /* dirty with file system metadata (bcache_mark_dirty) */
+	uint32_t writers;            /* threads between bcache_write_begin and bcache_write_end */
 	uint64_t dirty_ns;           /* clock_ns() when it became dirty */
 	struct completion io_done;   /* completed (all) when the read in flight ends */
 	struct bio bio;
@@ -95,6 +99,9 @@ struct bcache {
 	struct thread *wb_thread;     /* started at the first bcache_mark_dirty */
 	volatile bool wb_stop;
 	struct completion wb_kick;    /* wakes the thread early */
+	bool stopped;                 /* a metadata write failed: nothing is written any more, under lock */
+	bcache_write_error_fn *werr_fn; /* set before the first write */
+	void *werr_ctx;
 };
 
 /*
@@ -422,7 +429,7 @@ retry:
 		 * Every buffer pinned, being read or dirty: wait for a put, a read
 		 * or a write to end; dirty blocks are written at once.
 		 */
-		if (bc->st.dirty != 0 && bc->nwriting == 0 && bc->nfailed == bc->st.dirty) {
+		if (bc->st.dirty != 0 && bc->nwriting == 0 && (bc->nfailed == bc->st.dirty || bc->stopped)) {
 			/* Nothing clean, and the dirty blocks cannot be written: waiting would never end. */
 			spin_unlock_irqrestore(&bc->lock, flags);
 			irq_restore(outer);
@@ -596,12 +603,21 @@ void bcache_write_begin(struct bcache_buf *b)
 	irq_restore(outer);
 }
 
-void bcache_mark_dirty(struct bcache_buf *b)
+void bcache_write_end(struct bcache_buf *b)
 {
 	struct bcache *bc = b->bc;
 	irqflags_t flags = spin_lock_irqsave(&bc->lock);
 
 	b->writers--;
+	spin_unlock_irqrestore(&bc->lock, flags);
+}
+
+void bcache_mark_dirty(struct bcache_buf *b, bool meta)
+{
+	struct bcache *bc = b->bc;
+	irqflags_t flags = spin_lock_irqsave(&bc->lock);
+
+	b->meta |= meta;
 	if (!b->dirty) {
 		b->dirty = true;
 		b->dirty_ns = clock_ns();
@@ -625,7 +641,9 @@ static void wb_end_io(struct bio *bio)
 	struct bcache_buf *b = bio->bio_private;
 	struct bcache *bc = b->bc;
 	irqflags_t flags = spin_lock_irqsave(&bc->lock);
-	bool evictable;
+	bool evictable, meta = b->meta;
+	uint64_t blkno = b->blkno;
+	int status = bio->bio_status;
 
 	b->writing = false;
 	bc->nwriting--;
@@ -633,8 +651,10 @@ static void wb_end_io(struct bio *bio)
 		b->write_failed = false;
 		bc->nfailed--;
 	}
-	if (bio->bio_status == 0) {
+	if (status == 0) {
+		/* Changed again since the bio was built? No: writers > 0 kept write-back away, see the file comment. */
 		b->dirty = false;
+		b->meta = false;
 		bc->st.dirty--;
 		bc->st.writes++;
 	} else {
@@ -643,10 +663,14 @@ static void wb_end_io(struct bio *bio)
 		/* Kept dirty: written again by the next pass; the error goes to the next bcache_sync. */
 		bc->st.write_errors++;
 		if (bc->wb_err == 0)
-			bc->wb_err = bio->bio_status;
+			bc->wb_err = status;
+		if (meta)
+			bc->stopped = true;
 	}
 	evictable = b->refs == 0 && !b->dirty;
 	spin_unlock_irqrestore(&bc->lock, flags);
+	if (status != 0 && bc->werr_fn != NULL)
+		bc->werr_fn(bc->werr_ctx, blkno, meta, status);
 	waitq_wake_all(&bc->wb_wq);
 	if (evictable)
 		waitq_wake_all(&bc->free_wq);
@@ -699,7 +723,7 @@ static void wb_pass(struct bcache *bc, bool all)
 		all = true;
 		bc->wb_urgent = false;
 	}
-	for (uint32_t i = 0; i < bc->nbufs; i++) {
+	for (uint32_t i = 0; i < bc->nbufs && !bc->stopped; i++) {
 		struct bcache_buf *b = &bc->bufs[i];
 		if (b->dirty && !b->writing && b->writers == 0 && (all || now - b->dirty_ns >= age)) {
 			b->writing = true;
@@ -746,7 +770,7 @@ int bcache_sync(struct bcache *bc)
 	mutex_lock(&bc->wb_mutex);
 	wb_pass(bc, true);
 	mutex_unlock(&bc->wb_mutex);
-	/* Wait for every write in flight, ours and the thread's. */
+	/* Wait for every write in flight, ours and the thread's (also once stopped: they may still end). */
 	outer = irq_save();
 	for (;;) {
 		flags = spin_lock_irqsave(&bc->lock);
@@ -757,6 +781,8 @@ int bcache_sync(struct bcache *bc)
 		waitq_sleep_locked(&bc->wb_wq);
 	}
 	irq_restore(outer);
+	if (bcache_stopped(bc))
+		return -EIO; /* not even a flush: nothing reaches the disk after a failed metadata write */
 	bio_init_nodata(&flush, bc->dev, BIO_OP_FLUSH, 0, 0, NULL, NULL);
 	flush_err = submit_bio_wait(&flush);
 	flags = spin_lock_irqsave(&bc->lock);
@@ -764,6 +790,21 @@ int bcache_sync(struct bcache *bc)
 	bc->wb_err = 0;
 	spin_unlock_irqrestore(&bc->lock, flags);
 	return err != 0 ? err : flush_err;
+}
+
+void bcache_set_write_error_fn(struct bcache *bc, bcache_write_error_fn *fn, void *ctx)
+{
+	bc->werr_ctx = ctx;
+	bc->werr_fn = fn;
+}
+
+bool bcache_stopped(struct bcache *bc)
+{
+	irqflags_t flags = spin_lock_irqsave(&bc->lock);
+	bool stopped = bc->stopped;
+
+	spin_unlock_irqrestore(&bc->lock, flags);
+	return stopped;
 }
 
 void bcache_get_stats(struct bcache *bc, struct bcache_stats *out)

@@ -25,6 +25,7 @@
 #ifndef LEVBLK_FS_BCACHE_H
 #define LEVBLK_FS_BCACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <levblk/blkdev.h>
 
@@ -86,23 +87,43 @@ void bcache_get_stats(struct bcache *bc, struct bcache_stats *out);
  * Writing. A block is changed in place by a thread that holds it pinned:
  *   bcache_get (or bcache_get_new for a block to be overwritten whole);
  *   bcache_write_begin(b): waits until no write of b is in flight;
- *   ... change bcache_data(b) (cast: the caller owns it until mark_dirty) ...
- *   bcache_mark_dirty(b); bcache_put(b).
- * Dirty blocks are written back in block order under a plug by a thread of
- * the cache once they are fs.writeback_ms old, or all at once when a get
- * finds no clean block to evict, or by bcache_sync. A failed write keeps the
- * block dirty (tried again by the next pass) and is returned by the next
- * bcache_sync. Thread context; bcache_destroy does not write (sync first).
+ *   ... change bcache_data_mut(b) ...
+ *   bcache_mark_dirty(b, meta) (at least once if anything changed);
+ *   bcache_write_end(b); bcache_put(b).
+ * Write-back never takes a block between write_begin and write_end, so the
+ * data a write bio carries never changes under it. Dirty blocks are written
+ * back in block order under a plug by a thread of the cache once they are
+ * fs.writeback_ms old, or all at once when a get finds no clean block to
+ * evict, or by bcache_sync. A failed write keeps the block dirty (tried
+ * again by the next pass) and is returned by the next bcache_sync.
+ *
+ * meta marks a block whose loss would damage the file system's structure.
+ * When a write of such a block fails the cache stops writing for good (no
+ * pass, no sync writes or flushes anything any more: the disk keeps the
+ * last consistent state it had) and the error callback says so; the blocks
+ * stay dirty in memory. Thread context; bcache_destroy does not write (sync
+ * first).
  */
 int bcache_get_new(struct bcache *bc, uint64_t blkno, struct bcache_buf **out);
 void bcache_write_begin(struct bcache_buf *b);
 uint8_t *bcache_data_mut(struct bcache_buf *b);
-void bcache_mark_dirty(struct bcache_buf *b);
+void bcache_mark_dirty(struct bcache_buf *b, bool meta);
+void bcache_write_end(struct bcache_buf *b);
 /*
  * Writes every dirty block, waits for all writes in flight, then flushes
  * the device's cache. Returns 0, or the first write error since the last
- * bcache_sync (those blocks stay dirty), or the flush's error.
+ * bcache_sync (those blocks stay dirty), or the flush's error; -EIO without
+ * writing anything once a metadata write has failed.
  */
 int bcache_sync(struct bcache *bc);
+/*
+ * Called once for each failed block write, in interrupt context (no
+ * sleeping): meta as marked, err the bio's status. For a metadata block the
+ * cache has stopped writing before the call. Set before the first write.
+ */
+typedef void bcache_write_error_fn(void *ctx, uint64_t blkno, bool meta, int err);
+void bcache_set_write_error_fn(struct bcache *bc, bcache_write_error_fn *fn, void *ctx);
+/* Whether a metadata write failed and the cache writes nothing any more. */
+bool bcache_stopped(struct bcache *bc);
 
 #endif

@@ -95,7 +95,7 @@ static void wb_fill(uint8_t *buf, uint32_t bs, uint64_t blk)
 		pattern_fill_sector(buf + off, WB_SEED, blk * (bs / SECTOR_SIZE) + off / SECTOR_SIZE);
 }
 
-/* The pattern into block blk through the cache: get_new, write_begin, fill, mark_dirty, put. */
+/* The pattern into block blk through the cache: get_new, write_begin, fill, mark_dirty, write_end, put. */
 static bool wb_write_through_cache(struct bcache *bc, uint32_t bs, uint64_t blk)
 {
 	struct bcache_buf *b;
@@ -104,7 +104,8 @@ static bool wb_write_through_cache(struct bcache *bc, uint32_t bs, uint64_t blk)
 		return false;
 	bcache_write_begin(b);
 	wb_fill(bcache_data_mut(b), bs, blk);
-	bcache_mark_dirty(b);
+	bcache_mark_dirty(b, false);
+	bcache_write_end(b);
 	bcache_put(b);
 	return true;
 }
@@ -287,3 +288,85 @@ static bool wb_write_error(void)
 	return ok;
 }
 SELFTEST("fs.bcache_wb.write_error", wb_write_error);
+
+struct wb_errors {
+	uint32_t calls, meta_calls;
+	uint64_t blkno;
+};
+
+/* The cache's write-error callback (interrupt context): counts. */
+static void wb_count_error(void *ctx, uint64_t blkno, bool meta, int err)
+{
+	struct wb_errors *e = ctx;
+
+	(void)err;
+	e->calls++;
+	e->meta_calls += meta ? 1u : 0u;
+	e->blkno = blkno;
+}
+
+/*
+ * For a disk whose writes to block WB_FIRST_BLOCK fail (as for
+ * fs.bcache_wb.write_error): that block written as metadata stops the
+ * cache. The callback hears of it once, as metadata; then a data block
+ * dirtied afterwards is not written by a sync (which fails without writing
+ * or flushing anything: the device's write and flush counters stay put), nor
+ * by the write-back thread.
+ */
+static bool wb_meta_write_error(void)
+{
+	uint64_t saved_ms = fs_param_writeback_ms;
+	struct wb_errors seen = { 0 };
+	struct blk_counters c0, c1;
+	struct bcache_stats st;
+	struct bcache *bc;
+	struct wb_disk w;
+	struct bcache_buf *b;
+	bool ok;
+	int usable = wb_open(&w, 2), e1, e2;
+
+	if (usable <= 0) {
+		wb_close(&w);
+		return usable == 0;
+	}
+	if (bcache_create(w.dev, w.bs, 64u * w.bs, &bc) != 0) {
+		wb_close(&w);
+		return false;
+	}
+	bcache_set_write_error_fn(bc, wb_count_error, &seen);
+	ok = bcache_get_new(bc, WB_FIRST_BLOCK, &b) == 0;
+	if (ok) {
+		bcache_write_begin(b);
+		wb_fill(bcache_data_mut(b), w.bs, WB_FIRST_BLOCK);
+		bcache_mark_dirty(b, true);
+		bcache_write_end(b);
+		bcache_put(b);
+	}
+	e1 = bcache_sync(bc);
+	if (e1 == 0) {
+		kprintf("# skip: block %u was written: no write error injected\n", WB_FIRST_BLOCK);
+		goto out;
+	}
+	ok = ok && e1 == -EIO && bcache_stopped(bc) && seen.calls == 1 && seen.meta_calls == 1 &&
+	     seen.blkno == WB_FIRST_BLOCK;
+	fs_param_writeback_ms = WB_QUICK_MS;
+	ok = ok && wb_write_through_cache(bc, w.bs, WB_FIRST_BLOCK + 1u);
+	blkdev_counters(w.dev, &c0);
+	/* Several write-back periods: the thread must not write it either. */
+	thread_sleep_ns(10u * WB_QUICK_MS * 1000u * 1000u);
+	e2 = bcache_sync(bc);
+	blkdev_counters(w.dev, &c1);
+	bcache_get_stats(bc, &st);
+	ok = ok && e2 == -EIO && st.dirty == 2 && c1.requests == c0.requests && c1.flushes == c0.flushes &&
+	     !wb_on_disk(&w, WB_FIRST_BLOCK + 1u) && seen.calls == 1;
+	if (!ok)
+		kprintf("# first %d second %d dirty %llu requests %llu flushes %llu calls %u meta %u\n", e1, e2,
+			(unsigned long long)st.dirty, (unsigned long long)(c1.requests - c0.requests),
+			(unsigned long long)(c1.flushes - c0.flushes), seen.calls, seen.meta_calls);
+out:
+	fs_param_writeback_ms = saved_ms;
+	bcache_destroy(bc);
+	wb_close(&w);
+	return ok;
+}
+SELFTEST("fs.bcache_wb.meta_write_error", wb_meta_write_error);

@@ -78,7 +78,7 @@ fs_test(fs.bench.seqwrite_refused EXPECT_EXIT 1 ARGS --disk ${LEVBLK_FS_IMG}/b4k
 # Write-back in the guest (src/fs/bcache_wb_selftest.c) on a scratch disk, and a write error that
 # keeps its block dirty and is returned by every sync (blkdebug fails the writes of that block).
 fs_test(fs.bcache_wb.selftest ARGS --disk ${LEVBLK_FS_IMG}/wb.img APPEND "run=selftest only=fs.bcache_wb."
-  FAIL_REGEX "# skip: no writable" EXPECT_REGEX "# skip: block 3000 was written" "# 4 passed, 0 failed" "RESULT PASS")
+  FAIL_REGEX "# skip: no writable" EXPECT_REGEX "# skip: block 3000 was written" "# 5 passed, 0 failed" "RESULT PASS")
 fs_test(fs.bcache_wb.write_error ARGS --disk ${LEVBLK_FS_IMG}/wberr.img,blkdebug=${LEVBLK_FS_IMG}/wb_eio.conf
   APPEND "run=selftest only=fs.bcache_wb.write_error" FAIL_REGEX "# skip" EXPECT_REGEX "# 1 passed, 0 failed" "RESULT PASS")
 # Paths are resolved as open(2) does: through a symlink to its file; a dangling one is -ENOENT.
