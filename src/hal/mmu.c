@@ -221,3 +221,8 @@ int hal_mem_init(void)
 	return 0;
 }
 INITCALL(INIT_LEVEL_EARLY, hal_mem_init);
+
+bool hal_mmio_window_contains(uint64_t base, uint64_t size)
+{
+	return base >= VIRT_DEVICE_START && size <= VIRT_DEVICE_END - base;
+}

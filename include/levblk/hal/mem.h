@@ -11,10 +11,13 @@
 #define LEVBLK_HAL_MEM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Builds the page tables and turns on the MMU and caches. 0, or panics. */
 int hal_mem_init(void);
 /* True once hal_mem_init() has turned the MMU on. */
 bool hal_mmu_enabled(void);
+/* True if [base, base + size) lies in the device window the identity map always maps as device memory. */
+bool hal_mmio_window_contains(uint64_t base, uint64_t size);
 
 #endif
