@@ -153,6 +153,11 @@ void ext2_block_put(const struct ext2_vol *v, void *ref);
 /* ext2_inode.c */
 /* Reads inode `ino` and checks it is in use and consistent. -EUCLEAN for a bad number or a damaged inode. */
 int ext2_inode_get(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_info *ip);
+/*
+ * As ext2_inode_get, but an inode without links is accepted: one whose last
+ * link a namespace operation just removed, to be given to ext2_inode_release.
+ */
+int ext2_inode_get_unlinked(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_info *ip);
 static inline bool ext2_is_dir(const struct ext2_inode_info *ip)
 {
 	return (ip->mode & EXT2_S_IFMT) == EXT2_S_IFDIR;

@@ -8,10 +8,21 @@
 
 #include "ext2.h"
 
-static int inode_check(const struct ext2_vol *v, struct ext2_inode_info *ip);
+static int inode_read(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_info *ip, bool unlinked_ok);
+static int inode_check(const struct ext2_vol *v, struct ext2_inode_info *ip, bool unlinked_ok);
 static int indirect_entry(const struct ext2_vol *v, uint32_t ino, uint32_t block, uint32_t index, uint32_t *out);
 
 int ext2_inode_get(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_info *ip)
+{
+	return inode_read(v, ino, ip, false);
+}
+
+int ext2_inode_get_unlinked(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_info *ip)
+{
+	return inode_read(v, ino, ip, true);
+}
+
+static int inode_read(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_info *ip, bool unlinked_ok)
 {
 	const struct ext2_geom *g = &v->g;
 	struct ext2_group_desc gd;
@@ -50,16 +61,16 @@ int ext2_inode_get(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_inf
 		ip->block[i] = ext2_le32(raw->i_block[i]);
 	memcpy(ip->block_raw, raw->i_block, sizeof(ip->block_raw));
 	ext2_block_put(v, ref);
-	return inode_check(v, ip);
+	return inode_check(v, ip, unlinked_ok);
 }
 
 /* Whether an inode read from a directory entry is one that may be used. */
-static int inode_check(const struct ext2_vol *v, struct ext2_inode_info *ip)
+static int inode_check(const struct ext2_vol *v, struct ext2_inode_info *ip, bool unlinked_ok)
 {
 	const struct ext2_geom *g = &v->g;
 	uint32_t type = ip->mode & EXT2_S_IFMT;
 
-	if (ip->links == 0)
+	if (ip->links == 0 && !unlinked_ok)
 		return ext2_corrupt(v, ip->ino, "inode is not in use (no links)", ip->mode);
 	switch (type) {
 	case EXT2_S_IFREG:
