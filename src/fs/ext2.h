@@ -73,6 +73,7 @@ struct ext2_geom {
 	uint32_t rev;
 	uint32_t gdt_block;             /* first group descriptor block */
 	uint32_t gdt_blocks;
+	uint32_t reserved_gdt_blocks;   /* resize_inode: blocks kept after the descriptors in each copy, else 0 */
 	uint32_t ptrs_per_block;        /* block numbers in one indirect block */
 	uint32_t feature_compat;
 	uint32_t feature_incompat;
@@ -90,7 +91,7 @@ struct ext2_vol {
 	/* Called once per damaged structure found, from the thread that found it; may be NULL. */
 	void (*report)(void *ctx, const struct ext2_fault *f);
 	void *report_ctx;
-	/* Seconds since 1970 for inode and superblock times; NULL: 0. */
+	/* Seconds since 1970 for inode and superblock times, called with io_ctx; NULL (ext2_vol_init's): 0. */
 	uint32_t (*now)(void *ctx);
 };
 
@@ -149,6 +150,20 @@ int ext2_corrupt(const struct ext2_vol *v, uint32_t ino, const char *what, uint6
 /* Reads a block through the volume's callbacks after checking it lies inside the file system. */
 int ext2_block_get(const struct ext2_vol *v, uint32_t ino, uint32_t block, const uint8_t **data, void **ref);
 void ext2_block_put(const struct ext2_vol *v, void *ref);
+/*
+ * The write side of ext2_block_get (see the "Writing" rules below): makes
+ * block writable at *data (zero-filled without reading it when fresh is
+ * set). -EROFS on a read-only volume or a block source without a write
+ * side. ext2_block_dirty records the change before ext2_block_put.
+ */
+int ext2_block_get_mut(const struct ext2_vol *v, uint32_t ino, uint32_t block, bool fresh, uint8_t **data,
+		       void **ref);
+void ext2_block_dirty(const struct ext2_vol *v, void *ref, bool meta);
+/* The volume's clock for inode and superblock times (0 without one). */
+static inline uint32_t ext2_now(const struct ext2_vol *v)
+{
+	return v->now != NULL ? v->now(v->io_ctx) : 0u;
+}
 
 /* ext2_inode.c */
 /* Reads inode `ino` and checks it is in use and consistent. -EUCLEAN for a bad number or a damaged inode. */
@@ -274,6 +289,12 @@ int ext2_super_write(struct ext2_vol *v, uint16_t state);
 
 /* ext2_inode_write.c */
 /*
+ * The largest size the inode may have on this volume: the format's limit,
+ * 4 GiB - 1 for anything but a regular file (no high size half), 2 GiB - 1
+ * for a regular file on revision 0 (no large_file feature there).
+ */
+uint64_t ext2_size_limit(const struct ext2_vol *v, const struct ext2_inode_info *ip);
+/*
  * Writes ip back into its on-disk inode: mode, links, size (the high half
  * only for regular files, setting the large_file feature when a size needs
  * it), blocks, flags, times and i_block; the rest of the on-disk inode is
@@ -286,6 +307,7 @@ int ext2_inode_put(struct ext2_vol *v, const struct ext2_inode_info *ip);
  * links 0 (the caller links it and sets links), times now. *ip is filled.
  */
 int ext2_inode_new(struct ext2_vol *v, uint32_t parent, uint16_t mode, struct ext2_inode_info *ip);
+/* ext2_bmap_alloc.c */
 /*
  * ext2_bmap that allocates: maps logical block lblk, allocating the data
  * block (near the previous block of the file, else the inode's group) and
@@ -297,6 +319,7 @@ int ext2_inode_new(struct ext2_vol *v, uint32_t parent, uint16_t mode, struct ex
  */
 int ext2_bmap_alloc(struct ext2_vol *v, struct ext2_inode_info *ip, uint64_t lblk, uint32_t *pblk,
 		    bool *fresh);
+/* ext2_truncate.c */
 /*
  * Sets the size of a regular file (or directory or slow symlink being
  * released): shrinking frees every block past the new end, indirect blocks
@@ -304,6 +327,7 @@ int ext2_bmap_alloc(struct ext2_vol *v, struct ext2_inode_info *ip, uint64_t lbl
  * growing leaves a hole. Updates ctime/mtime and writes the inode.
  */
 int ext2_truncate(struct ext2_vol *v, struct ext2_inode_info *ip, uint64_t size);
+/* ext2_file_write.c */
 /*
  * Writes len bytes of buf at byte offset off of a regular file, allocating
  * blocks as needed (a gap before off stays a hole); extends the size, sets
@@ -313,6 +337,7 @@ int ext2_truncate(struct ext2_vol *v, struct ext2_inode_info *ip, uint64_t size)
  */
 int ext2_file_write(struct ext2_vol *v, struct ext2_inode_info *ip, uint64_t off, const void *buf, size_t len,
 		    size_t *done);
+/* ext2_inode_write.c */
 /*
  * Releases an inode whose last link is gone (ip->links == 0): frees its
  * blocks (not those of a fast symlink, which has none), sets dtime, writes

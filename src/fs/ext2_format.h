@@ -187,6 +187,19 @@ _Static_assert(offsetof(struct ext2_inode, i_block) == 40, "i_block");
 _Static_assert(offsetof(struct ext2_inode, i_file_acl) == 104, "i_file_acl");
 _Static_assert(offsetof(struct ext2_inode, i_size_high) == 108, "i_size_high");
 
+/*
+ * Past the 128-byte core of a larger (revision 1) inode: i_extra_isize says
+ * how many bytes of the ext4 extra fields are in use. mke2fs gives new
+ * inodes 32 (the fields up to i_projid), with a creation time at byte 144.
+ */
+#define EXT2_INODE_EXTRA_ISIZE_OFF 128u
+#define EXT2_INODE_CRTIME_OFF      144u
+#define EXT2_INODE_EXTRA_ISIZE     32u
+
+/* An extended attribute block: magic at byte 0, reference count at byte 4 (both le32). */
+#define EXT2_XATTR_MAGIC           0xEA020000u
+#define EXT2_XATTR_REFCOUNT_OFF    4u
+
 /* i_mode: the file type in the top four bits, as in POSIX. */
 #define EXT2_S_IFMT             0xF000u
 #define EXT2_S_IFSOCK           0xC000u

@@ -124,6 +124,12 @@ int ext2_super_check(const struct ext2_super *sb, uint64_t dev_bytes, struct ext
 	/* The descriptors must fit in the first group, after the superblock. */
 	if ((uint64_t)g->gdt_blocks + 1u > g->blocks_per_group || g->gdt_block + g->gdt_blocks > g->blocks_count)
 		return super_fault(f, -EUCLEAN, "group descriptors do not fit", g->gdt_blocks);
+	/* Blocks reserved for growing the descriptor table follow each copy of it; the allocator never hands them out. */
+	if ((g->feature_compat & EXT2_FEATURE_COMPAT_RESIZE_INODE) != 0)
+		g->reserved_gdt_blocks = ext2_le16(sb->s_reserved_gdt_blocks);
+	if ((uint64_t)g->gdt_blocks + g->reserved_gdt_blocks + 1u > g->blocks_per_group ||
+	    (uint64_t)g->gdt_block + g->gdt_blocks + g->reserved_gdt_blocks > g->blocks_count)
+		return super_fault(f, -EUCLEAN, "reserved descriptor blocks do not fit", g->reserved_gdt_blocks);
 
 	/*
 	 * The largest file: what 12 direct plus single, double and triple
@@ -148,6 +154,7 @@ void ext2_vol_init(struct ext2_vol *v, const struct ext2_geom *g, const struct e
 	v->io_ctx = io_ctx;
 	v->report = report;
 	v->report_ctx = report_ctx;
+	v->now = NULL;
 }
 
 int ext2_corrupt(const struct ext2_vol *v, uint32_t ino, const char *what, uint64_t value)
@@ -169,6 +176,21 @@ int ext2_block_get(const struct ext2_vol *v, uint32_t ino, uint32_t block, const
 void ext2_block_put(const struct ext2_vol *v, void *ref)
 {
 	v->io->put(v->io_ctx, ref);
+}
+
+int ext2_block_get_mut(const struct ext2_vol *v, uint32_t ino, uint32_t block, bool fresh, uint8_t **data,
+		       void **ref)
+{
+	if (v->g.read_only || v->io->get_mut == NULL || v->io->dirty == NULL)
+		return -EROFS;
+	if (block < v->g.first_data_block || block >= v->g.blocks_count)
+		return ext2_corrupt(v, ino, "block number outside the file system", block);
+	return v->io->get_mut(v->io_ctx, block, fresh, data, ref);
+}
+
+void ext2_block_dirty(const struct ext2_vol *v, void *ref, bool meta)
+{
+	v->io->dirty(v->io_ctx, ref, meta);
 }
 
 static int group_fault(struct ext2_fault *f, const char *what, uint32_t group)

@@ -12,14 +12,26 @@
 
 #include "fs/ext2.h"
 
+struct himg_ref;
+
+/*
+ * An image in memory. Blocks taken with get_mut and marked dirty are copied
+ * back into bytes at put(); himg_save writes bytes to a file.
+ */
 struct himg {
 	uint8_t *bytes;
 	size_t len;
 	uint32_t block_bytes;    /* set by himg_mount */
-	unsigned long gets, puts; /* every get must be put */
+	unsigned long gets, puts; /* every get (get_mut included) must be put */
+	unsigned long get_muts;
+	unsigned long dirty_meta, dirty_data; /* dirty() calls by their meta flag */
+	unsigned long conflicts; /* a block taken writable while another copy was out, or dirtied read-only */
 	unsigned long faults;    /* reports received */
 	struct ext2_fault last;  /* the last one */
 	int quiet;               /* do not print reports */
+	int read_only;           /* get_mut fails with -EROFS */
+	uint32_t fail_block;     /* not 0: get and get_mut of this block fail with -EIO */
+	struct himg_ref *held;   /* blocks out now */
 };
 
 extern const struct ext2_blkio_ops himg_ops;
@@ -31,6 +43,15 @@ const char *host_tmpdir(void);
 /* Reads a whole file into a himg. 0 or -errno. */
 int himg_load(struct himg *h, const char *path);
 void himg_free(struct himg *h);
+/* Writes the image to a file. 0 or -errno. */
+int himg_save(const struct himg *h, const char *path);
+/* Loads a fresh empty ext2 image of kib KiB made by the host's mke2fs -t ext2 -b block_bytes opts. 0 or -errno. */
+int himg_mkfs(struct himg *h, uint32_t block_bytes, uint32_t kib, const char *opts);
+/*
+ * Judges the image as it is now with the host's e2fsck -fn: its exit status,
+ * or 4 when it exited 0 but declined a fix (its output then goes to stderr).
+ */
+int himg_fsck(const struct himg *h);
 /*
  * Checks the superblock, initialises v over h and checks every group
  * descriptor; what ext2 mounting does before the first lookup.
