@@ -1,6 +1,16 @@
 /*
- * virtio-blk: the device glue between the block core (blk_driver.h) and one
- * virtqueue (virtqueue.h) on a virtio-mmio transport (virtio_mmio.h).
+ * virtio-blk: the device glue between the block core (blk_driver.h) and its
+ * virtqueues (virtqueue.h) on a virtio-mmio transport (virtio_mmio.h).
+ *
+ * Multi-queue (VIRTIO_BLK_F_MQ): a device may offer several request queues
+ * (num_queues). The driver sets up one per CPU (cpu_count()), at most what
+ * the device offers, VBLK_MAX_QUEUES, and blk.queues when that is set;
+ * blk.mq=0 keeps one. A request goes to the queue of the CPU that dispatches
+ * it (cpu_vq[], from blk_mq_queue_of), so CPUs do not share a ring's cache
+ * lines; any queue may complete any request, since the chain's cookie is the
+ * request. Over virtio-mmio every queue raises the same interrupt, so the
+ * handler (and the poll and timeout operations) drain every queue, and a
+ * reset (virtio_blk_recover.c) resets and sets up all of them.
  *
  * Each request of the core becomes one descriptor chain (5.2.6):
  *   [virtio_blk_outhdr, device-readable]
@@ -36,6 +46,7 @@
 #include <levblk/virtio/virtio_spec.h>
 #include <levblk/virtio/virtqueue.h>
 #include "blk_driver.h"
+#include "blk_mq_map.h"
 #include "virtio_blk.h"
 #include "virtio_blk_fault.h"
 #include "virtio_blk_private.h"
@@ -56,6 +67,8 @@
 	 VIRTIO_BIT(VIRTIO_BLK_F_CONFIG_WCE) | VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |                  \
 	 VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) | VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |              \
 	 VIRTIO_BIT(VIRTIO_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_F_VERSION_1))
+/* ... and with blk.mq=1 (virtio_blk.c, "Multi-queue"). */
+#define VBLK_WANTED_MQ VIRTIO_BIT(VIRTIO_BLK_F_MQ)
 
 /*
  * Idle polling for shallow queues (vblk_kick_prepare): with few requests in
@@ -72,6 +85,14 @@ PARAM_U64("blk.poll_us", vblk_param_poll_us, 0, 10000,
 	  "after a dispatch, idle-poll this long for the completion interrupt (0: off)");
 PARAM_U64("blk.poll_depth", vblk_param_poll_depth, 1, 1024,
 	  "idle-poll only while at most this many requests are in flight");
+
+/* Multi-queue: on by default, one queue per CPU (docs/interface.md, "Multi-queue"). */
+uint64_t vblk_param_mq = 1;
+uint64_t vblk_param_queues;
+PARAM_U64("blk.mq", vblk_param_mq, 0, 1,
+	  "1: negotiate multi-queue and use one virtqueue per CPU; 0: one virtqueue per disk");
+PARAM_U64("blk.queues", vblk_param_queues, 0, VBLK_MAX_QUEUES,
+	  "virtqueues per disk with blk.mq=1 (0: one per CPU; never more than the device offers)");
 
 static struct vblk vblk_devs[BLKDEV_MAX];
 static unsigned int vblk_ndevs;
@@ -131,6 +152,22 @@ static int vblk_used_errno(enum bio_op op, uint32_t data_bytes, uint32_t len, ui
 	if (len < want)
 		return -EIO;
 	return vblk_status_errno(status);
+}
+
+/* The queue this CPU adds its chains to: its own, or the one it shares (cpu_vq). */
+static inline unsigned int vblk_cpu_queue(const struct vblk *vb)
+{
+	return vb->nvqs == 1 ? 0 : vb->cpu_vq[cpu_id() % CPU_MAX];
+}
+
+/* Chains the device holds, over every queue. Queue lock held. */
+static unsigned int vblk_in_flight(const struct vblk *vb)
+{
+	unsigned int n = 0;
+
+	for (unsigned int q = 0; q < vb->nvqs; q++)
+		n += vq_in_flight(vb->vqs[q]);
+	return n;
 }
 
 static int vblk_completion_errno(const struct vblk *vb, const struct request *rq, uint32_t len)
@@ -197,11 +234,14 @@ static int vblk_queue_rq(void *drv, struct request *rq, bool last)
 	m->status = VBLK_STATUS_NONE;
 	vb->sg[n++] = (struct vq_sg){hal_virt_to_bus(&m->status), sizeof(m->status)};
 
-	int err = vq_add(vb->vq, rq, vb->sg, n_out, n - n_out);
+	unsigned int qi = vblk_cpu_queue(vb);
+	struct virtqueue *vq = vb->vqs[qi];
+	int err = vq_add(vq, rq, vb->sg, n_out, n - n_out);
 	if (err == -ENOSPC || err == -ENODEV)
 		return err;
 	if (err)
 		return -EIO;
+	vb->added_mask |= 1u << qi;
 	/*
 	 * A full-size read or write goes alone: a device may merge the
 	 * adjacent requests one notification brings into one host I/O. QEMU's
@@ -214,39 +254,64 @@ static int vblk_queue_rq(void *drv, struct request *rq, bool last)
 	 * it matters, and the device's merging of small ones helps).
 	 */
 	if (!last && blk_rq_sectors(rq) >= VBLK_MAX_SECTORS &&
-	    (op == BIO_OP_READ || op == BIO_OP_WRITE) && vq_kick_prepare(vb->vq) &&
+	    (op == BIO_OP_READ || op == BIO_OP_WRITE) && vq_kick_prepare(vq) &&
 	    !vblk_fault_hold_kick_locked(vb)) {
 		blk_count_kick_locked(vb->bdev);
-		vq_notify(vb->vq);
+		vq_notify(vq);
 	}
 	return 0;
 }
 
+/*
+ * After a run of queue_rq: asks each queue that got chains in it whether
+ * the device wants its doorbell, and leaves those queues in notify_mask
+ * for notify(). Queue lock held.
+ */
 static bool vblk_kick_prepare(void *drv)
 {
 	struct vblk *vb = drv;
+	uint32_t want = 0, added = vb->added_mask;
 
 	/* A shallow queue waits on latency: ask the idle thread to spin through it, not WFI. */
-	if (vblk_param_poll_us && vq_in_flight(vb->vq) <= vblk_param_poll_depth)
+	if (vblk_param_poll_us && vblk_in_flight(vb) <= vblk_param_poll_depth)
 		sched_idle_poll_until(blk_now_locked(vb->bdev) + vblk_param_poll_us * NSEC_PER_USEC);
+	vb->added_mask = 0;
+	for (unsigned int q = 0; added; q++, added >>= 1) {
+		if ((added & 1) && vq_kick_prepare(vb->vqs[q]))
+			want |= 1u << q;
+	}
 	/* A withheld doorbell (fault injection) is decided here, under the lock,
 	 * so that notify() never needs it. */
-	return vq_kick_prepare(vb->vq) && !vblk_fault_hold_kick_locked(vb);
+	if (!want || vblk_fault_hold_kick_locked(vb))
+		return false;
+	/* Release: pairs with the acquire exchange in vblk_notify (ring stores before the bits). */
+	__atomic_fetch_or(&vb->notify_mask, want, __ATOMIC_RELEASE);
+	return true;
 }
 
+/* Rings the doorbells kick_prepare asked for. Any context, with or without the queue lock. */
 static void vblk_notify(void *drv)
 {
 	struct vblk *vb = drv;
-	vq_notify(vb->vq);
+	/* Acquire: pairs with the release in vblk_kick_prepare. */
+	uint32_t m = __atomic_exchange_n(&vb->notify_mask, 0, __ATOMIC_ACQUIRE);
+
+	for (unsigned int q = 0; m; q++, m >>= 1) {
+		if (m & 1)
+			vq_notify(vb->vqs[q]);
+	}
 }
 
 static void vblk_ring_state(void *drv, struct blk_resources *out)
 {
 	struct vblk *vb = drv;
 
-	out->ring_size = vq_size(vb->vq);
-	out->ring_free = vq_free_count(vb->vq);
-	out->ring_in_flight = vq_in_flight(vb->vq);
+	out->ring_size = out->ring_free = out->ring_in_flight = 0;
+	for (unsigned int q = 0; q < vb->nvqs; q++) {
+		out->ring_size += vq_size(vb->vqs[q]);
+		out->ring_free += vq_free_count(vb->vqs[q]);
+		out->ring_in_flight += vq_in_flight(vb->vqs[q]);
+	}
 }
 
 /* The attachment words of run=demo's BLKDEV line (docs/interface.md, demo). */
@@ -254,45 +319,72 @@ static void vblk_describe(void *drv, char *buf, size_t len)
 {
 	struct vblk *vb = drv;
 
-	fmt_snprintf(buf, len, "transport=%u irq=%u features=0x%llx", vb->vdev->version,
-		     vb->vdev->intid, (unsigned long long)vb->features);
+	fmt_snprintf(buf, len, "transport=%u irq=%u features=0x%llx queues=%u", vb->vdev->version,
+		     vb->vdev->intid, (unsigned long long)vb->features, vb->nvqs);
 }
 
-/* Completes what the used ring holds; returns how many. Queue lock held. */
-static unsigned int vblk_reap_locked(struct vblk *vb, struct blk_done *done)
+/* Completes what one queue's used ring holds; returns how many. Queue lock held. */
+static unsigned int vblk_reap_locked(struct vblk *vb, struct virtqueue *vq, struct blk_done *done)
 {
 	struct request *rq;
 	unsigned int n = 0;
 	uint32_t len;
 
-	while ((rq = vq_get_used(vb->vq, &len)) != NULL) {
+	while ((rq = vq_get_used(vq, &len)) != NULL) {
 		blk_complete_locked(vb->bdev, rq, vblk_completion_errno(vb, rq, len), done);
 		n++;
 	}
 	return n;
 }
 
-/* The virtqueue caught the device misbehaving: give up on it. Queue lock held. */
+/* The first queue the virtqueue code caught misbehaving, or -1. Queue lock held. */
+static int vblk_broken_queue(const struct vblk *vb)
+{
+	for (unsigned int q = 0; q < vb->nvqs; q++) {
+		if (vq_is_broken(vb->vqs[q]))
+			return (int)q;
+	}
+	return -1;
+}
+
+/*
+ * A virtqueue caught the device misbehaving: give up on the device, every
+ * queue of it (one device, one reset). Queue lock held.
+ */
 static void vblk_check_broken_locked(struct vblk *vb, struct blk_done *done)
 {
-	if (vq_is_broken(vb->vq) && !blkdev_broken(vb->bdev)) {
+	int bad = vblk_broken_queue(vb);
+
+	if (bad >= 0 && !blkdev_broken(vb->bdev)) {
 		/*
 		 * The device misbehaved: everything it holds and everything queued
 		 * fails, but what it holds only once a reset took it back.
 		 */
-		kprintf("%s: device broken (%s)\n", blkdev_info(vb->bdev)->name,
-			vq_broken_reason(vb->vq) ? vq_broken_reason(vb->vq) : "?");
+		const char *why = vq_broken_reason(vb->vqs[bad]);
+		if (vb->nvqs > 1)
+			kprintf("%s: device broken (queue %d: %s)\n", blkdev_info(vb->bdev)->name,
+				bad, why ? why : "?");
+		else
+			kprintf("%s: device broken (%s)\n", blkdev_info(vb->bdev)->name,
+				why ? why : "?");
 		vblk_give_up_locked(vb, "device broken", -ENODEV, done);
 	}
 }
 
-/* Drains the used ring and re-arms callbacks; queue lock held. */
+/*
+ * Drains every queue's used ring and re-arms its callbacks; queue lock
+ * held. All queues share the interrupt, so each is looked at: one whose
+ * ring holds nothing costs a read of its used index.
+ */
 static void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
 {
-	do {
-		vq_disable_cb(vb->vq);
-		vblk_reap_locked(vb, done);
-	} while (!vq_enable_cb(vb->vq));
+	for (unsigned int q = 0; q < vb->nvqs; q++) {
+		struct virtqueue *vq = vb->vqs[q];
+		do {
+			vq_disable_cb(vq);
+			vblk_reap_locked(vb, vq, done);
+		} while (!vq_enable_cb(vq));
+	}
 	vblk_check_broken_locked(vb, done);
 }
 
@@ -317,8 +409,11 @@ static unsigned int vblk_poll(void *drv, bool last, struct blk_done *done)
 		vblk_drain_locked(vb, done);
 		return 0;
 	}
-	vq_disable_cb(vb->vq);
-	n = vblk_reap_locked(vb, done);
+	n = 0;
+	for (unsigned int q = 0; q < vb->nvqs; q++) {
+		vq_disable_cb(vb->vqs[q]);
+		n += vblk_reap_locked(vb, vb->vqs[q], done);
+	}
 	vblk_check_broken_locked(vb, done);
 	return n;
 }
@@ -335,9 +430,13 @@ static enum blk_timeout_ret vblk_timeout(void *drv, struct request *rq, struct b
 {
 	struct vblk *vb = drv;
 
+	bool used = false;
+
 	(void)rq;
 	vblk_fault_deadline_locked(vb);
-	if (vq_has_used(vb->vq)) {
+	for (unsigned int q = 0; q < vb->nvqs; q++)
+		used |= vq_has_used(vb->vqs[q]);
+	if (used) {
 		blk_count_lost_irq_locked(vb->bdev);
 		kprintf("%s: lost interrupt: completions found in the used ring by the deadline "
 			"check\n",
@@ -345,8 +444,8 @@ static enum blk_timeout_ret vblk_timeout(void *drv, struct request *rq, struct b
 		vblk_drain_locked(vb, done);
 		return BLK_TIMEOUT_DONE;
 	}
-	if (vq_is_broken(vb->vq)) {
-		/* The look at the used ring caught the device misbehaving. */
+	if (vblk_broken_queue(vb) >= 0) {
+		/* The look at the used rings caught the device misbehaving. */
 		vblk_drain_locked(vb, done);
 		return BLK_TIMEOUT_DONE;
 	}
@@ -365,7 +464,8 @@ static void vblk_irq(void *arg)
 	(void)vmmio_ack_interrupt(vb->vdev);
 	irqflags_t f = blk_lock(vb->bdev);
 	blk_count_irq_locked(vb->bdev);
-	(void)vq_irq_note(vb->vq);
+	for (unsigned int q = 0; q < vb->nvqs; q++)
+		(void)vq_irq_note(vb->vqs[q]);
 	if (vblk_fault_lose_irq_locked(vb)) {
 		blk_unlock(vb->bdev, f);
 		return;
@@ -439,7 +539,7 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info, const cha
 	uint32_t segs = 1;
 	if (has(vb, VIRTIO_BLK_F_SEG_MAX) && !cfg32(vb, VIRTIO_BLK_CFG_SEG_MAX, &v) && v)
 		segs = v;
-	uint32_t chain = vq_max_sg(vb->vq);
+	uint32_t chain = vq_max_sg(vb->vqs[0]); /* every queue has the same size */
 	if (chain <= VBLK_CHAIN_EXTRA) {
 		*why = "a descriptor chain cannot hold header, data and status (queue too small)";
 		return -ENODEV;
@@ -466,7 +566,9 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info, const cha
 		lim->max_discard_sectors = v;
 	if (has(vb, VIRTIO_BLK_F_WRITE_ZEROES) && !cfg32(vb, VIRTIO_BLK_CFG_MAX_WZEROES_SECT, &v))
 		lim->max_write_zeroes_sectors = v;
-	lim->nr_requests = vq_size(vb->vq) < BLK_MAX_REQUESTS ? vq_size(vb->vq) : BLK_MAX_REQUESTS;
+	/* Per device: any request may go to any queue, and each queue can hold them all. */
+	lim->nr_requests =
+	    vq_size(vb->vqs[0]) < BLK_MAX_REQUESTS ? vq_size(vb->vqs[0]) : BLK_MAX_REQUESTS;
 
 	info->ops = (1u << BIO_OP_READ) | (1u << BIO_OP_WRITE) | (1u << BIO_OP_FLUSH) |
 		    (1u << BIO_OP_GET_ID);
@@ -498,6 +600,50 @@ static void vblk_refuse(struct vmmio_dev *vdev, const struct blkdev_info *info, 
 	vmmio_abandon(vdev);
 }
 
+/*
+ * How many request queues to use: one per CPU (or blk.queues), at most what
+ * the device offers with MQ (one without), and VBLK_MAX_QUEUES.
+ */
+static unsigned int vblk_queue_count(struct vblk *vb)
+{
+	uint16_t offered = 1;
+	unsigned int want = vblk_param_queues ? (unsigned int)vblk_param_queues : cpu_count();
+
+	if (!has(vb, VIRTIO_BLK_F_MQ) ||
+	    vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_NUM_QUEUES, &offered, sizeof(offered)) ||
+	    offered == 0)
+		offered = 1;
+	if (want > offered)
+		want = offered;
+	if (want > VBLK_MAX_QUEUES)
+		want = VBLK_MAX_QUEUES;
+	return want ? want : 1;
+}
+
+/*
+ * Sets up the request queues and the CPU -> queue map. Queue 0 must come
+ * up; a later one the device refuses as absent (-ENODEV) ends the list
+ * there (the disk works with fewer). Other failures set FAILED.
+ */
+static int vblk_setup_queues(struct vblk *vb)
+{
+	unsigned int want = vblk_queue_count(vb);
+	int err = 0;
+
+	vb->nvqs = 0;
+	for (unsigned int q = 0; q < want; q++) {
+		err = vmmio_setup_queue(vb->vdev, q, VBLK_QUEUE_SIZE, &vb->vqs[q]);
+		if (err)
+			break;
+		vb->nvqs++;
+	}
+	if (vb->nvqs == 0 || (err && err != -ENODEV))
+		return err ? err : -ENODEV;
+	for (unsigned int c = 0; c < CPU_MAX; c++)
+		vb->cpu_vq[c] = (uint8_t)blk_mq_queue_of(c, cpu_count(), vb->nvqs);
+	return 0;
+}
+
 static int vblk_probe(struct vmmio_dev *vdev)
 {
 	struct vblk *vb;
@@ -519,10 +665,11 @@ static int vblk_probe(struct vmmio_dev *vdev)
 	memset(&info, 0, sizeof(info));
 	vb->vdev = vdev;
 
-	err = vmmio_init(vdev, VBLK_WANTED, 0, &vb->features);
+	err = vmmio_init(vdev, VBLK_WANTED | (vblk_param_mq ? VBLK_WANTED_MQ : 0), 0,
+			 &vb->features);
 	if (err)
 		goto err_refuse; /* the transport said why */
-	err = vmmio_setup_queue(vdev, 0, VBLK_QUEUE_SIZE, &vb->vq);
+	err = vblk_setup_queues(vb);
 	if (err) {
 		why = "no usable queue";
 		goto err_refuse;
@@ -557,11 +704,12 @@ static int vblk_probe(struct vmmio_dev *vdev)
 	if (err)
 		goto err_broken;
 	info = *blkdev_info(vb->bdev);
-	kprintf("%s: virtio-blk, %llu sectors (%llu MiB), %u-byte blocks%s%s, features 0x%llx\n",
+	kprintf("%s: virtio-blk, %llu sectors (%llu MiB), %u-byte blocks%s%s, features 0x%llx, "
+		"%u queue%s\n",
 		info.name, (unsigned long long)info.capacity,
 		(unsigned long long)(info.capacity >> (20 - SECTOR_SHIFT)), info.lbs,
 		info.ro ? ", read-only" : "", info.volatile_cache ? ", write-back cache" : "",
-		(unsigned long long)vb->features);
+		(unsigned long long)vb->features, vb->nvqs, vb->nvqs == 1 ? "" : "s");
 	return 0;
 
 err_broken : {
@@ -611,10 +759,12 @@ void vblk_host_reset(void)
 		struct vblk *vb = &vblk_devs[i];
 		irq_unregister(vb->vdev->intid);
 		/* Forget what the device still holds, then free its rings. */
-		if (!vq_is_broken(vb->vq))
+		if (vblk_broken_queue(vb) < 0)
 			vmmio_reset(vb->vdev);
-		while (vq_detach_unused(vb->vq))
-			;
+		for (unsigned int q = 0; q < vb->nvqs; q++) {
+			while (vq_detach_unused(vb->vqs[q]))
+				;
+		}
 		vmmio_release(vb->vdev);
 		dma_free(&vb->rqmem_buf);
 	}

@@ -10,5 +10,8 @@ int vblk_probe_all(void);
 /* blk.poll_us and blk.poll_depth: the driver's idle-polling hint (virtio_blk.c). */
 extern uint64_t vblk_param_poll_us;
 extern uint64_t vblk_param_poll_depth;
+/* blk.mq and blk.queues: multi-queue on or off, and how many queues (virtio_blk.c). */
+extern uint64_t vblk_param_mq;
+extern uint64_t vblk_param_queues;
 
 #endif

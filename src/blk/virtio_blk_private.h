@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <levblk/hal/dma.h>
+#include <levblk/hal/percpu.h>
+#include <levblk/virtio/virtio_mmio.h>
 #include <levblk/kern/timer.h>
 #include <levblk/virtio/virtqueue.h>
 #include "blk_driver.h"
@@ -38,9 +40,32 @@ struct vblk_rqmem {
 	uint8_t status;
 } __attribute__((aligned(64)));
 
+/*
+ * Virtqueues one disk may use: one per CPU, up to what the device offers
+ * (VIRTIO_BLK_F_MQ) and what the transport keeps.
+ */
+#define VBLK_MAX_QUEUES VMMIO_MAX_QUEUES
+
 struct vblk {
 	struct vmmio_dev *vdev;
-	struct virtqueue *vq;
+	/*
+	 * The request queues, vqs[0 .. nvqs-1]. Over virtio-mmio they share one
+	 * interrupt, so the handler drains them all; a reset resets them all.
+	 */
+	struct virtqueue *vqs[VBLK_MAX_QUEUES];
+	unsigned int nvqs;
+	/* The queue each CPU adds its chains to (blk_mq_queue_of), set at probe. */
+	uint8_t cpu_vq[CPU_MAX];
+	/* Queues that got chains since the last kick_prepare: under the queue lock. */
+	uint32_t added_mask;
+	/*
+	 * Queues whose doorbell kick_prepare asked for and notify() has not
+	 * rung yet. Set under the queue lock, taken by notify() without it
+	 * (atomic exchange, so one caller rings each bit once; a doorbell rung
+	 * by another CPU's notify after our kick_prepare still comes after our
+	 * chains were published, which is all the device needs).
+	 */
+	uint32_t notify_mask;
 	struct blkdev *bdev;
 	uint64_t features;
 	struct dma_buf rqmem_buf;

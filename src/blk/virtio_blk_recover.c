@@ -4,8 +4,8 @@
  * completion for it (virtio_blk.c checked for a lost interrupt first), and
  * how it gives up on a device.
  *
- * Stuck device: reset it (vmmio_reset: Status 0, its queues stop), collect
- * every chain it held (vq_detach_unused, allowed only after the reset was
+ * Stuck device: reset it (vmmio_reset: Status 0, all its queues stop),
+ * collect every chain it held on every queue (vq_detach_unused, allowed only after the reset was
  * confirmed, so the device can no longer touch the buffers), and set it up
  * again with the same features and fresh rings (vmmio_restart). The core
  * then takes every in-flight request back and sends it again (or ends it
@@ -71,9 +71,25 @@
  * stopped (blk_mark_broken_locked). A console line reports the quarantine, and the device's
  * in_flight counter stays at the number of quarantined requests.
  */
+/*
+ * Forgets the chains of every queue: only after a confirmed reset, which
+ * stops all of a device's queues at once (one Status register), so no
+ * queue can still be using a buffer while another is reset.
+ */
+static void detach_all(struct vblk *vb)
+{
+	for (unsigned int q = 0; q < vb->nvqs; q++) {
+		while (vq_detach_unused(vb->vqs[q]) != NULL)
+			;
+	}
+}
+
 static void quarantine_locked(struct vblk *vb, const char *why, struct blk_done *done)
 {
-	uint32_t chains = vq_in_flight(vb->vq);
+	uint32_t chains = 0;
+
+	for (unsigned int q = 0; q < vb->nvqs; q++)
+		chains += vq_in_flight(vb->vqs[q]);
 
 	irq_disable(vb->vdev->intid);
 	blk_mark_broken_locked(vb->bdev, done);
@@ -97,9 +113,8 @@ void vblk_give_up_locked(struct vblk *vb, const char *why, int status, struct bl
 		quarantine_locked(vb, why, done);
 		return;
 	}
-	/* Reset confirmed: the device no longer owns any buffer (see above). */
-	while (vq_detach_unused(vb->vq) != NULL)
-		; /* the core still holds each request: it ends it below */
+	/* Reset confirmed: the device no longer owns any buffer, on any queue (see above). */
+	detach_all(vb); /* the core still holds each request: it ends it below */
 	kprintf("%s: %s: device reset; in-flight requests end %s, device broken\n",
 		blkdev_info(vb->bdev)->name, why, status == -ETIMEDOUT ? "-ETIMEDOUT" : "-ENODEV");
 	/* Broken first: a retry or a held request the endings release ends at once. */
@@ -111,16 +126,19 @@ void vblk_give_up_locked(struct vblk *vb, const char *why, int status, struct bl
 
 enum blk_timeout_ret vblk_reset_locked(struct vblk *vb, struct blk_done *done)
 {
-	kprintf("%s: no completion in the used ring: resetting the device (%u chains held)\n",
-		blkdev_info(vb->bdev)->name, vq_in_flight(vb->vq));
+	unsigned int chains = 0;
+
+	for (unsigned int q = 0; q < vb->nvqs; q++)
+		chains += vq_in_flight(vb->vqs[q]);
+	kprintf("%s: no completion in the used ring%s: resetting the device (%u chains held)\n",
+		blkdev_info(vb->bdev)->name, vb->nvqs > 1 ? "s" : "", chains);
 	blk_count_reset_locked(vb->bdev);
 	if (vmmio_reset(vb->vdev)) {
 		quarantine_locked(vb, "recovery failed", done);
 		return BLK_TIMEOUT_DONE;
 	}
 	/* After the confirmed reset the device no longer owns any buffer: forget the chains. */
-	while (vq_detach_unused(vb->vq) != NULL)
-		;
+	detach_all(vb);
 	vblk_fault_reset_locked(vb);
 	if (vmmio_restart(vb->vdev)) {
 		vblk_give_up_locked(vb, "recovery failed (set-up after reset)", -ETIMEDOUT, done);

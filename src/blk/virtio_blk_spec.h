@@ -20,6 +20,7 @@
 #define VIRTIO_BLK_F_FLUSH	  9
 #define VIRTIO_BLK_F_TOPOLOGY	  10
 #define VIRTIO_BLK_F_CONFIG_WCE	  11
+#define VIRTIO_BLK_F_MQ		  12
 #define VIRTIO_BLK_F_DISCARD	  13
 #define VIRTIO_BLK_F_WRITE_ZEROES 14
 
@@ -30,6 +31,7 @@
 #define VIRTIO_BLK_CFG_BLK_SIZE		0x14 /* le32, logical block bytes */
 #define VIRTIO_BLK_CFG_PHYS_BLOCK_EXP	0x18 /* u8, log2(physical / logical blocks) */
 #define VIRTIO_BLK_CFG_WRITEBACK	0x20 /* u8, 1: write-back cache (CONFIG_WCE) */
+#define VIRTIO_BLK_CFG_NUM_QUEUES	0x22 /* le16, request queues (MQ) */
 #define VIRTIO_BLK_CFG_MAX_DISCARD_SECT 0x24 /* le32 */
 #define VIRTIO_BLK_CFG_MAX_WZEROES_SECT 0x30 /* le32 */
 

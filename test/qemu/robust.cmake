@@ -50,3 +50,15 @@ robust_test(NAME robust.soak.64M_legacy_noindirect CASE soak TIMEOUT 600
   OPTS --size 64 --disk-opt noindirect --boot=--legacy)
 robust_test(NAME robust.blkdebug.write_persistent_vdb_unaffected CASE write-persistent
   OPTS --with-vdb)
+
+# Recovery with four queues on four vCPUs: device errors isolated per bio,
+# a stalled device reset (every queue) and its requests sent again, a lost
+# interrupt found in the used rings.
+robust_test(NAME robust.mq.transient_queues4 CASE transient
+  OPTS --disk-opt queues=4 --boot=--smp --boot=4 --append blk.queues=4)
+robust_test(NAME robust.mq.stall_reset_queues4 CASE stall FAULT_INJECT
+  OPTS --disk-opt queues=4 --boot=--smp --boot=4 --append blk.queues=4)
+robust_test(NAME robust.mq.stall_reset_queues2_legacy CASE stall FAULT_INJECT
+  OPTS --disk-opt queues=2 --boot=--smp --boot=4 --boot=--legacy --append blk.queues=4)
+robust_test(NAME robust.mq.lost_irq_queues4 CASE lost-irq FAULT_INJECT
+  OPTS --disk-opt queues=4 --boot=--smp --boot=4 --append blk.queues=4)

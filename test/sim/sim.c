@@ -56,6 +56,7 @@ struct sim_seg {
 };
 
 struct sim_req {
+	unsigned qi; /* the queue it came from */
 	uint16_t head;
 	bool indirect;
 	unsigned nseg;
@@ -85,7 +86,8 @@ struct sim_dev {
 	uint8_t status;
 	uint32_t guest_page_size;
 	uint32_t queue_sel;
-	struct sim_queue q;
+	unsigned nq; /* request queues: cfg.num_queues, at least 1 */
+	struct sim_queue q[SIM_MAX_QUEUES];
 	uint32_t int_status;
 	uint32_t generation;
 	uint8_t config[CFG_BYTES];
@@ -251,12 +253,18 @@ struct sim_dev *sim_add_blk(const struct sim_blk_cfg *cfg)
 	sim_put32(&d->config[CFG_SEG_MAX], cfg->seg_max);
 	sim_put32(&d->config[CFG_BLK_SIZE], cfg->blk_size ? cfg->blk_size : SECTOR);
 	d->config[CFG_WRITEBACK] = cfg->flush ? 1 : 0;
-	d->config[CFG_NUM_QUEUES] = 1;
 	sim_put32(&d->config[CFG_MAX_DISCARD], 4194303);
 	sim_put32(&d->config[CFG_MAX_DISCARD_SEG], 1);
 	sim_put32(&d->config[CFG_DISCARD_ALIGN], (cfg->blk_size ? cfg->blk_size : SECTOR) / SECTOR);
 	sim_put32(&d->config[CFG_MAX_WZ], 4194303);
 	sim_put32(&d->config[CFG_MAX_WZ_SEG], 1);
+	d->nq = cfg->num_queues > 1 ? cfg->num_queues : 1;
+	if (d->nq > SIM_MAX_QUEUES)
+		abort(); /* a test bug */
+	if (cfg->num_queues > 1)
+		d->offered |= VIRTIO_BIT(SIM_BLK_F_MQ);
+	d->config[CFG_NUM_QUEUES] = (uint8_t)d->nq;
+	d->config[CFG_NUM_QUEUES + 1] = (uint8_t)(d->nq >> 8);
 	return d;
 }
 
@@ -303,6 +311,20 @@ uint8_t sim_status(const struct sim_dev *d)
 unsigned sim_pending(const struct sim_dev *d)
 {
 	return d->npending;
+}
+
+unsigned sim_pending_queue(const struct sim_dev *d, unsigned qi)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < d->npending; i++)
+		n += d->pending[i]->qi == qi;
+	return n;
+}
+
+unsigned sim_queues(const struct sim_dev *d)
+{
+	return d->nq;
 }
 
 void sim_set_reset_hangs(struct sim_dev *d, bool on)
@@ -359,19 +381,19 @@ const char *sim_last_error(const struct sim_dev *d)
 
 /* ---- the rings, device side ---- */
 
-static volatile struct vring_desc *sim_desc(struct sim_dev *d)
+static volatile struct vring_desc *sim_desc(struct sim_queue *q)
 {
-	return (volatile struct vring_desc *)(uintptr_t)d->q.desc_addr;
+	return (volatile struct vring_desc *)(uintptr_t)q->desc_addr;
 }
 
-static volatile struct vring_avail *sim_avail(struct sim_dev *d)
+static volatile struct vring_avail *sim_avail(struct sim_queue *q)
 {
-	return (volatile struct vring_avail *)(uintptr_t)d->q.driver_addr;
+	return (volatile struct vring_avail *)(uintptr_t)q->driver_addr;
 }
 
-static volatile struct vring_used *sim_used(struct sim_dev *d)
+static volatile struct vring_used *sim_used(struct sim_queue *q)
 {
-	return (volatile struct vring_used *)(uintptr_t)d->q.device_addr;
+	return (volatile struct vring_used *)(uintptr_t)q->device_addr;
 }
 
 static bool sim_has_feature(const struct sim_dev *d, unsigned bit)
@@ -400,18 +422,20 @@ static bool sim_push_seg(struct sim_req *r, unsigned *cap, uint64_t addr, uint32
 }
 
 /* Walks the chain at `head` into a request; if malformed, a driver error and no segments. */
-static struct sim_req *sim_parse_chain(struct sim_dev *d, uint16_t head)
+static struct sim_req *sim_parse_chain(struct sim_dev *d, unsigned qi, uint16_t head)
 {
-	volatile struct vring_desc *tab = sim_desc(d);
+	struct sim_queue *q = &d->q[qi];
+	volatile struct vring_desc *tab = sim_desc(q);
 	struct sim_req *r = calloc(1, sizeof(*r));
-	unsigned cap = 0, limit = d->q.num, i = head;
+	unsigned cap = 0, limit = q->num, i = head;
 	bool in_table = false;
 
 	if (!r)
 		abort();
 	r->head = head;
-	if (head >= d->q.num) {
-		sim_driver_error(d, "avail ring head %u >= queue size %u", head, d->q.num);
+	r->qi = qi;
+	if (head >= q->num) {
+		sim_driver_error(d, "avail ring head %u >= queue size %u", head, q->num);
 		goto bad;
 	}
 	for (unsigned steps = 0;; steps++) {
@@ -472,26 +496,27 @@ bad:
 	return r;
 }
 
-static void sim_fetch(struct sim_dev *d)
+static void sim_fetch(struct sim_dev *d, unsigned qi)
 {
-	volatile struct vring_avail *a = sim_avail(d);
+	struct sim_queue *q = &d->q[qi];
+	volatile struct vring_avail *a = sim_avail(q);
 	uint16_t avail_idx;
 
-	if (!d->q.live)
+	if (!q->live)
 		return;
 	avail_idx = a->idx;
 	/* Pairs with the driver's vq_wmb before publishing avail->idx. */
 	atomic_thread_fence(memory_order_acquire);
-	if ((uint16_t)(avail_idx - d->q.last_avail) > d->q.num) {
+	if ((uint16_t)(avail_idx - q->last_avail) > q->num) {
 		sim_driver_error(d, "avail idx %u runs %u ahead", avail_idx,
-				 (uint16_t)(avail_idx - d->q.last_avail));
+				 (uint16_t)(avail_idx - q->last_avail));
 		return;
 	}
-	while (d->q.last_avail != avail_idx) {
-		uint16_t head = a->ring[d->q.last_avail & (d->q.num - 1)];
-		struct sim_req *r = sim_parse_chain(d, head);
+	while (q->last_avail != avail_idx) {
+		uint16_t head = a->ring[q->last_avail & (q->num - 1)];
+		struct sim_req *r = sim_parse_chain(d, qi, head);
 
-		d->q.last_avail++;
+		q->last_avail++;
 		if (d->npending >= d->cfg.queue_num_max) {
 			sim_driver_error(d, "more chains than the queue holds");
 			sim_free_req(r);
@@ -499,6 +524,7 @@ static void sim_fetch(struct sim_dev *d)
 		}
 		d->pending[d->npending++] = r;
 		d->st.chains++;
+		d->st.queue_chains[qi]++;
 		if (r->indirect)
 			d->st.chains_indirect++;
 		if (d->npending > d->st.max_pending)
@@ -506,9 +532,9 @@ static void sim_fetch(struct sim_dev *d)
 	}
 	if (sim_has_feature(d, VIRTIO_F_EVENT_IDX)) {
 		/* Ask to be notified when the driver goes past what we have seen. */
-		*vring_avail_event(sim_used(d), d->q.num) = d->q.last_avail;
+		*vring_avail_event(sim_used(q), q->num) = q->last_avail;
 	} else {
-		sim_used(d)->flags = 0;
+		sim_used(q)->flags = 0;
 	}
 	/* Pairs with the driver's vq_mb in vq_kick_prepare. */
 	atomic_thread_fence(memory_order_seq_cst);
@@ -695,27 +721,29 @@ static uint32_t sim_execute(struct sim_dev *d, struct sim_req *r, uint8_t *statu
 	return written + 1;
 }
 
-static void sim_write_used(struct sim_dev *d, uint32_t id, uint32_t len)
+static void sim_write_used(struct sim_dev *d, unsigned qi, uint32_t id, uint32_t len)
 {
-	volatile struct vring_used *u = sim_used(d);
+	struct sim_queue *q = &d->q[qi];
+	volatile struct vring_used *u = sim_used(q);
 
-	u->ring[d->q.used_idx & (d->q.num - 1)].id = id;
-	u->ring[d->q.used_idx & (d->q.num - 1)].len = len;
-	d->q.used_idx++;
+	u->ring[q->used_idx & (q->num - 1)].id = id;
+	u->ring[q->used_idx & (q->num - 1)].len = len;
+	q->used_idx++;
 	/* Entry before index: pairs with the driver's vq_rmb after reading used->idx. */
 	atomic_thread_fence(memory_order_release);
-	u->idx = d->q.used_idx;
+	u->idx = q->used_idx;
 	d->st.completions++;
+	d->st.queue_completions[qi]++;
 }
 
-/* An id that heads no pending chain (for SIM_HOSTILE_ID_NOT_IN_FLIGHT). */
-static uint32_t sim_id_not_in_flight(struct sim_dev *d, uint16_t avoid)
+/* An id that heads no pending chain of queue qi (for SIM_HOSTILE_ID_NOT_IN_FLIGHT). */
+static uint32_t sim_id_not_in_flight(struct sim_dev *d, unsigned qi, uint16_t avoid)
 {
-	for (uint32_t id = 0; id < d->q.num; id++) {
+	for (uint32_t id = 0; id < d->q[qi].num; id++) {
 		bool busy = id == avoid;
 
 		for (unsigned i = 0; i < d->npending && !busy; i++)
-			busy = d->pending[i]->head == id;
+			busy = d->pending[i]->qi == qi && d->pending[i]->head == id;
 		if (!busy)
 			return id;
 	}
@@ -725,6 +753,8 @@ static uint32_t sim_id_not_in_flight(struct sim_dev *d, uint16_t avoid)
 static void sim_complete(struct sim_dev *d, unsigned idx)
 {
 	struct sim_req *r = d->pending[idx];
+	unsigned qi = r->qi;
+	struct sim_queue *q = &d->q[qi];
 	enum sim_hostile h = d->hostile;
 	uint8_t status;
 	uint32_t len;
@@ -740,7 +770,7 @@ static void sim_complete(struct sim_dev *d, unsigned idx)
 	}
 	if (r->nseg == 0) {
 		/* Malformed chain (already counted): hand it back empty. */
-		sim_write_used(d, r->head, 0);
+		sim_write_used(d, qi, r->head, 0);
 		sim_free_req(r);
 		return;
 	}
@@ -757,68 +787,81 @@ static void sim_complete(struct sim_dev *d, unsigned idx)
 		for (unsigned i = nout; i < r->nseg; i++)
 			in_bytes += r->seg[i].len;
 		sim_copy(r, nout, r->nseg - nout, in_bytes - 1, &garbage, 1, true);
-		sim_write_used(d, r->head, len);
+		sim_write_used(d, qi, r->head, len);
 		break;
 	}
 	case SIM_HOSTILE_ID_OUT_OF_RANGE:
-		sim_write_used(d, d->q.num + 5, len);
+		sim_write_used(d, qi, q->num + 5, len);
 		break;
 	case SIM_HOSTILE_ID_NOT_IN_FLIGHT:
-		sim_write_used(d, sim_id_not_in_flight(d, r->head), len);
+		sim_write_used(d, qi, sim_id_not_in_flight(d, qi, r->head), len);
 		break;
 	case SIM_HOSTILE_DOUBLE_COMPLETION:
-		sim_write_used(d, r->head, len);
-		sim_write_used(d, r->head, len);
+		sim_write_used(d, qi, r->head, len);
+		sim_write_used(d, qi, r->head, len);
 		break;
 	case SIM_HOSTILE_LEN_TOO_LARGE: {
 		uint32_t in_bytes = 0;
 
 		for (unsigned i = 0; i < r->nseg; i++)
 			in_bytes += r->seg[i].write ? r->seg[i].len : 0;
-		sim_write_used(d, r->head, in_bytes + 4096);
+		sim_write_used(d, qi, r->head, in_bytes + 4096);
 		break;
 	}
 	case SIM_HOSTILE_LEN_SHORT:
-		sim_write_used(d, r->head, 1);
+		sim_write_used(d, qi, r->head, 1);
 		break;
 	case SIM_HOSTILE_LEN_VALUE:
-		sim_write_used(d, r->head, d->hostile_value);
+		sim_write_used(d, qi, r->head, d->hostile_value);
 		break;
 	case SIM_HOSTILE_USED_IDX_JUMP:
-		sim_write_used(d, r->head, len);
-		d->q.used_idx = (uint16_t)(d->q.used_idx + d->q.num + 3);
+		sim_write_used(d, qi, r->head, len);
+		q->used_idx = (uint16_t)(q->used_idx + q->num + 3);
 		atomic_thread_fence(memory_order_release);
-		sim_used(d)->idx = d->q.used_idx;
+		sim_used(q)->idx = q->used_idx;
 		break;
 	default:
-		sim_write_used(d, r->head, len);
+		sim_write_used(d, qi, r->head, len);
 		break;
 	}
 	sim_free_req(r);
 	if (h == SIM_HOSTILE_DROP_IRQ)
-		d->q.signalled_used =
-		    d->q.used_idx; /* as if signalled: no interrupt for this one */
+		q->signalled_used =
+		    q->used_idx; /* as if signalled: no interrupt for this one */
 }
 
 /* After completions: does the driver want an interrupt (2.7.7, 2.7.10)? */
-static void sim_maybe_interrupt(struct sim_dev *d)
+static bool sim_queue_wants_interrupt(struct sim_dev *d, struct sim_queue *q)
 {
-	uint16_t old = d->q.signalled_used, new_idx = d->q.used_idx;
+	uint16_t old = q->signalled_used, new_idx = q->used_idx;
 	bool want;
 
-	if (old == new_idx)
-		return;
+	if (old == new_idx || !q->live)
+		return false;
 	/* used->idx before used_event / flags: pairs with the driver's vq_mb in vq_enable_cb. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (sim_has_feature(d, VIRTIO_F_EVENT_IDX))
-		want = vring_need_event(*vring_used_event(sim_avail(d), d->q.num), new_idx, old);
+		want = vring_need_event(*vring_used_event(sim_avail(q), q->num), new_idx, old);
 	else
-		want = !(sim_avail(d)->flags & VRING_AVAIL_F_NO_INTERRUPT);
-	d->q.signalled_used = new_idx;
-	if (!want) {
+		want = !(sim_avail(q)->flags & VRING_AVAIL_F_NO_INTERRUPT);
+	q->signalled_used = new_idx;
+	if (!want)
 		d->st.irqs_suppressed++;
+	return want;
+}
+
+/*
+ * Every queue shares the device's one interrupt (virtio-mmio has one
+ * line): it is raised once if any queue's completions asked for it.
+ */
+static void sim_maybe_interrupt(struct sim_dev *d)
+{
+	bool want = false;
+
+	for (unsigned qi = 0; qi < d->nq; qi++)
+		want |= sim_queue_wants_interrupt(d, &d->q[qi]);
+	if (!want)
 		return;
-	}
 	d->int_status |= VMMIO_INT_VRING;
 	d->st.irqs_raised++;
 }
@@ -844,26 +887,47 @@ void sim_deliver_irqs(void)
 	}
 }
 
-unsigned sim_process(struct sim_dev *d, unsigned max, enum sim_order order)
+/* Index in pending[] of the n-th (from 0) chain of queue qi (any queue: SIM_ANY_QUEUE). */
+static unsigned sim_pending_nth(const struct sim_dev *d, unsigned qi, unsigned n)
+{
+	for (unsigned i = 0; i < d->npending; i++) {
+		if (qi != SIM_ANY_QUEUE && d->pending[i]->qi != qi)
+			continue;
+		if (n-- == 0)
+			return i;
+	}
+	abort(); /* callers count first */
+}
+
+unsigned sim_process_queue(struct sim_dev *d, unsigned qi, unsigned max, enum sim_order order)
 {
 	unsigned done = 0;
 
 	/* A device only looks at the avail ring when kicked, or (busy device) now. */
-	if (d->deferred)
-		sim_fetch(d);
-	while (done < max && d->npending) {
-		unsigned idx = 0;
+	if (d->deferred) {
+		for (unsigned q = 0; q < d->nq; q++)
+			sim_fetch(d, q);
+	}
+	while (done < max) {
+		unsigned n = qi == SIM_ANY_QUEUE ? d->npending : sim_pending_queue(d, qi), k = 0;
 
+		if (n == 0)
+			break;
 		if (order == SIM_ORDER_LIFO)
-			idx = d->npending - 1;
+			k = n - 1;
 		else if (order == SIM_ORDER_RANDOM)
-			idx = (unsigned)(sim_rand() % d->npending);
-		sim_complete(d, idx);
+			k = (unsigned)(sim_rand() % n);
+		sim_complete(d, sim_pending_nth(d, qi, k));
 		done++;
 	}
 	sim_maybe_interrupt(d);
 	sim_deliver_irqs();
 	return done;
+}
+
+unsigned sim_process(struct sim_dev *d, unsigned max, enum sim_order order)
+{
+	return sim_process_queue(d, SIM_ANY_QUEUE, max, order);
 }
 
 void sim_config_change(struct sim_dev *d, uint64_t new_capacity)
@@ -895,29 +959,29 @@ static void sim_reset_dev(struct sim_dev *d)
 	if (d->cfg.reset_never_completes)
 		return;
 	sim_drop_pending(d);
-	memset(&d->q, 0, sizeof(d->q));
+	memset(d->q, 0, sizeof(d->q));
 	d->drv_feat[0] = d->drv_feat[1] = 0;
 	d->int_status = 0;
 	d->queue_sel = 0;
 	d->status = 0;
 }
 
-static void sim_activate(struct sim_dev *d)
+static void sim_activate(struct sim_dev *d, struct sim_queue *q)
 {
-	if (d->q.num == 0 || (d->q.num & (d->q.num - 1)) || d->q.num > d->cfg.queue_num_max) {
-		sim_driver_error(d, "bad QueueNum %u", d->q.num);
+	if (q->num == 0 || (q->num & (q->num - 1)) || q->num > d->cfg.queue_num_max) {
+		sim_driver_error(d, "bad QueueNum %u", q->num);
 		return;
 	}
 	if (d->version == 1) {
-		uint32_t align = d->q.align ? d->q.align : VRING_LEGACY_ALIGN;
+		uint32_t align = q->align ? q->align : VRING_LEGACY_ALIGN;
 		uint64_t avail_end;
 
-		d->q.desc_addr = (uint64_t)d->q.pfn * d->guest_page_size;
-		d->q.driver_addr = d->q.desc_addr + 16ULL * d->q.num;
-		avail_end = d->q.driver_addr + 6 + 2ULL * d->q.num;
-		d->q.device_addr = (avail_end + align - 1) & ~(uint64_t)(align - 1);
+		q->desc_addr = (uint64_t)q->pfn * d->guest_page_size;
+		q->driver_addr = q->desc_addr + 16ULL * q->num;
+		avail_end = q->driver_addr + 6 + 2ULL * q->num;
+		q->device_addr = (avail_end + align - 1) & ~(uint64_t)(align - 1);
 	}
-	d->q.live = true;
+	q->live = true;
 }
 
 static bool sim_legacy_reg(struct sim_dev *d, unsigned off)
@@ -1004,12 +1068,12 @@ uint32_t mmio_read32_relaxed(uintptr_t addr)
 		       : d->dev_feat_sel == 1 ? (uint32_t)(d->offered >> 32)
 					      : 0;
 	case VMMIO_QUEUE_NUM_MAX:
-		return d->queue_sel == 0 && d->device_id == VIRTIO_ID_BLOCK ? d->cfg.queue_num_max
-									    : 0;
+		return d->queue_sel < d->nq && d->device_id == VIRTIO_ID_BLOCK ? d->cfg.queue_num_max
+									       : 0;
 	case VMMIO_QUEUE_PFN:
-		return d->queue_sel == 0 ? d->q.pfn : 0;
+		return d->queue_sel < d->nq ? d->q[d->queue_sel].pfn : 0;
 	case VMMIO_QUEUE_READY:
-		return d->queue_sel == 0 ? d->q.ready : 0;
+		return d->queue_sel < d->nq ? d->q[d->queue_sel].ready : 0;
 	case VMMIO_INTERRUPT_STATUS:
 		return d->int_status;
 	case VMMIO_STATUS:
@@ -1064,21 +1128,22 @@ static void sim_write_status(struct sim_dev *d, uint32_t val)
 	d->status = (uint8_t)val;
 }
 
-static void sim_notify(struct sim_dev *d, uint32_t q)
+static void sim_notify(struct sim_dev *d, uint32_t qi)
 {
 	d->st.notifies++;
-	if (q != 0 || !d->q.live || !(d->status & VIRTIO_STATUS_DRIVER_OK)) {
-		sim_driver_error(d, "notify of queue %u that is not live", q);
+	if (qi >= d->nq || !d->q[qi].live || !(d->status & VIRTIO_STATUS_DRIVER_OK)) {
+		sim_driver_error(d, "notify of queue %u that is not live", qi);
 		return;
 	}
+	d->st.queue_notifies[qi]++;
 	if (d->deferred) {
 		/* Busy elsewhere: take the chains at sim_process. Without event
 		 * index, say so with NO_NOTIFY as QEMU does while processing. */
 		if (!sim_has_feature(d, VIRTIO_F_EVENT_IDX))
-			sim_used(d)->flags = VRING_USED_F_NO_NOTIFY;
+			sim_used(&d->q[qi])->flags = VRING_USED_F_NO_NOTIFY;
 		return;
 	}
-	sim_fetch(d);
+	sim_fetch(d, qi);
 	if (d->autocomplete)
 		sim_process(d, UINT32_MAX, SIM_ORDER_FIFO);
 }
@@ -1096,6 +1161,8 @@ void mmio_write32_relaxed(uintptr_t addr, uint32_t val)
 
 	if (empty)
 		return;
+	/* The selected queue's registers; writes to an absent queue are ignored. */
+	struct sim_queue *q = d->queue_sel < d->nq ? &d->q[d->queue_sel] : NULL;
 	if (off & 3 || off >= VMMIO_CONFIG) {
 		sim_driver_error(d, "write at %#x", off);
 		return;
@@ -1122,49 +1189,56 @@ void mmio_write32_relaxed(uintptr_t addr, uint32_t val)
 		d->queue_sel = val;
 		break;
 	case VMMIO_QUEUE_NUM:
-		if (d->queue_sel == 0)
-			d->q.num = val;
+		if (q)
+			q->num = val;
 		break;
 	case VMMIO_QUEUE_ALIGN:
-		d->q.align = val;
+		if (q)
+			q->align = val;
 		break;
 	case VMMIO_QUEUE_PFN:
-		if (d->queue_sel != 0)
+		if (!q)
 			break;
-		d->q.pfn = val;
+		q->pfn = val;
 		if (val == 0)
-			memset(&d->q, 0, sizeof(d->q));
+			memset(q, 0, sizeof(*q));
 		else if (!d->guest_page_size)
 			sim_driver_error(d, "QueuePFN before GuestPageSize");
 		else
-			sim_activate(d);
+			sim_activate(d, q);
 		break;
 	case VMMIO_QUEUE_READY:
-		if (d->queue_sel != 0)
+		if (!q)
 			break;
-		d->q.ready = val & 1;
+		q->ready = val & 1;
 		if (val & 1)
-			sim_activate(d);
+			sim_activate(d, q);
 		else
-			d->q.live = false;
+			q->live = false;
 		break;
 	case VMMIO_QUEUE_DESC_LOW:
-		d->q.desc_addr = (d->q.desc_addr & ~0xffffffffULL) | val;
+		if (q)
+			q->desc_addr = (q->desc_addr & ~0xffffffffULL) | val;
 		break;
 	case VMMIO_QUEUE_DESC_HIGH:
-		d->q.desc_addr = (d->q.desc_addr & 0xffffffffULL) | (uint64_t)val << 32;
+		if (q)
+			q->desc_addr = (q->desc_addr & 0xffffffffULL) | (uint64_t)val << 32;
 		break;
 	case VMMIO_QUEUE_DRIVER_LOW:
-		d->q.driver_addr = (d->q.driver_addr & ~0xffffffffULL) | val;
+		if (q)
+			q->driver_addr = (q->driver_addr & ~0xffffffffULL) | val;
 		break;
 	case VMMIO_QUEUE_DRIVER_HIGH:
-		d->q.driver_addr = (d->q.driver_addr & 0xffffffffULL) | (uint64_t)val << 32;
+		if (q)
+			q->driver_addr = (q->driver_addr & 0xffffffffULL) | (uint64_t)val << 32;
 		break;
 	case VMMIO_QUEUE_DEVICE_LOW:
-		d->q.device_addr = (d->q.device_addr & ~0xffffffffULL) | val;
+		if (q)
+			q->device_addr = (q->device_addr & ~0xffffffffULL) | val;
 		break;
 	case VMMIO_QUEUE_DEVICE_HIGH:
-		d->q.device_addr = (d->q.device_addr & 0xffffffffULL) | (uint64_t)val << 32;
+		if (q)
+			q->device_addr = (q->device_addr & 0xffffffffULL) | (uint64_t)val << 32;
 		break;
 	case VMMIO_QUEUE_NOTIFY:
 		sim_notify(d, val);

@@ -50,6 +50,8 @@
 #define SIM_SLOT_SIZE  0x200U
 #define SIM_NSLOTS     32U
 #define SIM_INTID_BASE 48U
+#define SIM_MAX_QUEUES 8U /* request queues a device may offer (num_queues) */
+#define SIM_ANY_QUEUE  (~0U)
 
 /* virtio-blk feature bits (5.2.3) the simulator knows. */
 #define SIM_BLK_F_SIZE_MAX     1
@@ -58,6 +60,7 @@
 #define SIM_BLK_F_RO	       5
 #define SIM_BLK_F_FLUSH	       9
 #define SIM_BLK_F_CONFIG_WCE   11
+#define SIM_BLK_F_MQ	       12
 #define SIM_BLK_F_DISCARD      13
 #define SIM_BLK_F_WRITE_ZEROES 14
 
@@ -70,6 +73,12 @@ struct sim_blk_cfg {
 	bool ro, flush, config_wce, discard, write_zeroes;
 	bool indirect, event_idx; /* VIRTIO_F_INDIRECT_DESC / VIRTIO_F_EVENT_IDX offered */
 	uint32_t queue_num_max;	  /* QueueNumMax (QEMU: 1024) */
+	/*
+	 * Request queues (VIRTIO_BLK_F_MQ offered, num_queues in the
+	 * configuration): 0 or 1 is one queue and no MQ; at most SIM_MAX_QUEUES.
+	 * All queues share the device's one interrupt, as on virtio-mmio.
+	 */
+	unsigned num_queues;
 	/* Misbehaving initialisation, for the transport's failure paths. */
 	bool refuse_features_ok;     /* FEATURES_OK does not stick */
 	bool offer_version_1_legacy; /* a Version 1 device that offers VERSION_1 (bogus) */
@@ -111,6 +120,9 @@ struct sim_stats {
 	uint64_t irqs_suppressed; /* completions whose interrupt the driver waived */
 	uint64_t driver_errors;	  /* malformed chains or register misuse by the driver */
 	uint64_t reads, writes, flushes, discards, write_zeroes, get_ids;
+	uint64_t queue_chains[SIM_MAX_QUEUES];	    /* chains taken, by queue */
+	uint64_t queue_completions[SIM_MAX_QUEUES]; /* used entries written, by queue */
+	uint64_t queue_notifies[SIM_MAX_QUEUES];    /* QueueNotify writes, by queue */
 	uint32_t max_segments; /* most data segments seen in one chain */
 	uint32_t max_pending;  /* most chains pending at once */
 };
@@ -152,14 +164,23 @@ uint32_t sim_intid(const struct sim_dev *d);
 uintptr_t sim_base(const struct sim_dev *d);
 uint8_t sim_status(const struct sim_dev *d); /* the Status register */
 
-/* Chains taken from the avail ring and not yet completed. */
+/* Chains taken from the avail ring and not yet completed (all queues, or queue qi). */
 unsigned sim_pending(const struct sim_dev *d);
+unsigned sim_pending_queue(const struct sim_dev *d, unsigned qi);
+/* Request queues the device has (num_queues, at least 1). */
+unsigned sim_queues(const struct sim_dev *d);
 /*
  * Completes up to `max` pending chains in the given order, then raises the
  * interrupt if any completion asked for one (and delivers interrupts still
  * pending from earlier if IRQs are unmasked). Returns chains completed.
  */
 unsigned sim_process(struct sim_dev *d, unsigned max, enum sim_order order);
+/*
+ * The same for the chains of queue qi only (SIM_ANY_QUEUE: all, as
+ * sim_process). A hostile mode set before applies to that queue's next
+ * completion. The one interrupt is raised if any queue's completions want it.
+ */
+unsigned sim_process_queue(struct sim_dev *d, unsigned qi, unsigned max, enum sim_order order);
 /* Delivers pending interrupts of every device if IRQs are unmasked. */
 void sim_deliver_irqs(void);
 /*

@@ -36,7 +36,7 @@
 struct virtqueue;
 
 #define VMMIO_MAX_DEVICES DT_MAX_VIRTIO_MMIO
-#define VMMIO_MAX_QUEUES  4U
+#define VMMIO_MAX_QUEUES  8U /* one per CPU, up to 8 CPUs */
 
 /* InterruptStatus bits (4.2.2), as returned by vmmio_ack_interrupt. */
 #define VMMIO_INT_VRING	 (1U << 0) /* used buffer notification */
