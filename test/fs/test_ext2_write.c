@@ -440,6 +440,25 @@ static void full_disk(uint32_t bs, uint32_t kib)
 	assert_int_equal(free_blocks(&v), 0);
 	fsck_clean(&h, &v);
 
+	/*
+	 * One block free (the last data block given back, its indirect block
+	 * still holding others): a write that needs an indirect block and a
+	 * data block fails and leaves that block free; one that needs only a
+	 * data block takes it.
+	 */
+	uint64_t last = (big->size - 1u) / bs;
+	assert_true(last > EXT2_NDIR_BLOCKS && (last - EXT2_NDIR_BLOCKS) % (bs / 4u) != 0);
+	assert_int_equal(ext2_truncate(&v, &big->ip, last * bs), 0);
+	model_truncate(big, last * bs);
+	assert_int_equal(free_blocks(&v), 1);
+	assert_int_equal(mwrite(&v, big, (last + 2u * bs / 4u) * bs, 10, 9, &done), -ENOSPC);
+	assert_int_equal(done, 0);
+	assert_int_equal(free_blocks(&v), 1);
+	mwrite_ok(&v, big, last * bs + 1u, 10u, 10);
+	assert_int_equal(free_blocks(&v), 0);
+	compare_all(&v, big);
+	fsck_clean(&h, &v);
+
 	assert_int_equal(ext2_truncate(&v, &big->ip, 0), 0);
 	model_truncate(big, 0);
 	assert_int_equal(free_blocks(&v), before);
@@ -603,6 +622,130 @@ static void test_large_file(void **state)
 	free(mf);
 }
 
+/*
+ * A data block that cannot be taken (-EIO) stops the write there: the bytes
+ * before it are written and counted, the size ends at them, and the block
+ * allocated for the failed part is given back.
+ */
+static void test_write_eio(void **state)
+{
+	struct himg h;
+	struct ext2_vol v;
+	struct mfile *mf = calloc(1, sizeof(*mf));
+	uint32_t pblk;
+	uint64_t before;
+	size_t done;
+
+	(void)state;
+	mk(&h, &v, 1024, 8192, NULL);
+	new_file(&v, mf, "eio");
+	mwrite_ok(&v, mf, 0, 2048u, 1);
+	before = free_blocks(&v);
+	/* The allocator's next block for this file is the one after its last (the goal). */
+	assert_int_equal(ext2_bmap(&v, &mf->ip, 1, &pblk, NULL), 0);
+	h.fail_block = pblk + 1u;
+	assert_int_equal(mwrite(&v, mf, 2048u - 100u, 3000u, 2, &done), -EIO);
+	assert_int_equal(done, 100);
+	assert_int_equal(mf->ip.size, 2048u);
+	assert_int_equal(free_blocks(&v), before);
+	assert_int_equal(mwrite(&v, mf, 5000u, 3000u, 3, &done), -EIO);
+	assert_int_equal(done, 0);
+	assert_int_equal(mf->ip.size, 2048u);
+	assert_int_equal(free_blocks(&v), before);
+	h.fail_block = 0;
+	compare_all(&v, mf);
+	mwrite_ok(&v, mf, 5000u, 3000u, 4);
+	compare_all(&v, mf);
+	fsck_clean(&h, &v);
+	himg_free(&h);
+	free(mf);
+}
+
+#define RANDOM_FILES   3u
+#define RANDOM_OPS     400u
+#define RANDOM_BLOCKS  600u /* largest size, in blocks: past the first double-indirect block at 1 KiB */
+
+/*
+ * Random writes (holes, overwrites, appends) and truncates (down and up) on
+ * a few files at once, each compared in full with a byte model after every
+ * operation; free counts follow i_blocks; e2fsck judges the end.
+ */
+static void random_ops(uint32_t bs)
+{
+	const size_t max = (size_t)RANDOM_BLOCKS * bs;
+	struct himg h;
+	struct ext2_vol v;
+	struct mfile *f = calloc(RANDOM_FILES, sizeof(*f));
+	uint8_t *model[RANDOM_FILES], *buf = malloc(max), *got = malloc(max);
+	uint64_t before, used;
+	uint32_t seed = 12345u + bs;
+	char name[16];
+	size_t done;
+
+	assert_non_null(buf);
+	assert_non_null(got);
+	mk(&h, &v, bs, 16384, NULL);
+	before = free_blocks(&v);
+	for (unsigned int i = 0; i < RANDOM_FILES; i++) {
+		snprintf(name, sizeof(name), "r%u", i);
+		new_file(&v, &f[i], name);
+		model[i] = calloc(1, max);
+		assert_non_null(model[i]);
+	}
+	for (unsigned int op = 0; op < RANDOM_OPS; op++) {
+		seed = seed * 1103515245u + 12345u;
+		struct mfile *mf = &f[(seed >> 8) % RANDOM_FILES];
+		uint8_t *m = model[mf - f];
+		uint32_t r = seed >> 4;
+		uint64_t size = mf->ip.size;
+
+		if (r % 4u == 0) {
+			uint64_t to = (uint64_t)(r >> 3) % (max + 1u);
+			assert_int_equal(ext2_truncate(&v, &mf->ip, to), 0);
+			if (to < size)
+				memset(m + to, 0, (size_t)(size - to));
+		} else {
+			uint64_t off = r % 3u == 0 ? size : (uint64_t)(r >> 3) % max; /* appends, and anywhere */
+			size_t len = (size_t)((seed >> 11) % (4u * bs) + 1u);
+			if (off + len > max)
+				len = max - (size_t)off;
+			for (size_t k = 0; k < len; k++)
+				buf[k] = (uint8_t)(seed + k * 7u + op);
+			assert_int_equal(ext2_file_write(&v, &mf->ip, off, buf, len, &done), 0);
+			assert_int_equal(done, len);
+			memcpy(m + off, buf, len);
+			if (off + len < size)
+				assert_int_equal(mf->ip.size, size);
+		}
+		assert_int_equal(ext2_file_read(&v, &mf->ip, 0, got, max, &done), 0);
+		assert_int_equal(done, mf->ip.size);
+		assert_memory_equal(got, m, done);
+	}
+	used = 0;
+	for (unsigned int i = 0; i < RANDOM_FILES; i++)
+		used += f[i].ip.blocks_512 / (bs / EXT2_IBLOCK_UNIT);
+	assert_int_equal(free_blocks(&v), before - used);
+	fsck_clean(&h, &v);
+	for (unsigned int i = 0; i < RANDOM_FILES; i++)
+		free(model[i]);
+	free(f);
+	free(buf);
+	free(got);
+	himg_free(&h);
+}
+
+static void test_random_1k(void **state)
+{
+	(void)state;
+	random_ops(1024);
+}
+
+static void test_random_4k(void **state)
+{
+	(void)state;
+	random_ops(4096);
+}
+
 /* Saves the whole image, so that a refused change can be shown to have changed nothing. */
 static uint8_t *snapshot(const struct himg *h)
 {
@@ -691,6 +834,9 @@ int main(void)
 		cmocka_unit_test(test_truncate_4k),
 		cmocka_unit_test(test_enospc_1k),
 		cmocka_unit_test(test_enospc_4k),
+		cmocka_unit_test(test_write_eio),
+		cmocka_unit_test(test_random_1k),
+		cmocka_unit_test(test_random_4k),
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_inode_placement),
 		cmocka_unit_test(test_meta_flags),
