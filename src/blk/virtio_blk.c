@@ -704,12 +704,13 @@ static int vblk_probe(struct vmmio_dev *vdev)
 	if (err)
 		goto err_broken;
 	info = *blkdev_info(vb->bdev);
-	kprintf("%s: virtio-blk, %llu sectors (%llu MiB), %u-byte blocks%s%s, features 0x%llx, "
+	kprintf("%s: virtio-blk, %llu sectors (%llu MiB), %u-byte blocks%s%s%s, features 0x%llx, "
 		"%u queue%s\n",
 		info.name, (unsigned long long)info.capacity,
 		(unsigned long long)(info.capacity >> (20 - SECTOR_SHIFT)), info.lbs,
 		info.ro ? ", read-only" : "", info.volatile_cache ? ", write-back cache" : "",
-		(unsigned long long)vb->features, vb->nvqs, vb->nvqs == 1 ? "" : "s");
+		vq_is_packed(vb->vqs[0]) ? ", packed ring" : "", (unsigned long long)vb->features,
+		vb->nvqs, vb->nvqs == 1 ? "" : "s");
 	return 0;
 
 err_broken : {

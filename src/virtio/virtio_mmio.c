@@ -24,6 +24,7 @@
 #include "virtqueue_private.h"
 #include "vmmio_regs.h"
 #include "vring.h"
+#include "vring_packed.h"
 
 /* Reads of Status/ConfigGeneration before we call a device unresponsive. */
 #define VMMIO_POLL_LIMIT 100000U
@@ -237,6 +238,8 @@ int vmmio_init(struct vmmio_dev *dev, uint64_t wanted, uint64_t required, uint64
 			return -ENODEV;
 		}
 		accept |= VIRTIO_BIT(VIRTIO_F_VERSION_1);
+		/* The ring format is the virtqueue's business, not the device driver's. */
+		accept |= offered & vq_ring_features();
 	} else {
 		/* A legacy device speaks the legacy ring/config format: never VERSION_1. */
 		accept &= ~VIRTIO_BIT(VIRTIO_F_VERSION_1);
@@ -306,7 +309,13 @@ int vmmio_setup_queue(struct vmmio_dev *dev, unsigned index, unsigned wanted_siz
 	unsigned size;
 	int err;
 
-	if (!dev || !out || index >= VMMIO_MAX_QUEUES || !vring_size_ok(wanted_size))
+	bool packed;
+
+	if (!dev || !out || index >= VMMIO_MAX_QUEUES)
+		return -EINVAL;
+	/* A packed ring takes any size (2.8); the split ring a power of two. */
+	packed = (dev->driver_features & VIRTIO_BIT(VIRTIO_F_RING_PACKED)) != 0;
+	if (packed ? !vring_packed_size_ok(wanted_size) : !vring_size_ok(wanted_size))
 		return -EINVAL;
 	if (dev->failed || dev->vq[index])
 		return -ENODEV;
@@ -321,13 +330,16 @@ int vmmio_setup_queue(struct vmmio_dev *dev, unsigned index, unsigned wanted_siz
 	if (max == 0)
 		return -ENODEV; /* no such queue */
 	size = wanted_size;
-	while (size > max)
+	if (packed)
+		size = size > max ? max : size;
+	while (!packed && size > max)
 		size >>= 1;
 	if (size < 2) {
 		vmmio_fail(dev, "QueueNumMax too small");
 		return -EIO;
 	}
 	p.size = size;
+	p.packed = packed;
 	p.event_idx = (dev->driver_features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX)) != 0;
 	if (dev->driver_features & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC))
 		p.indirect_segs = (unsigned)vmmio_indirect_segs;

@@ -29,8 +29,19 @@
 #include <levblk/console.h>
 #include <levblk/hal/dma.h>
 #include <levblk/virtio/virtqueue.h>
+#include <levblk/init.h>
+#include <levblk/virtio/virtio_spec.h>
+#include "virtqueue_packed.h"
 #include "virtqueue_private.h"
 #include "vring.h"
+
+/*
+ * The ring formats the driver offers to use. The packed ring (2.8) is taken
+ * whenever the device offers it, unless vq.packed=0 keeps the split ring.
+ */
+uint64_t vq_param_packed = 1;
+PARAM_U64("vq.packed", vq_param_packed, 0, 1,
+	  "use the packed ring when the device offers VIRTIO_F_RING_PACKED (0: split ring only)");
 
 /* Private shadow of one chain, indexed by its head descriptor id. */
 struct vq_chain {
@@ -47,6 +58,9 @@ enum vq_state {
 };
 
 struct virtqueue {
+	/* Set for a packed ring: every call goes there and nothing below is used. */
+	struct vq_packed *packed;
+
 	/* Shared with the device. */
 	volatile struct vring_desc *desc;
 	volatile struct vring_avail *avail;
@@ -81,6 +95,33 @@ static void vq_free_chain(struct virtqueue *vq, uint16_t head);
 static int vq_used_pending(struct virtqueue *vq);
 static void vq_reset_rings(struct virtqueue *vq);
 
+uint64_t vq_ring_features(void)
+{
+	return vq_param_packed ? VIRTIO_BIT(VIRTIO_F_RING_PACKED) : 0;
+}
+
+/* A packed queue: a bare handle whose calls all go to virtqueue_packed.c. */
+static int vq_create_packed(const struct vq_params *p, struct virtqueue **out)
+{
+	struct dma_buf priv;
+	struct virtqueue *vq;
+	int err;
+
+	err = dma_alloc(sizeof(*vq), 4096, &priv);
+	if (err)
+		return err;
+	vq = priv.va;
+	memset(vq, 0, sizeof(*vq));
+	vq->priv_mem = priv;
+	err = vqp_create(p, &vq->packed);
+	if (err) {
+		dma_free(&priv);
+		return err;
+	}
+	*out = vq;
+	return 0;
+}
+
 int vq_create(const struct vq_params *p, struct virtqueue **out)
 {
 	struct vring_layout l;
@@ -89,6 +130,8 @@ int vq_create(const struct vq_params *p, struct virtqueue **out)
 	size_t priv_size;
 	int err;
 
+	if (p && out && p->packed)
+		return vq_create_packed(p, out);
 	if (!p || !out || !p->notify || !vring_size_ok(p->size) ||
 	    p->indirect_segs > VRING_MAX_SIZE)
 		return -EINVAL;
@@ -141,6 +184,12 @@ void vq_destroy(struct virtqueue *vq)
 
 	if (!vq)
 		return;
+	if (vq->packed) {
+		vqp_destroy(vq->packed);
+		priv = vq->priv_mem;
+		dma_free(&priv);
+		return;
+	}
 	if (vq->indirect)
 		dma_free(&vq->indirect_mem);
 	dma_free(&vq->ring_mem);
@@ -170,32 +219,46 @@ static void vq_reset_rings(struct virtqueue *vq)
 
 uint64_t vq_desc_bus(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_desc_bus(vq->packed);
 	return vq->ring_mem.bus;
 }
 
 uint64_t vq_avail_bus(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_driver_bus(vq->packed);
 	return vq->ring_mem.bus + ((uintptr_t)vq->avail - (uintptr_t)vq->ring_mem.va);
 }
 
 uint64_t vq_used_bus(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_device_bus(vq->packed);
 	return vq->ring_mem.bus + ((uintptr_t)vq->used - (uintptr_t)vq->ring_mem.va);
 }
 
 unsigned vq_index(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_index(vq->packed);
 	return vq->index;
 }
 
 void vq_mark_reset(struct virtqueue *vq)
 {
+	if (vq->packed) {
+		vqp_mark_reset(vq->packed);
+		return;
+	}
 	if (vq->state == VQ_LIVE)
 		vq->state = VQ_RESET;
 }
 
 int vq_reinit(struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_reinit(vq->packed);
 	if (vq->in_flight)
 		return -EBUSY;
 	vq_reset_rings(vq);
@@ -250,6 +313,8 @@ int vq_add(struct virtqueue *vq, void *cookie, const struct vq_sg *sg, unsigned 
 			in_bytes += sg[i].len;
 		}
 	}
+	if (vq->packed)
+		return vqp_add(vq->packed, cookie, sg, n_out, n, in_bytes);
 	if (vq->state != VQ_LIVE)
 		return -ENODEV;
 
@@ -309,6 +374,8 @@ int vq_add(struct virtqueue *vq, void *cookie, const struct vq_sg *sg, unsigned 
 
 bool vq_kick_prepare(struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_kick_prepare(vq->packed);
 	uint16_t old = vq->kicked_avail, new_idx = vq->avail_shadow;
 	bool kick;
 
@@ -336,6 +403,10 @@ bool vq_kick_prepare(struct virtqueue *vq)
 
 void vq_notify(struct virtqueue *vq)
 {
+	if (vq->packed) {
+		vqp_notify(vq->packed);
+		return;
+	}
 	/* The transport writes QueueNotify with mmio_write32, whose io_wmb orders
 	 * our ring stores before the doorbell. */
 	vq->notify(vq->notify_arg, vq->index);
@@ -365,11 +436,15 @@ static int vq_used_pending(struct virtqueue *vq)
 
 bool vq_has_used(struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_has_used(vq->packed);
 	return vq_used_pending(vq) > 0;
 }
 
 bool vq_irq_note(struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_irq_note(vq->packed);
 	bool work = vq_has_used(vq);
 
 	vq->st.irqs++;
@@ -391,6 +466,8 @@ static void vq_free_chain(struct virtqueue *vq, uint16_t head)
 
 void *vq_get_used(struct virtqueue *vq, uint32_t *len)
 {
+	if (vq->packed)
+		return vqp_get_used(vq->packed, len);
 	volatile struct vring_used_elem *e;
 	uint32_t id, ulen;
 	void *cookie;
@@ -440,6 +517,10 @@ void *vq_get_used(struct virtqueue *vq, uint32_t *len)
 
 void vq_disable_cb(struct virtqueue *vq)
 {
+	if (vq->packed) {
+		vqp_disable_cb(vq->packed);
+		return;
+	}
 	/* No barrier: suppression is a hint, and a late interrupt is harmless. */
 	vq->cb_enabled = false;
 	if (vq->event_idx) {
@@ -452,8 +533,41 @@ void vq_disable_cb(struct virtqueue *vq)
 	}
 }
 
+/*
+ * Split ring: used_event three quarters of the way through the chains in
+ * flight (as Linux's virtqueue_enable_cb_delayed). The re-check compares
+ * the used index with that point: a device that already went past it before
+ * our store was visible would not signal, so we must drain now.
+ */
+bool vq_enable_cb_delayed(struct virtqueue *vq)
+{
+	uint16_t bufs, used_idx;
+
+	if (vq->packed)
+		return vqp_enable_cb_delayed(vq->packed);
+	if (!vq->event_idx || vq->state != VQ_LIVE)
+		return vq_enable_cb(vq);
+	vq->cb_enabled = true;
+	bufs = (uint16_t)((uint16_t)(vq->avail_shadow - vq->last_used) * 3 / 4);
+	*vring_used_event(vq->avail, vq->size) = (uint16_t)(vq->last_used + bufs);
+	/*
+	 * used_event must be visible before we re-read used->idx. Pairs with
+	 * the device's full barrier between writing used->idx and reading
+	 * used_event.
+	 */
+	vq_mb();
+	used_idx = vq->used->idx;
+	if ((uint16_t)(used_idx - vq->last_used) > bufs) {
+		vq->st.cb_rechecks++;
+		return false;
+	}
+	return true;
+}
+
 bool vq_enable_cb(struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_enable_cb(vq->packed);
 	uint16_t used_idx;
 
 	vq->cb_enabled = true;
@@ -482,31 +596,43 @@ bool vq_enable_cb(struct virtqueue *vq)
 
 unsigned vq_free_count(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_free_count(vq->packed);
 	return vq->num_free;
 }
 
 unsigned vq_size(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_size(vq->packed);
 	return vq->size;
 }
 
 unsigned vq_max_sg(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_max_sg(vq->packed);
 	return vq->indirect ? vq->indirect_segs : vq->size;
 }
 
 unsigned vq_in_flight(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_in_flight(vq->packed);
 	return vq->in_flight;
 }
 
 bool vq_is_broken(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_is_broken(vq->packed);
 	return vq->state != VQ_LIVE;
 }
 
 const char *vq_broken_reason(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_broken_reason(vq->packed);
 	if (vq->state == VQ_RESET)
 		return "device reset";
 	return vq->broken_reason;
@@ -514,16 +640,27 @@ const char *vq_broken_reason(const struct virtqueue *vq)
 
 bool vq_has_indirect(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_has_indirect(vq->packed);
 	return vq->indirect != NULL;
 }
 
 bool vq_has_event_idx(const struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_has_event_idx(vq->packed);
 	return vq->event_idx;
+}
+
+bool vq_is_packed(const struct virtqueue *vq)
+{
+	return vq->packed != NULL;
 }
 
 void *vq_detach_unused(struct virtqueue *vq)
 {
+	if (vq->packed)
+		return vqp_detach_unused(vq->packed);
 	if (vq->state == VQ_LIVE)
 		return NULL;
 	/* Scan the private shadow only; the rings are no longer trusted. */
@@ -540,5 +677,9 @@ void *vq_detach_unused(struct virtqueue *vq)
 
 void vq_get_stats(const struct virtqueue *vq, struct vq_stats *out)
 {
+	if (vq->packed) {
+		vqp_get_stats(vq->packed, out);
+		return;
+	}
 	*out = vq->st;
 }

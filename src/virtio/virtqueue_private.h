@@ -12,19 +12,32 @@
 
 struct vq_params {
 	unsigned index;		/* queue number on the device (QueueSel / QueueNotify value) */
-	unsigned size;		/* entries: a power of two, 2..VRING_MAX_SIZE */
+	unsigned size;		/* entries: split a power of two 2..VRING_MAX_SIZE, packed any 2..32768 */
 	unsigned indirect_segs; /* entries per indirect table; 0 = no indirect descriptors */
 	bool event_idx;		/* VIRTIO_F_EVENT_IDX negotiated */
+	bool packed;		/* VIRTIO_F_RING_PACKED negotiated: the packed ring format */
 	/* The doorbell, supplied by the transport (the virtqueue never touches MMIO). */
 	void (*notify)(void *arg, unsigned index);
 	void *notify_arg;
 };
 
+/*
+ * The ring-format feature bits the virtqueue code can drive and the
+ * settings allow (VIRTIO_F_RING_PACKED unless vq.packed=0): a modern
+ * transport adds what the device offers of these to what it accepts.
+ */
+uint64_t vq_ring_features(void);
+extern uint64_t vq_param_packed; /* the vq.packed setting (host tests change it) */
+
 /* Allocates rings, shadow and indirect tables (thread context, init time). 0, -EINVAL, -ENOMEM. */
 int vq_create(const struct vq_params *p, struct virtqueue **out);
 void vq_destroy(struct virtqueue *vq);
 
-/* Bus addresses of the descriptor table, available ring and used ring. */
+/*
+ * Bus addresses of the descriptor table, available ring and used ring; for a
+ * packed queue, of the descriptor ring, the driver event suppression area
+ * and the device event suppression area (what QueueDriver/QueueDevice take).
+ */
 uint64_t vq_desc_bus(const struct virtqueue *vq);
 uint64_t vq_avail_bus(const struct virtqueue *vq);
 uint64_t vq_used_bus(const struct virtqueue *vq);

@@ -15,8 +15,9 @@
  *  - no out-of-bounds access, leak or undefined behaviour (the sanitizers).
  *
  * Input after the mode byte: a device header (features, capacity, blk_size,
- * seg_max, size_max, queue size, layer settings), raw patches of the
- * configuration space, then operations of one opcode byte and operands.
+ * seg_max, size_max, queue size, packed or split ring, layer settings), raw
+ * patches of the configuration space, then operations of one opcode byte and
+ * operands.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -151,7 +152,9 @@ static struct sim_dev *fzb_device(struct sim_blk_cfg *c, bool *patched)
 	c->seg_max = (f1 & 2) ? sm : 0;
 	uint16_t sz = fz_u16();
 	c->size_max = (f1 & 4) ? sz : 0;
-	c->queue_num_max = 1u << (fz_u8() % 11);
+	uint8_t qn = fz_u8();
+	c->queue_num_max = 1u << (qn % 11);
+	c->packed = qn & 0x80; /* offered on Version 2: the driver then takes the packed ring */
 	blk_param_retries = fz_u8() % 4;
 	blk_param_timeout_ms = 1 + fz_u8();
 	blk_param_merge = (f1 >> 4) & 1;
@@ -213,7 +216,7 @@ static void fzb_run(struct sim_dev *d, struct vmmio_dev *vdev, struct blkdev *de
 			break;
 		case 5: {
 			enum sim_hostile h =
-			    (enum sim_hostile)(fz_u8() % (SIM_HOSTILE_LEN_VALUE + 1));
+			    (enum sim_hostile)(fz_u8() % SIM_HOSTILE_COUNT);
 
 			kprintf("fzb: hostile %u\n", h);
 			if (h == SIM_HOSTILE_STATUS_VALUE)

@@ -7,7 +7,10 @@
  * Status read-back, InterruptStatus, configuration space) and writes the used
  * ring (ids, lengths, used->idx, flags, avail_event) at will, interleaved
  * with virtqueue operations (add, kick, drain, enable/disable callbacks,
- * interrupt, recovery).
+ * interrupt, recovery). With bit 3 of the flags byte the device offers
+ * VIRTIO_F_RING_PACKED (on Version 2): the input then writes used
+ * descriptors (id, length, flags with the right or a wrong wrap bit) in
+ * ring order or anywhere, and the device event suppression area.
  *
  * Block mode (bit set, fuzz_blk.c): the simulated virtio-blk device of
  * test/sim behind the real virtio-blk driver and block core; the input
@@ -46,6 +49,7 @@
 #include "virtio/virtqueue_private.h"
 #include "virtio/vmmio_regs.h"
 #include "virtio/vring.h"
+#include "virtio/vring_packed.h"
 
 #define FZ_BASE	   0x0a000000UL
 #define FZ_SLOT	   0x200U
@@ -227,6 +231,60 @@ static void fz_device_writes(struct virtqueue *vq, uint8_t op)
 	}
 }
 
+/* Packed ring: the device's own used position and wrap counter, as it sees them. */
+static struct {
+	unsigned pos;
+	bool wrap;
+} fzp;
+
+static void fz_device_writes_packed(struct virtqueue *vq, uint8_t op)
+{
+	volatile struct vring_packed_desc *ring =
+	    (volatile struct vring_packed_desc *)(uintptr_t)vq_desc_bus(vq);
+	volatile struct vring_packed_event *dev_ev =
+	    (volatile struct vring_packed_event *)(uintptr_t)vq_used_bus(vq);
+	unsigned num = vq_size(vq);
+
+	switch (op) {
+	case 0: { /* a used descriptor where a device would put it, then skip 1..4 slots */
+		uint16_t id = fz_u8();
+		uint32_t len = fz_u8();
+		uint8_t how = fz_u8();
+		bool wrap = (how & 1) ? !fzp.wrap : fzp.wrap;
+
+		if (how & 2)
+			id = fz_u16();
+		if (how & 4)
+			len = fz_u32();
+		ring[fzp.pos].id = id;
+		ring[fzp.pos].len = len;
+		ring[fzp.pos].flags = vring_packed_used_flags(wrap);
+		fzp.pos += 1 + (how >> 6);
+		if (fzp.pos >= num) {
+			fzp.pos -= num;
+			fzp.wrap = !fzp.wrap;
+		}
+		break;
+	}
+	case 1:
+		dev_ev->off_wrap = fz_u16();
+		dev_ev->flags = fz_u16();
+		break;
+	case 2:
+		fzp.pos = fz_u16() % num;
+		fzp.wrap = fz_u8() & 1;
+		break;
+	default: { /* rewrite any slot */
+		unsigned slot = fz_u16() % num;
+
+		ring[slot].id = fz_u16();
+		ring[slot].len = fz_u32();
+		ring[slot].flags = fz_u16();
+		break;
+	}
+	}
+}
+
 static void fz_drain_detached(struct virtqueue *vq)
 {
 	void *c;
@@ -255,18 +313,24 @@ static void fz_run(struct vmmio_dev *dev, struct virtqueue *vq)
 			break;
 		case 3:
 		case 4:
-			fz_device_writes(vq, fz_u8() % 4);
+			if (vq_is_packed(vq))
+				fz_device_writes_packed(vq, fz_u8() % 4);
+			else
+				fz_device_writes(vq, fz_u8() % 4);
 			break;
 		case 5:
 			while ((c = vq_get_used(vq, &len)))
 				fz_check_back(c, len, true);
 			break;
-		case 6:
-			if (fz_u8() & 1)
+		case 6: {
+			uint8_t how = fz_u8();
+
+			if (how & 1)
 				vq_disable_cb(vq);
-			else if (!vq_enable_cb(vq))
+			else if (!((how & 2) ? vq_enable_cb_delayed(vq) : vq_enable_cb(vq)))
 				(void)vq_has_used(vq);
 			break;
+		}
 		case 7:
 			if (vmmio_ack_interrupt(dev) & VMMIO_INT_VRING)
 				(void)vq_irq_note(vq);
@@ -283,6 +347,8 @@ static void fz_run(struct vmmio_dev *dev, struct virtqueue *vq)
 				fz_drain_detached(vq);
 				if (vmmio_reset(dev) == 0 && vmmio_restart(dev) != 0)
 					return;
+				fzp.pos = 0;
+				fzp.wrap = true;
 			}
 			break;
 		}
@@ -330,9 +396,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (flags & 2)
 		fzdev.features[0] |= 1U << VIRTIO_F_EVENT_IDX;
 	fzdev.features[1] = (flags & 4) ? 1U : 0U; /* VERSION_1 */
+	if (flags & 8)
+		fzdev.features[1] |= 1U << (VIRTIO_F_RING_PACKED - 32);
+	fzp.pos = 0;
+	fzp.wrap = true;
 	uint8_t q = fz_u8();
 	fzdev.qmax = q == 0xff ? 0 : 1U << (q % 12);
-	unsigned wanted = 1U << (1 + fz_u8() % 10);
+	uint8_t w = fz_u8();
+	unsigned wanted = 1U << (1 + w % 10);
+
+	/* A packed ring takes any size: sometimes not a power of two. */
+	if ((flags & 8) && (w & 0x80))
+		wanted = 2 + w % 61;
 	fz_u8(); /* reserved */
 
 	if (vmmio_probe(&slot, 1) != 1)

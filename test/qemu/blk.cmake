@@ -50,6 +50,21 @@ blk_pattern_test(NAME blk.fill.qd128_threads8_merge0 MODE guest-fill DISKS 16M
                  APPEND qd=128 threads=8 blk.merge=0)
 blk_pattern_test(NAME blk.fill.small_bios MODE guest-fill SEED 3 DISKS 4M APPEND maxbio=8)
 
+# The packed ring (packed=on, modern transport only): 512-byte and 4 KiB
+# sectors, GICv2 and v3, indirect and event index on and off, a small
+# queue whose ring wraps often; vq.packed=0 keeps the split ring.
+blk_pattern_test(NAME blk.fill.packed MODE guest-fill DISKS 32M,packed EXPECT "packed ring")
+blk_pattern_test(NAME blk.check.packed MODE host-write DISKS 32M,packed EXPECT "packed ring")
+blk_pattern_test(NAME blk.fill.packed_lbs4096_gic2 MODE guest-fill DISKS 16M,packed,lbs=4096
+                 BOOT --gic 2 EXPECT "packed ring")
+blk_pattern_test(NAME blk.check.packed_lbs4096 MODE host-write DISKS 16M,packed,lbs=4096
+                 EXPECT "packed ring")
+blk_pattern_test(NAME blk.fill.packed_noindirect_noeventidx MODE guest-fill
+                 DISKS 16M,packed,noindirect,noeventidx EXPECT "packed ring")
+blk_pattern_test(NAME blk.check.packed_noindirect_qsize4 MODE host-write
+                 DISKS 8M,packed,noindirect,qsize=4 EXPECT "packed ring" APPEND vq.indirect_segs=3)
+blk_pattern_test(NAME blk.fill.packed_off MODE guest-fill DISKS 16M,packed APPEND vq.packed=0)
+
 # One segment per request (vq.indirect_segs=3 leaves room for one data
 # segment; queue-size=4 makes QEMU's seg_max 2, seg-max-adjust=off 126):
 # fill's uneven segments put most blocks in several, which the layer copies

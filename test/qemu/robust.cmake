@@ -39,6 +39,11 @@ robust_test(NAME robust.timeout.lost_irq CASE lost-irq FAULT_INJECT)
 robust_test(NAME robust.timeout.lost_irq_noeventidx CASE lost-irq FAULT_INJECT
   OPTS --disk-opt noeventidx)
 robust_test(NAME robust.timeout.gives_up CASE stall-sticky FAULT_INJECT)
+# The same recovery on the packed ring: a reset, fresh rings with both wrap
+# counters back at 1, and the held requests resubmitted.
+robust_test(NAME robust.timeout.stall_reset_packed CASE stall FAULT_INJECT OPTS --disk-opt packed)
+robust_test(NAME robust.timeout.lost_irq_packed CASE lost-irq FAULT_INJECT OPTS --disk-opt packed)
+robust_test(NAME robust.blkdebug.transient_packed CASE transient OPTS --disk-opt packed)
 
 # The production kernel carries no fault injection: not even the settings' names.
 add_test(NAME qemu.robust.no_fault_inject_in_production

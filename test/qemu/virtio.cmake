@@ -47,3 +47,8 @@ levblk_qemu_test(NAME virtio.no_devices TIMEOUT 60 APPEND "run=selftest only=vir
 add_test(NAME qemu.virtio.store_load_fences_in_elf
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/check_fences $<TARGET_FILE:levblk.elf>)
 set_tests_properties(qemu.virtio.store_load_fences_in_elf PROPERTIES TIMEOUT 60 LABELS qemu)
+# The packed ring's and interrupt coalescing's store-load fences likewise.
+add_test(NAME qemu.virtio.packed_store_load_fences_in_elf
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/check_fences $<TARGET_FILE:levblk.elf>
+         vqp_kick_prepare vqp_get_used vqp_arm vq_enable_cb_delayed)
+set_tests_properties(qemu.virtio.packed_store_load_fences_in_elf PROPERTIES TIMEOUT 60 LABELS qemu)

@@ -16,6 +16,7 @@
 #include "sim/sim_private.h"
 #include "virtio/vmmio_regs.h"
 #include "virtio/vring.h"
+#include "virtio/vring_packed.h"
 
 /* virtio-blk request format (5.2.6). */
 #define BLK_T_IN	   0U
@@ -56,8 +57,9 @@ struct sim_seg {
 };
 
 struct sim_req {
-	unsigned qi; /* the queue it came from */
-	uint16_t head;
+	unsigned qi;	/* the queue it came from */
+	uint16_t head;	/* split: the head descriptor; packed: the buffer id */
+	unsigned ndesc; /* packed: ring slots the chain took */
 	bool indirect;
 	unsigned nseg;
 	struct sim_seg *seg;
@@ -73,6 +75,12 @@ struct sim_queue {
 	uint16_t last_avail;
 	uint16_t used_idx;
 	uint16_t signalled_used;
+	/* Packed ring (2.8): positions 0..num-1 and wrap counters, and free-running
+	 * counts of slots handed back and of those covered by an interrupt decision. */
+	bool packed;
+	uint16_t avail_pos, used_pos;
+	bool avail_wrap, used_wrap;
+	uint32_t used_total, signalled_total;
 };
 
 struct sim_dev {
@@ -244,6 +252,8 @@ struct sim_dev *sim_add_blk(const struct sim_blk_cfg *cfg)
 		d->offered |= VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
 	if (cfg->event_idx)
 		d->offered |= VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
+	if (cfg->packed && cfg->version == 2)
+		d->offered |= VIRTIO_BIT(VIRTIO_F_RING_PACKED);
 	if ((cfg->version == 2 && !cfg->omit_version_1) ||
 	    (cfg->version == 1 && cfg->offer_version_1_legacy))
 		d->offered |= VIRTIO_BIT(VIRTIO_F_VERSION_1);
@@ -496,6 +506,169 @@ bad:
 	return r;
 }
 
+/* ---- the packed ring (2.8), device side ---- */
+
+static volatile struct vring_packed_desc *sim_pdesc(struct sim_queue *q)
+{
+	return (volatile struct vring_packed_desc *)(uintptr_t)q->desc_addr;
+}
+
+static volatile struct vring_packed_event *sim_driver_event(struct sim_queue *q)
+{
+	return (volatile struct vring_packed_event *)(uintptr_t)q->driver_addr;
+}
+
+static volatile struct vring_packed_event *sim_device_event(struct sim_queue *q)
+{
+	return (volatile struct vring_packed_event *)(uintptr_t)q->device_addr;
+}
+
+/* Did the driver make the slot available in the lap of wrap counter `wrap`? */
+static bool sim_packed_avail(uint16_t flags, bool wrap)
+{
+	return ((flags & VRING_PACKED_DESC_F_AVAIL) != 0) == wrap &&
+	       ((flags & VRING_PACKED_DESC_F_USED) != 0) != wrap;
+}
+
+/* Takes the chain at avail_pos of queue qi (its head known available) and moves past it. */
+static struct sim_req *sim_parse_packed(struct sim_dev *d, unsigned qi)
+{
+	struct sim_queue *q = &d->q[qi];
+	volatile struct vring_packed_desc *ring = sim_pdesc(q);
+	struct sim_req *r = calloc(1, sizeof(*r));
+	unsigned cap = 0, pos = q->avail_pos;
+	bool wrap = q->avail_wrap, bad = false;
+
+	if (!r)
+		abort();
+	r->qi = qi;
+	for (;;) {
+		struct vring_packed_desc e;
+
+		e.addr = ring[pos].addr;
+		e.len = ring[pos].len;
+		e.id = ring[pos].id;
+		e.flags = ring[pos].flags;
+		r->ndesc++;
+		r->head = e.id; /* the last descriptor's id names the buffer (2.8.6) */
+		if (++pos >= q->num) {
+			pos = 0;
+			wrap = !wrap;
+		}
+		/* Once bad, only the chain's end is looked for, to skip it. */
+		if (!bad && r->ndesc > 1) {
+			/* The lap this slot was in: before the increment above. */
+			bool slot_wrap = pos == 0 ? !wrap : wrap;
+
+			if (!sim_packed_avail(e.flags, slot_wrap)) {
+				sim_driver_error(d, "chain descriptor %u not available (flags %#x)",
+						 r->ndesc - 1, e.flags);
+				bad = true;
+			}
+		}
+		if (!bad && e.flags & VRING_DESC_F_INDIRECT) {
+			volatile struct vring_packed_desc *tab =
+			    (volatile struct vring_packed_desc *)(uintptr_t)e.addr;
+
+			if (r->ndesc > 1 || e.flags & VRING_DESC_F_NEXT) {
+				sim_driver_error(d, "indirect descriptor not alone in its chain");
+				bad = true;
+			} else if (!sim_has_feature(d, VIRTIO_F_INDIRECT_DESC)) {
+				sim_driver_error(d, "indirect descriptor without INDIRECT_DESC");
+				bad = true;
+			} else if (e.len == 0 || e.len % 16) {
+				sim_driver_error(d, "bad indirect descriptor length %u", e.len);
+				bad = true;
+			}
+			for (unsigned k = 0; !bad && k < e.len / 16; k++) {
+				uint32_t len = tab[k].len;
+				uint16_t f = tab[k].flags;
+
+				if (len == 0 || f & VRING_DESC_F_INDIRECT) {
+					sim_driver_error(d, "bad indirect table entry %u", k);
+					bad = true;
+				} else if (!sim_push_seg(r, &cap, tab[k].addr, len,
+							 f & VRING_DESC_F_WRITE)) {
+					sim_driver_error(d, "readable descriptor after a writable one");
+					bad = true;
+				}
+			}
+			r->indirect = true;
+		} else if (!bad) {
+			if (e.len == 0) {
+				sim_driver_error(d, "zero-length descriptor");
+				bad = true;
+			} else if (!sim_push_seg(r, &cap, e.addr, e.len, e.flags & VRING_DESC_F_WRITE)) {
+				sim_driver_error(d, "readable descriptor after a writable one");
+				bad = true;
+			}
+		}
+		if (!(e.flags & VRING_DESC_F_NEXT))
+			break;
+		if (r->ndesc >= q->num) {
+			sim_driver_error(d, "descriptor chain longer than the ring");
+			bad = true;
+			break;
+		}
+	}
+	q->avail_pos = (uint16_t)pos;
+	q->avail_wrap = wrap;
+	if (!bad && r->head >= q->num) {
+		/* Not a spec limit, but every driver we test keeps ids below the size. */
+		sim_driver_error(d, "buffer id %u >= queue size %u", r->head, q->num);
+		bad = true;
+	}
+	for (unsigned i = 0; !bad && i < d->npending; i++) {
+		if (d->pending[i]->qi == qi && d->pending[i]->head == r->head) {
+			sim_driver_error(d, "buffer id %u made available while in flight", r->head);
+			bad = true;
+		}
+	}
+	if (bad) {
+		r->nseg = 0;
+		return r;
+	}
+	for (unsigned k = 0; d->seg_hook && k < r->nseg; k++)
+		d->seg_hook(d->seg_hook_ctx, r->seg[k].addr, r->seg[k].len);
+	return r;
+}
+
+static void sim_fetch_packed(struct sim_dev *d, unsigned qi)
+{
+	struct sim_queue *q = &d->q[qi];
+	volatile struct vring_packed_desc *ring = sim_pdesc(q);
+
+	while (sim_packed_avail(ring[q->avail_pos].flags, q->avail_wrap)) {
+		struct sim_req *r;
+
+		/* Pairs with the driver's vq_wmb before it writes the head's flags. */
+		atomic_thread_fence(memory_order_acquire);
+		r = sim_parse_packed(d, qi);
+		if (d->npending >= d->cfg.queue_num_max) {
+			sim_driver_error(d, "more chains than the queue holds");
+			sim_free_req(r);
+			continue;
+		}
+		d->pending[d->npending++] = r;
+		d->st.chains++;
+		d->st.queue_chains[qi]++;
+		if (r->indirect)
+			d->st.chains_indirect++;
+		if (d->npending > d->st.max_pending)
+			d->st.max_pending = d->npending;
+	}
+	if (sim_has_feature(d, VIRTIO_F_EVENT_IDX)) {
+		/* Notify us when the driver makes the slot we look at next available. */
+		sim_device_event(q)->off_wrap = vring_packed_off_wrap(q->avail_pos, q->avail_wrap);
+		atomic_thread_fence(memory_order_release);
+		sim_device_event(q)->flags = VRING_PACKED_EVENT_F_DESC;
+	} else {
+		sim_device_event(q)->flags = VRING_PACKED_EVENT_F_ENABLE;
+	}
+	/* Pairs with the driver's vq_mb in vq_kick_prepare. */
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
 static void sim_fetch(struct sim_dev *d, unsigned qi)
 {
 	struct sim_queue *q = &d->q[qi];
@@ -504,6 +677,10 @@ static void sim_fetch(struct sim_dev *d, unsigned qi)
 
 	if (!q->live)
 		return;
+	if (q->packed) {
+		sim_fetch_packed(d, qi);
+		return;
+	}
 	avail_idx = a->idx;
 	/* Pairs with the driver's vq_wmb before publishing avail->idx. */
 	atomic_thread_fence(memory_order_acquire);
@@ -721,10 +898,39 @@ static uint32_t sim_execute(struct sim_dev *d, struct sim_req *r, uint8_t *statu
 	return written + 1;
 }
 
-static void sim_write_used(struct sim_dev *d, unsigned qi, uint32_t id, uint32_t len)
+/* Packed: one used descriptor at used_pos for a chain of r->ndesc slots, then skip them. */
+static void sim_write_used_packed(struct sim_dev *d, const struct sim_req *r, uint32_t id,
+				  uint32_t len, bool wrong_wrap)
 {
+	struct sim_queue *q = &d->q[r->qi];
+	volatile struct vring_packed_desc *e = &sim_pdesc(q)[q->used_pos];
+	unsigned pos = q->used_pos + r->ndesc;
+
+	e->id = (uint16_t)id;
+	e->len = len;
+	/* Id and length before the flags: pairs with the driver's vq_rmb after it sees them. */
+	atomic_thread_fence(memory_order_release);
+	e->flags = vring_packed_used_flags(wrong_wrap ? !q->used_wrap : q->used_wrap);
+	if (pos >= q->num) {
+		pos -= q->num;
+		q->used_wrap = !q->used_wrap;
+	}
+	q->used_pos = (uint16_t)pos;
+	q->used_total += r->ndesc;
+	d->st.completions++;
+	d->st.queue_completions[r->qi]++;
+}
+
+static void sim_write_used(struct sim_dev *d, const struct sim_req *r, uint32_t id, uint32_t len)
+{
+	unsigned qi = r->qi;
 	struct sim_queue *q = &d->q[qi];
 	volatile struct vring_used *u = sim_used(q);
+
+	if (q->packed) {
+		sim_write_used_packed(d, r, id, len, false);
+		return;
+	}
 
 	u->ring[q->used_idx & (q->num - 1)].id = id;
 	u->ring[q->used_idx & (q->num - 1)].len = len;
@@ -770,7 +976,7 @@ static void sim_complete(struct sim_dev *d, unsigned idx)
 	}
 	if (r->nseg == 0) {
 		/* Malformed chain (already counted): hand it back empty. */
-		sim_write_used(d, qi, r->head, 0);
+		sim_write_used(d, r, r->head, 0);
 		sim_free_req(r);
 		return;
 	}
@@ -787,47 +993,87 @@ static void sim_complete(struct sim_dev *d, unsigned idx)
 		for (unsigned i = nout; i < r->nseg; i++)
 			in_bytes += r->seg[i].len;
 		sim_copy(r, nout, r->nseg - nout, in_bytes - 1, &garbage, 1, true);
-		sim_write_used(d, qi, r->head, len);
+		sim_write_used(d, r, r->head, len);
 		break;
 	}
 	case SIM_HOSTILE_ID_OUT_OF_RANGE:
-		sim_write_used(d, qi, q->num + 5, len);
+		sim_write_used(d, r, q->num + 5, len);
 		break;
 	case SIM_HOSTILE_ID_NOT_IN_FLIGHT:
-		sim_write_used(d, qi, sim_id_not_in_flight(d, qi, r->head), len);
+		sim_write_used(d, r, sim_id_not_in_flight(d, qi, r->head), len);
 		break;
 	case SIM_HOSTILE_DOUBLE_COMPLETION:
-		sim_write_used(d, qi, r->head, len);
-		sim_write_used(d, qi, r->head, len);
+		sim_write_used(d, r, r->head, len);
+		sim_write_used(d, r, r->head, len);
 		break;
 	case SIM_HOSTILE_LEN_TOO_LARGE: {
 		uint32_t in_bytes = 0;
 
 		for (unsigned i = 0; i < r->nseg; i++)
 			in_bytes += r->seg[i].write ? r->seg[i].len : 0;
-		sim_write_used(d, qi, r->head, in_bytes + 4096);
+		sim_write_used(d, r, r->head, in_bytes + 4096);
 		break;
 	}
 	case SIM_HOSTILE_LEN_SHORT:
-		sim_write_used(d, qi, r->head, 1);
+		sim_write_used(d, r, r->head, 1);
 		break;
 	case SIM_HOSTILE_LEN_VALUE:
-		sim_write_used(d, qi, r->head, d->hostile_value);
+		sim_write_used(d, r, r->head, d->hostile_value);
 		break;
 	case SIM_HOSTILE_USED_IDX_JUMP:
-		sim_write_used(d, qi, r->head, len);
+	case SIM_HOSTILE_WRONG_WRAP:
+		if (q->packed) {
+			sim_write_used_packed(d, r, r->head, len, true);
+			break;
+		}
+		sim_write_used(d, r, r->head, len);
 		q->used_idx = (uint16_t)(q->used_idx + q->num + 3);
 		atomic_thread_fence(memory_order_release);
 		sim_used(q)->idx = q->used_idx;
 		break;
 	default:
-		sim_write_used(d, qi, r->head, len);
+		sim_write_used(d, r, r->head, len);
 		break;
 	}
 	sim_free_req(r);
-	if (h == SIM_HOSTILE_DROP_IRQ)
-		q->signalled_used =
-		    q->used_idx; /* as if signalled: no interrupt for this one */
+	/* As if signalled: no interrupt for this one. */
+	if (h == SIM_HOSTILE_DROP_IRQ) {
+		q->signalled_used = q->used_idx;
+		q->signalled_total = q->used_total;
+	}
+}
+
+/*
+ * Packed: does the driver's event suppression area want an interrupt for
+ * the slots handed back since the last decision (2.8.10)? With an offset,
+ * the event is placed on the line of free-running counts: in the current
+ * used lap when its wrap bit is ours, else one lap back (as a device must
+ * read it: a position the driver set one lap ahead looks the same, and is
+ * then simply not crossed yet).
+ */
+static bool sim_packed_want_irq(struct sim_dev *d, struct sim_queue *q)
+{
+	volatile struct vring_packed_event *ev = sim_driver_event(q);
+	uint16_t flags, off_wrap;
+	int64_t lap_base, event;
+
+	/* Used descriptors before the event area: pairs with the driver's vq_mb. */
+	atomic_thread_fence(memory_order_seq_cst);
+	flags = ev->flags;
+	/* Flags before offset: pairs with the driver's vq_wmb between writing them. */
+	atomic_thread_fence(memory_order_acquire);
+	off_wrap = ev->off_wrap;
+	if (flags == VRING_PACKED_EVENT_F_DISABLE)
+		return false;
+	if (flags != VRING_PACKED_EVENT_F_DESC)
+		return true;
+	if (!sim_has_feature(d, VIRTIO_F_EVENT_IDX))
+		sim_driver_error(d, "event offset requested without EVENT_IDX");
+	lap_base = (int64_t)q->used_total - q->used_pos;
+	event = lap_base + (off_wrap & VRING_PACKED_EVENT_OFF_MASK);
+	if (((off_wrap >> VRING_PACKED_EVENT_WRAP_SHIFT) != 0) != q->used_wrap)
+		event -= q->num;
+	return event >= (int64_t)q->signalled_total && event < (int64_t)q->used_total;
 }
 
 /* After completions: does the driver want an interrupt (2.7.7, 2.7.10)? */
@@ -836,6 +1082,15 @@ static bool sim_queue_wants_interrupt(struct sim_dev *d, struct sim_queue *q)
 	uint16_t old = q->signalled_used, new_idx = q->used_idx;
 	bool want;
 
+	if (q->packed && q->live) {
+		if (q->signalled_total == q->used_total)
+			return false;
+		want = sim_packed_want_irq(d, q);
+		q->signalled_total = q->used_total;
+		if (!want)
+			d->st.irqs_suppressed++;
+		return want;
+	}
 	if (old == new_idx || !q->live)
 		return false;
 	/* used->idx before used_event / flags: pairs with the driver's vq_mb in vq_enable_cb. */
@@ -968,7 +1223,11 @@ static void sim_reset_dev(struct sim_dev *d)
 
 static void sim_activate(struct sim_dev *d, struct sim_queue *q)
 {
-	if (q->num == 0 || (q->num & (q->num - 1)) || q->num > d->cfg.queue_num_max) {
+	/* A packed ring may have any size (2.8); the split ring a power of two. */
+	q->packed = d->version == 2 && sim_has_feature(d, VIRTIO_F_RING_PACKED);
+	q->avail_wrap = q->used_wrap = true;
+	if (q->num == 0 || (!q->packed && (q->num & (q->num - 1))) ||
+	    q->num > d->cfg.queue_num_max) {
 		sim_driver_error(d, "bad QueueNum %u", q->num);
 		return;
 	}
@@ -1139,7 +1398,11 @@ static void sim_notify(struct sim_dev *d, uint32_t qi)
 	if (d->deferred) {
 		/* Busy elsewhere: take the chains at sim_process. Without event
 		 * index, say so with NO_NOTIFY as QEMU does while processing. */
-		if (!sim_has_feature(d, VIRTIO_F_EVENT_IDX))
+		if (sim_has_feature(d, VIRTIO_F_EVENT_IDX))
+			return;
+		if (d->q[qi].packed)
+			sim_device_event(&d->q[qi])->flags = VRING_PACKED_EVENT_F_DISABLE;
+		else
 			sim_used(&d->q[qi])->flags = VRING_USED_F_NO_NOTIFY;
 		return;
 	}

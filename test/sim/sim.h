@@ -20,6 +20,14 @@
  * address order (what dt_info()->virtio[] holds), empty ones included
  * (DeviceID 0), so vmmio_probe(sim_slots(&n), n) works as on the target.
  *
+ * The rings: split (2.7), or packed (2.8) when the driver accepts
+ * VIRTIO_F_RING_PACKED (cfg.packed offers it). In packed mode the queue size
+ * may be any value up to QueueNumMax, the device takes chains whose head
+ * descriptor carries its avail wrap counter, hands each back with one used
+ * descriptor (the last descriptor's buffer id) and skips the slots the chain
+ * held, and honours the driver's event suppression area (ENABLE, DISABLE,
+ * or an offset with EVENT_IDX); its own area asks for notifications.
+ *
  * The block device behaves like QEMU's virtio-blk: when the driver writes
  * QueueNotify it takes every new avail entry (direct or indirect chain),
  * validates the chain (descriptor ids in range, no loops, header readable
@@ -72,6 +80,7 @@ struct sim_blk_cfg {
 	uint32_t size_max; /* 0 = SIZE_MAX not offered */
 	bool ro, flush, config_wce, discard, write_zeroes;
 	bool indirect, event_idx; /* VIRTIO_F_INDIRECT_DESC / VIRTIO_F_EVENT_IDX offered */
+	bool packed;		  /* VIRTIO_F_RING_PACKED offered (Version 2 only) */
 	uint32_t queue_num_max;	  /* QueueNumMax (QEMU: 1024) */
 	/*
 	 * Request queues (VIRTIO_BLK_F_MQ offered, num_queues in the
@@ -96,13 +105,17 @@ enum sim_hostile {
 	SIM_HOSTILE_ID_NOT_IN_FLIGHT,  /* used id = a descriptor that heads no chain in flight */
 	SIM_HOSTILE_DOUBLE_COMPLETION, /* the completion is written twice (two used entries) */
 	SIM_HOSTILE_LEN_TOO_LARGE,     /* used len = writable bytes + 4096 */
-	SIM_HOSTILE_USED_IDX_JUMP,     /* used idx advanced by queue size + 3 */
+	SIM_HOSTILE_USED_IDX_JUMP,     /* used idx advanced by queue size + 3 (packed: wrong wrap) */
 	SIM_HOSTILE_GARBAGE_STATUS,    /* status byte 0x5a (not OK/IOERR/UNSUPP) */
 	SIM_HOSTILE_SWALLOW,	       /* the request is dropped: never completed */
 	SIM_HOSTILE_DROP_IRQ,	       /* completed, but no interrupt raised */
 	SIM_HOSTILE_LEN_SHORT,	       /* executed, but used len = 1 (the status byte only) */
 	SIM_HOSTILE_STATUS_VALUE,      /* status byte = the value given to sim_set_hostile_value */
 	SIM_HOSTILE_LEN_VALUE,	       /* used len = the value given to sim_set_hostile_value */
+	/* Packed ring: the used descriptor's AVAIL/USED flags carry the wrong wrap
+	 * counter (split ring: as SIM_HOSTILE_USED_IDX_JUMP). */
+	SIM_HOSTILE_WRONG_WRAP,
+	SIM_HOSTILE_COUNT /* how many modes there are */
 };
 
 enum sim_order {

@@ -6,6 +6,11 @@
  * cookie is completed twice (vtest aborts if so), and no array is indexed
  * with the bad value (ASan would stop the test). The device can then be
  * reset and restarted.
+ *
+ * Every case runs on the split ring and again on the packed ring (the
+ * *_packed tests), where the used descriptor carries the bad id or length,
+ * and where a used descriptor with the wrong wrap bit is the packed form
+ * of an index the device may not write.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +26,9 @@
 #define SECTOR 512U
 #define NREQ   4U
 
+/* The ring format of the running case (the *_packed wrappers set it). */
+static bool hostile_packed;
+
 struct hostile {
 	struct vt t;
 	struct vt_req r[NREQ];
@@ -35,7 +43,9 @@ static void start(struct hostile *h, bool indirect, enum sim_hostile mode)
 	memset(h, 0, sizeof(*h));
 	sim_blk_cfg_default(&c);
 	c.indirect = indirect;
+	c.packed = hostile_packed;
 	assert_int_equal(vt_setup(&h->t, &c, indirect ? 8 : 16, VT_WANT_ALL), 0);
+	assert_int_equal(vq_is_packed(h->t.vq), hostile_packed);
 	for (unsigned i = 0; i < NREQ; i++) {
 		h->r[i].seq = i;
 		assert_int_equal(vt_submit(&h->t, &h->r[i], VT_T_IN, i, h->buf[i], 2 * SECTOR, 2),
@@ -211,7 +221,10 @@ static void dropped_interrupt(bool event_idx)
 	memset(&h, 0, sizeof(h));
 	sim_blk_cfg_default(&c);
 	c.event_idx = event_idx;
+	c.packed = hostile_packed;
 	assert_int_equal(vt_setup(&h.t, &c, 8, VT_WANT_ALL), 0);
+	/* Armed as a driver's handler leaves it (a packed ring starts at ENABLE, not at an offset). */
+	assert_true(vq_enable_cb(h.t.vq));
 	for (unsigned i = 0; i < NREQ; i++)
 		assert_int_equal(vt_submit(&h.t, &h.r[i], VT_T_IN, i, h.buf[i], SECTOR, 1), 0);
 	vt_kick(&h.t);
@@ -246,6 +259,58 @@ static void dropped_interrupt_event_idx(void **s)
 	dropped_interrupt(true);
 }
 
+/* Packed ring: a used descriptor whose AVAIL/USED pair has the wrong wrap counter. */
+static void used_wrong_wrap_bit(void **s)
+{
+	static struct hostile h;
+
+	start(&h, true, SIM_HOSTILE_WRONG_WRAP);
+	sim_process(h.t.sim, 1, SIM_ORDER_FIFO);
+	assert_int_equal(h.t.completed, 0);
+	assert_contained(&h, "wrong wrap bit");
+}
+
+/* The wrong wrap bit on a later lap, after the ring went round a few times. */
+static void used_wrong_wrap_bit_after_laps(void **s)
+{
+	static struct hostile h;
+	struct vt_req r = {0};
+
+	start(&h, false, SIM_HOSTILE_NONE);
+	sim_process(h.t.sim, NREQ, SIM_ORDER_FIFO);
+	assert_int_equal(h.t.completed, NREQ);
+	for (unsigned i = 0; i < 37; i++) {
+		assert_int_equal(vt_submit(&h.t, &r, VT_T_IN, i % 8, h.buf[0], SECTOR, 1), 0);
+		vt_kick(&h.t);
+		sim_process(h.t.sim, 1, SIM_ORDER_FIFO);
+		assert_true(r.done);
+	}
+	for (unsigned i = 0; i < NREQ; i++)
+		assert_int_equal(vt_submit(&h.t, &h.r[i], VT_T_IN, i, h.buf[i], 2 * SECTOR, 2), 0);
+	vt_kick(&h.t);
+	sim_set_hostile(h.t.sim, SIM_HOSTILE_WRONG_WRAP);
+	sim_process(h.t.sim, 1, SIM_ORDER_FIFO);
+	assert_contained(&h, "wrong wrap bit");
+}
+
+#define PACKED(name)                                                                               \
+	static void name##_packed(void **s)                                                        \
+	{                                                                                          \
+		hostile_packed = true;                                                             \
+		name(s);                                                                           \
+		hostile_packed = false;                                                            \
+	}
+PACKED(used_id_out_of_range)
+PACKED(used_id_not_in_flight)
+PACKED(used_double_completion)
+PACKED(used_len_too_large)
+PACKED(used_wrong_wrap_bit)
+PACKED(used_wrong_wrap_bit_after_laps)
+PACKED(garbage_status_byte)
+PACKED(swallowed_request)
+PACKED(dropped_interrupt_flags)
+PACKED(dropped_interrupt_event_idx)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +323,16 @@ int main(void)
 	    cmocka_unit_test(swallowed_request),
 	    cmocka_unit_test(dropped_interrupt_flags),
 	    cmocka_unit_test(dropped_interrupt_event_idx),
+	    cmocka_unit_test(used_id_out_of_range_packed),
+	    cmocka_unit_test(used_id_not_in_flight_packed),
+	    cmocka_unit_test(used_double_completion_packed),
+	    cmocka_unit_test(used_len_too_large_packed),
+	    cmocka_unit_test(used_wrong_wrap_bit_packed),
+	    cmocka_unit_test(used_wrong_wrap_bit_after_laps_packed),
+	    cmocka_unit_test(garbage_status_byte_packed),
+	    cmocka_unit_test(swallowed_request_packed),
+	    cmocka_unit_test(dropped_interrupt_flags_packed),
+	    cmocka_unit_test(dropped_interrupt_event_idx_packed),
 	};
 
 	hal_host_quiet = getenv("VT_VERBOSE") == NULL;

@@ -7,6 +7,12 @@
  * Completions arrive only through the interrupt handler and chains reach the
  * device only through kicks, so a wrong wrap-around decision (a missed kick
  * or a missed interrupt) stalls the loop and fails the test.
+ *
+ * The packed ring runs the same loop at several queue sizes, powers of two
+ * and not (the packed format allows any): its ring positions and wrap
+ * counters flip at every lap, chains of several descriptors straddle the
+ * end of the ring, and out-of-order completion hands slots back out of
+ * ring order.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +26,7 @@
 #include "virtio/vtest.h"
 
 #define SECTOR 512U
-#define QMAX   16U
+#define QMAX   128U
 #define OPS    70001U
 #define NSECT  64U
 
@@ -32,12 +38,13 @@ static unsigned wrap_rand(unsigned n)
 	return (unsigned)((wrap_rng >> 33) % n);
 }
 
-static void wrap(unsigned qsize, bool indirect, bool event_idx, enum sim_order order)
+static void wrap_ring(unsigned qsize, bool indirect, bool event_idx, enum sim_order order,
+		      bool packed)
 {
 	struct sim_blk_cfg c;
 	struct vt t;
-	struct vt_req req[QMAX];
-	uint8_t buf[QMAX][2 * SECTOR];
+	static struct vt_req req[QMAX];
+	static uint8_t buf[QMAX][2 * SECTOR];
 	bool busy[QMAX] = {false};
 	unsigned submitted = 0, checked = 0;
 	struct vq_stats vs;
@@ -49,8 +56,11 @@ static void wrap(unsigned qsize, bool indirect, bool event_idx, enum sim_order o
 	c.indirect = indirect;
 	c.event_idx = event_idx;
 	c.capacity = NSECT;
+	c.packed = packed;
+	assert_true(qsize <= QMAX);
 	assert_int_equal(vt_setup(&t, &c, qsize, VT_WANT_ALL), 0);
 	assert_int_equal(vq_size(t.vq), qsize);
+	assert_int_equal(vq_is_packed(t.vq), packed);
 	for (unsigned s = 0; s < NSECT; s++)
 		memset(sim_blk_data(t.sim) + s * SECTOR, (int)s + 1, SECTOR);
 
@@ -110,6 +120,11 @@ static void wrap(unsigned qsize, bool indirect, bool event_idx, enum sim_order o
 	vt_teardown(&t);
 }
 
+static void wrap(unsigned qsize, bool indirect, bool event_idx, enum sim_order order)
+{
+	wrap_ring(qsize, indirect, event_idx, order, false);
+}
+
 static void wrap_direct_fifo_flags(void **s)
 {
 	wrap(16, false, false, SIM_ORDER_FIFO);
@@ -127,6 +142,35 @@ static void wrap_indirect_random_flags(void **s)
 	wrap(4, true, false, SIM_ORDER_RANDOM);
 }
 
+static void packed_direct_fifo_flags_16(void **s)
+{
+	wrap_ring(16, false, false, SIM_ORDER_FIFO, true);
+}
+static void packed_direct_random_event_7(void **s)
+{
+	wrap_ring(7, false, true, SIM_ORDER_RANDOM, true);
+}
+static void packed_direct_lifo_event_100(void **s)
+{
+	wrap_ring(100, false, true, SIM_ORDER_LIFO, true);
+}
+static void packed_direct_random_flags_9(void **s)
+{
+	wrap_ring(9, false, false, SIM_ORDER_RANDOM, true);
+}
+static void packed_indirect_lifo_event_3(void **s)
+{
+	wrap_ring(3, true, true, SIM_ORDER_LIFO, true);
+}
+static void packed_indirect_random_flags_6(void **s)
+{
+	wrap_ring(6, true, false, SIM_ORDER_RANDOM, true);
+}
+static void packed_indirect_fifo_event_2(void **s)
+{
+	wrap_ring(2, true, true, SIM_ORDER_FIFO, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +178,13 @@ int main(void)
 	    cmocka_unit_test(wrap_indirect_lifo_event),
 	    cmocka_unit_test(wrap_direct_random_event),
 	    cmocka_unit_test(wrap_indirect_random_flags),
+	    cmocka_unit_test(packed_direct_fifo_flags_16),
+	    cmocka_unit_test(packed_direct_random_event_7),
+	    cmocka_unit_test(packed_direct_lifo_event_100),
+	    cmocka_unit_test(packed_direct_random_flags_9),
+	    cmocka_unit_test(packed_indirect_lifo_event_3),
+	    cmocka_unit_test(packed_indirect_random_flags_6),
+	    cmocka_unit_test(packed_indirect_fifo_event_2),
 	};
 
 	hal_host_quiet = getenv("VT_VERBOSE") == NULL;

@@ -28,6 +28,7 @@
 #define VIRTIO_F_INDIRECT_DESC 28
 #define VIRTIO_F_EVENT_IDX     29
 #define VIRTIO_F_VERSION_1     32
+#define VIRTIO_F_RING_PACKED   34
 #define VIRTIO_F_RING_RESET    40
 
 #define VIRTIO_BIT(n) ((uint64_t)1 << (n))

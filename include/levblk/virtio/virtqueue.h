@@ -1,8 +1,10 @@
 /*
- * Split virtqueue (virtio 1.2 section 2.7): the only way the layers above
- * reach a device's rings. The ring memory, the descriptor free list and the
- * private shadow of every in-flight chain live in src/virtio/virtqueue.c;
- * callers see an opaque handle, cookies and scatter-gather lists.
+ * Virtqueue (virtio 1.2 sections 2.7 and 2.8): the only way the layers above
+ * reach a device's rings. Behind one opaque handle is either a split ring
+ * (src/virtio/virtqueue.c) or a packed ring (src/virtio/virtqueue_packed.c),
+ * chosen at setup from the negotiated features; the ring memory, the free
+ * lists and the private shadow of every in-flight chain live there. Callers
+ * see cookies and scatter-gather lists and the same rules for both formats.
  *
  * Locking: callers serialise ALL vq_ calls on one queue, with IRQs masked
  * (the queue's user holds its own spinlock, taken with spin_lock_irqsave,
@@ -66,7 +68,8 @@ int vq_add(struct virtqueue *vq, void *cookie, const struct vq_sg *sg, unsigned 
 /*
  * After one or more vq_add: does the device want a notification? Uses the
  * device's avail_event with event index (wrap-safe "crossed" test) or the
- * used ring's NO_NOTIFY flag without it. Counts kicks and suppressed kicks.
+ * used ring's NO_NOTIFY flag without it (packed: the device event
+ * suppression area, its offset or its flags). Counts kicks and suppressed kicks.
  * Call under the caller's lock; if it returns true, call vq_notify() (after
  * dropping the lock is fine).
  */
@@ -97,7 +100,8 @@ bool vq_irq_note(struct virtqueue *vq);
  * Ask the device not to interrupt (best effort: it may still do so).
  * Without event index this sets the avail ring's NO_INTERRUPT flag; with it
  * (where the flags must stay 0), used_event is parked half the index space
- * ahead of the last used index.
+ * ahead of the last used index. A packed ring writes DISABLE into its driver
+ * event suppression area.
  */
 void vq_disable_cb(struct virtqueue *vq);
 
@@ -105,21 +109,34 @@ void vq_disable_cb(struct virtqueue *vq);
  * Ask for an interrupt at the next used buffer, then re-check: returns false
  * when used buffers arrived before the request became visible, in which case
  * the caller must drain again (the do { drain } while (!vq_enable_cb(vq))
- * pattern). With event index this writes used_event = last seen used index.
+ * pattern). With event index this writes used_event = last seen used index
+ * (packed: the driver event offset and wrap of the next used descriptor).
  */
 bool vq_enable_cb(struct virtqueue *vq);
 
+/*
+ * vq_enable_cb, but with event index the interrupt is asked for only once
+ * three quarters of what is in flight has completed (split: used_event that
+ * many chains ahead; packed: the driver event offset that many slots ahead),
+ * so that one interrupt ends several chains (interrupt coalescing). Never
+ * further than the chains in flight: with one in flight it is vq_enable_cb,
+ * and the last chain's completion is always signalled. Without event index
+ * it is vq_enable_cb. Same return value and re-check contract.
+ */
+bool vq_enable_cb_delayed(struct virtqueue *vq);
+
 unsigned vq_free_count(const struct virtqueue *vq); /* free descriptors in the ring */
-unsigned vq_size(const struct virtqueue *vq);	    /* ring entries (a power of two) */
+unsigned vq_size(const struct virtqueue *vq);	    /* ring entries (split: a power of two) */
 /* Most segments one chain may carry: the indirect table size with indirect, else vq_size. */
 unsigned vq_max_sg(const struct virtqueue *vq);
 unsigned vq_in_flight(const struct virtqueue *vq); /* chains added and not yet handed back */
 bool vq_is_broken(const struct virtqueue *vq);
 /* Why the queue broke ("used id out of range", "device reset", ...), or NULL while live. */
 const char *vq_broken_reason(const struct virtqueue *vq);
-/* True when the queue negotiated VIRTIO_F_INDIRECT_DESC / VIRTIO_F_EVENT_IDX. */
+/* True when the queue negotiated VIRTIO_F_INDIRECT_DESC / VIRTIO_F_EVENT_IDX / RING_PACKED. */
 bool vq_has_indirect(const struct virtqueue *vq);
 bool vq_has_event_idx(const struct virtqueue *vq);
+bool vq_is_packed(const struct virtqueue *vq);
 
 /*
  * Hands back one in-flight cookie per call (NULL when none is left) and
