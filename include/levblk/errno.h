@@ -57,6 +57,9 @@
 #ifndef EROFS
 #define EROFS 30
 #endif
+#ifndef EMLINK
+#define EMLINK 31
+#endif
 #ifndef ERANGE
 #define ERANGE 34
 #endif

@@ -84,8 +84,20 @@ struct ext2_geom {
 	bool read_only;                 /* unknown read-only-compatible features: never write */
 };
 
+/* Longest path and symlink target handled, bytes without the NUL. */
+#define EXT2_PATH_MAX           4095u
+/* Bytes of scratch ext2_path_resolve needs. */
+#define EXT2_RESOLVE_SCRATCH    (2u * (EXT2_PATH_MAX + 1u))
+
 struct ext2_vol {
 	struct ext2_geom g;
+	/*
+	 * Scratch of the namespace operations (ext2_namei.c): a copy of the
+	 * parent's path and ext2_path_resolve's scratch. Only writers use it,
+	 * under the exclusion they hold (see "Writing" below), so one per volume
+	 * serves them all and no thread stack carries 12 KiB.
+	 */
+	char name_scratch[EXT2_PATH_MAX + 1u + EXT2_RESOLVE_SCRATCH];
 	const struct ext2_blkio_ops *io;
 	void *io_ctx;
 	/* Called once per damaged structure found, from the thread that found it; may be NULL. */
@@ -118,9 +130,6 @@ struct ext2_dirent_view {
 	uint32_t file_type;             /* EXT2_FT_*; EXT2_FT_UNKNOWN without the filetype feature */
 	const char *name;
 };
-
-/* Longest path and symlink target handled, bytes without the NUL. */
-#define EXT2_PATH_MAX           4095u
 
 /* ext2_super.c */
 /*
@@ -236,8 +245,6 @@ uint32_t ext2_mode_file_type(uint16_t mode);
 int ext2_path_lookup(const struct ext2_vol *v, const char *path, struct ext2_inode_info *ip);
 /* Symlinks followed in a path (and at its end) at most, the rest is -ELOOP (POSIX's SYMLOOP_MAX minimum). */
 #define EXT2_SYMLINK_FOLLOW_MAX 8u
-/* Bytes of scratch ext2_path_resolve needs. */
-#define EXT2_RESOLVE_SCRATCH    (2u * (EXT2_PATH_MAX + 1u))
 /*
  * As ext2_path_lookup, but following symlinks inside the path and at its
  * end, as open(2) does: relative targets from the link's directory,
