@@ -799,6 +799,66 @@ static void test_damaged_directory_untouched(void **state)
 	fx_free(&fx);
 }
 
+/*
+ * A full disk: every call that needs a block fails with -ENOSPC and leaves
+ * nothing behind (a rename leaves the image byte for byte as it was; the
+ * inode a create or mkdir took is given back), link counts unchanged.
+ */
+static void test_enospc(void **state)
+{
+	const uint32_t bs = 1024;
+	struct fixture fx;
+	struct ext2_inode_info ip;
+	uint32_t *held, nheld = 0, free_inodes, free_blocks, orphan;
+	uint8_t *before;
+	char path[64], target[100]; /* a slow symlink's target: it needs a block */
+	int err;
+
+	fx_make(&fx, bs, "", "4M", NULL, false);
+	mkdir_ok(&fx, "/d");
+	for (uint32_t i = 0; i < (bs - 24) / rec_size(10); i++) {
+		snprintf(path, sizeof(path), "/d/f-%08u", i);
+		create(&fx, path);
+	}
+	create(&fx, "/f");
+	free_inodes = fx.v.g.free_inodes;
+	free_blocks = fx.v.g.free_blocks;
+	held = calloc(free_blocks + 1, sizeof(*held));
+	assert_non_null(held);
+	while ((err = ext2_block_alloc(&fx.v, EXT2_ROOT_INO, 0, &held[nheld])) == 0)
+		nheld++;
+	assert_int_equal(err, -ENOSPC);
+	assert_int_equal(nheld, free_blocks);
+	before = malloc(fx.h.len);
+	assert_non_null(before);
+	memcpy(before, fx.h.bytes, fx.h.len);
+
+	/* /d's one block is full: the new name needs a block. */
+	assert_int_equal(ext2_rename(&fx.v, "/f", "/d/g-00000000", &orphan), -ENOSPC);
+	assert_memory_equal(fx.h.bytes, before, fx.h.len);
+	assert_int_equal(ext2_link(&fx.v, "/f", "/d/g-00000000"), -ENOSPC);
+	assert_int_equal(get(&fx, "/f").links, 1);
+	assert_int_equal(ext2_create(&fx.v, "/d/g-00000000", 0644, &ip), -ENOSPC);
+	assert_int_equal(ext2_mkdir(&fx.v, "/m", 0755, &ip), -ENOSPC);
+	memset(target, 'x', sizeof(target) - 1);
+	target[sizeof(target) - 1] = '\0';
+	assert_int_equal(ext2_symlink(&fx.v, target, "/s"), -ENOSPC);
+	assert_int_equal(fx.v.g.free_inodes, free_inodes);
+	assert_int_equal(fx.v.g.free_blocks, 0);
+	assert_false(exists(&fx, "/d/g-00000000") || exists(&fx, "/m") || exists(&fx, "/s"));
+	/* A name that fits in a block that has room needs no block. */
+	assert_int_equal(ext2_symlink(&fx.v, "short", "/s"), 0);
+
+	for (uint32_t i = 0; i < nheld; i++)
+		assert_int_equal(ext2_block_free(&fx.v, EXT2_ROOT_INO, held[i]), 0);
+	assert_int_equal(fx.v.g.free_blocks, free_blocks);
+	fx_check(&fx, "calls refused for want of space");
+	assert_int_equal(fx.h.faults, 0);
+	free(held);
+	free(before);
+	fx_free(&fx);
+}
+
 /* A volume with unknown read-only features, or a source without a write side, refuses every change. */
 static void test_read_only(void **state)
 {
@@ -834,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_dir_index_remove),
 		cmocka_unit_test(test_rev0),
 		cmocka_unit_test(test_damaged_directory_untouched),
+		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_read_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
