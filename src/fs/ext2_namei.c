@@ -533,6 +533,7 @@ int ext2_rename(struct ext2_vol *v, const char *from, const char *to, uint32_t *
 		have_dst = true;
 	else if (err != -ENOENT)
 		return err;
+	err = 0;
 	/* Onto itself, or onto another name of the same inode: POSIX says do nothing. */
 	if (have_dst && dst.ino == src.ino)
 		return 0;
@@ -566,6 +567,15 @@ int ext2_rename(struct ext2_vol *v, const char *from, const char *to, uint32_t *
 			return -EINVAL;
 		if (moves && !have_dst && tdir->links >= EXT2_LINK_MAX)
 			return -EMLINK;
+		if (moves) {
+			/* Its ".." is retargeted after the names have changed: it must be there and right now. */
+			uint32_t up;
+			err = ext2_dir_lookup(v, &src, "..", 2, &up, NULL);
+			if (err == -ENOENT || (err == 0 && up != fdir.ino))
+				return ext2_corrupt(v, src.ino, "directory's \"..\" is not its parent", err == 0 ? up : 0);
+			if (err != 0)
+				return err;
+		}
 		/* fdir loses a subdirectory's "..", when src leaves it or dst goes from beside it. */
 		if ((moves || have_dst) && fdir.links < 3u)
 			return ext2_corrupt(v, fdir.ino, "directory link count below its subdirectories'", fdir.links);
