@@ -511,6 +511,31 @@ static void test_rename(void **state)
 	fx_free(&fx);
 }
 
+/*
+ * Regression: a directory renamed within its own directory to a new name
+ * returned -ENOENT (the target lookup's answer, left in the result because
+ * only a move between directories overwrote it) and changed nothing.
+ */
+static void test_rename_dir_in_place(void **state)
+{
+	struct fixture fx;
+	struct ext2_inode_info full, a0;
+	uint32_t orphan;
+
+	fx_make(&fx, 1024, "", "4M", rename_tree, false);
+	full = get(&fx, "/a/full");
+	a0 = get(&fx, "/a");
+	assert_int_equal(ext2_rename(&fx.v, "/a/full", "/a/full2", &orphan), 0);
+	assert_int_equal(orphan, 0);
+	assert_int_equal(get(&fx, "/a/full2").ino, full.ino);
+	assert_false(exists(&fx, "/a/full"));
+	assert_int_equal(get(&fx, "/a/full2/..").ino, a0.ino);
+	assert_int_equal(get(&fx, "/a").links, a0.links);
+	fx_check(&fx, "a directory renamed in place");
+	assert_int_equal(fx.h.faults, 0);
+	fx_free(&fx);
+}
+
 /* link, unlink, mkdir and rmdir: link counts, orphans, and every refusal. */
 static void test_links_and_removal(void **state)
 {
@@ -759,7 +784,7 @@ static void test_damaged_directory_untouched(void **state)
 	const uint32_t bs = 1024;
 	struct fixture fx;
 	struct ext2_inode_info d, ip;
-	uint8_t *before, *b1;
+	uint8_t *before, *b0, *b1;
 	uint32_t orphan, free_blocks, free_inodes;
 	char path[64];
 
@@ -773,6 +798,12 @@ static void test_damaged_directory_untouched(void **state)
 	}
 	b1 = dir_block(&fx, "/d", 1);
 	b1[4] = 13; /* rec_len 13: not a multiple of 4 */
+	/* And /f's ".." names /d, not the root that holds /f. */
+	mkdir_ok(&fx, "/f");
+	d = get(&fx, "/d");
+	b0 = dir_block(&fx, "/f", 0);
+	assert_int_equal(rec_at(b0, 12).ino, EXT2_ROOT_INO);
+	memcpy(b0 + 12, &(uint32_t){ ext2_le32(d.ino) }, 4);
 	before = malloc(fx.h.len);
 	assert_non_null(before);
 	memcpy(before, fx.h.bytes, fx.h.len);
@@ -788,13 +819,16 @@ static void test_damaged_directory_untouched(void **state)
 	assert_int_equal(ext2_unlink(&fx.v, "/d/absent", &orphan), -EUCLEAN);
 	assert_int_equal(ext2_rename(&fx.v, "/e", "/d/e", &orphan), -EUCLEAN);
 	assert_int_equal(ext2_rename(&fx.v, "/d/absent", "/x", &orphan), -EUCLEAN);
+	assert_int_equal(ext2_rename(&fx.v, "/f", "/e/f", &orphan), -EUCLEAN);
 	/* "/d" is found not empty before the damaged block is reached. */
 	assert_int_equal(ext2_rmdir(&fx.v, "/d", &orphan), -ENOTEMPTY);
-	assert_true(fx.h.faults >= 7);
+	assert_true(fx.h.faults >= 8);
 	assert_int_equal(fx.v.g.free_blocks, free_blocks);
 	assert_int_equal(fx.v.g.free_inodes, free_inodes);
 	assert_memory_equal(fx.h.bytes, before, fx.h.len);
 	assert_int_equal(fx.h.gets, fx.h.puts);
+	/* Within one directory a ".." is not touched, so the damage there does not matter. */
+	assert_int_equal(ext2_rename(&fx.v, "/f", "/g", &orphan), 0);
 	free(before);
 	fx_free(&fx);
 }
@@ -887,6 +921,7 @@ int main(void)
 		cmocka_unit_test(test_fill_spill_remove_reuse),
 		cmocka_unit_test(test_thousands),
 		cmocka_unit_test(test_rename),
+		cmocka_unit_test(test_rename_dir_in_place),
 		cmocka_unit_test(test_links_and_removal),
 		cmocka_unit_test(test_symlinks_1k),
 		cmocka_unit_test(test_symlinks_4k),
