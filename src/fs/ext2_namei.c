@@ -335,27 +335,31 @@ int ext2_link(struct ext2_vol *v, const char *oldpath, const char *newpath)
 {
 	struct ext2_inode_info odir, ndir, ip;
 	struct nm_path op, np;
+	bool old_dir;
 	int err = nm_writable(v);
 
 	if (err == 0)
 		err = nm_split(oldpath, &op);
 	if (err != 0)
 		return err;
-	/* The root, "." and ".." are directories, which take no new names. */
-	if (op.root || op.dot || op.dotdot)
-		return -EPERM;
-	err = nm_parent(v, oldpath, &op, &odir);
-	if (err == 0)
-		err = nm_child(v, &odir, &op, &ip);
+	/* The root, "." and ".." are directories. */
+	old_dir = op.root || op.dot || op.dotdot;
+	if (!old_dir) {
+		err = nm_parent(v, oldpath, &op, &odir);
+		if (err == 0)
+			err = nm_child(v, &odir, &op, &ip);
+		if (err != 0)
+			return err;
+		old_dir = ext2_is_dir(&ip);
+	}
+	/* As Linux: the new name is checked before the old inode's type ("new/" is no file: -ENOENT). */
+	err = nm_new(v, newpath, EXT2_S_IFLNK, &np, &ndir);
 	if (err != 0)
 		return err;
-	if (ext2_is_dir(&ip))
+	if (old_dir)
 		return -EPERM;
 	if (op.trailing_slash)
 		return -ENOTDIR;
-	err = nm_new(v, newpath, ip.mode, &np, &ndir);
-	if (err != 0)
-		return err;
 	if (ip.links >= EXT2_LINK_MAX)
 		return -EMLINK;
 	/* The count goes up before the name exists: a crash in between leaves it one high, never low. */
@@ -517,69 +521,74 @@ int ext2_rename(struct ext2_vol *v, const char *from, const char *to, uint32_t *
 		return -EBUSY;
 	if (fp.dot || fp.dotdot || tp.dot || tp.dotdot)
 		return -EINVAL;
+	/* Both parents, then both names: the order Linux looks them up in, so errors come out the same. */
 	err = nm_parent(v, from, &fp, &fdir);
 	if (err == 0)
-		err = nm_child(v, &fdir, &fp, &src);
-	if (err != 0)
-		return err;
-	err = nm_parent(v, to, &tp, &tdir_own);
+		err = nm_parent(v, to, &tp, &tdir_own);
 	if (err != 0)
 		return err;
 	/* One directory, one copy: every change to it must land in the same struct. */
 	if (tdir_own.ino == fdir.ino)
 		tdir = &fdir;
+	err = nm_child(v, &fdir, &fp, &src);
+	if (err != 0)
+		return err;
 	err = nm_child(v, tdir, &tp, &dst);
 	if (err == 0)
 		have_dst = true;
 	else if (err != -ENOENT)
 		return err;
-	err = 0;
-	/* Onto itself, or onto another name of the same inode: POSIX says do nothing. */
-	if (have_dst && dst.ino == src.ino)
-		return 0;
+	err = 0; /* an absent target is no error */
 	src_dir = ext2_is_dir(&src);
+	dst_dir = have_dst && ext2_is_dir(&dst);
 	if (!src_dir && (fp.trailing_slash || tp.trailing_slash))
 		return -ENOTDIR;
-	if (have_dst) {
-		dst_dir = ext2_is_dir(&dst);
-		if (src_dir && !dst_dir)
-			return -ENOTDIR;
-		if (!src_dir && dst_dir)
-			return -EISDIR;
-		if (dst_dir) {
-			bool empty;
-			err = ext2_dir_is_empty(v, &dst, &empty);
-			if (err != 0)
-				return err;
-			if (!empty)
-				return -ENOTEMPTY;
-		}
-	}
 	moves = tdir->ino != fdir.ino;
-	if (src_dir) {
-		/* Staying in its directory, src cannot end up inside itself; moving, it must not go below itself. */
+	if (moves) {
+		/* A directory must not go below itself; a directory holding src cannot be replaced by it (not empty). */
 		bool inside = false;
-		if (moves)
+		if (src_dir)
 			err = nm_inside(v, tdir, src.ino, &inside);
 		if (err != 0)
 			return err;
 		if (inside)
 			return -EINVAL;
-		if (moves && !have_dst && tdir->links >= EXT2_LINK_MAX)
-			return -EMLINK;
-		if (moves) {
-			/* Its ".." is retargeted after the names have changed: it must be there and right now. */
-			uint32_t up;
-			err = ext2_dir_lookup(v, &src, "..", 2, &up, NULL);
-			if (err == -ENOENT || (err == 0 && up != fdir.ino))
-				return ext2_corrupt(v, src.ino, "directory's \"..\" is not its parent", err == 0 ? up : 0);
-			if (err != 0)
-				return err;
-		}
-		/* fdir loses a subdirectory's "..", when src leaves it or dst goes from beside it. */
-		if ((moves || have_dst) && fdir.links < 3u)
-			return ext2_corrupt(v, fdir.ino, "directory link count below its subdirectories'", fdir.links);
+		if (dst_dir)
+			err = nm_inside(v, &fdir, dst.ino, &inside);
+		if (err != 0)
+			return err;
+		if (inside)
+			return -ENOTEMPTY;
 	}
+	/* Onto itself, or onto another name of the same inode: POSIX says do nothing. */
+	if (have_dst && dst.ino == src.ino)
+		return 0;
+	if (have_dst && src_dir && !dst_dir)
+		return -ENOTDIR;
+	if (have_dst && !src_dir && dst_dir)
+		return -EISDIR;
+	if (src_dir && moves && !have_dst && tdir->links >= EXT2_LINK_MAX)
+		return -EMLINK;
+	if (dst_dir) {
+		bool empty;
+		err = ext2_dir_is_empty(v, &dst, &empty);
+		if (err != 0)
+			return err;
+		if (!empty)
+			return -ENOTEMPTY;
+	}
+	if (src_dir && moves) {
+		/* Its ".." is retargeted after the names have changed: it must be there and right now. */
+		uint32_t up;
+		err = ext2_dir_lookup(v, &src, "..", 2, &up, NULL);
+		if (err == -ENOENT || (err == 0 && up != fdir.ino))
+			return ext2_corrupt(v, src.ino, "directory's \"..\" is not its parent", err == 0 ? up : 0);
+		if (err != 0)
+			return err;
+	}
+	/* fdir loses a subdirectory's "..", when src leaves it or dst goes from beside it. */
+	if (src_dir && (moves || have_dst) && fdir.links < 3u)
+		return ext2_corrupt(v, fdir.ino, "directory link count below its subdirectories'", fdir.links);
 
 	/* The new name first: the only step that can need a block, and so fail for want of one. */
 	if (have_dst)
