@@ -15,6 +15,7 @@
  * and a count of blocks taken writable twice).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -893,6 +894,261 @@ static void test_enospc(void **state)
 	fx_free(&fx);
 }
 
+/*
+ * The host's own file system as the model: the same random sequence of
+ * namespace calls is made on a host directory (tmpfs: Linux's VFS rules)
+ * and on the image, each call must answer the same (0 or the same errno),
+ * and every so often both trees are compared entry by entry: names, types,
+ * link counts, symlink targets, and which names share an inode. Paths go
+ * through symlinks as parents; targets are relative and never climb out.
+ */
+#define MODEL_OPS        4000
+#define MODEL_COMPARE    250
+#define MODEL_FSCK       1000
+#define MODEL_MAX_NODES  512
+
+static const char *const model_names[] = { "a", "b", "c", "d", "l" };
+
+struct model {
+	struct fixture fx;
+	char host[600];         /* the host directory standing for the image's root */
+	uint64_t rng;
+	/* Inode pairing seen so far: host st_ino <-> image inode. */
+	unsigned long host_ino[MODEL_MAX_NODES];
+	uint32_t img_ino[MODEL_MAX_NODES];
+	unsigned int pairs;
+	unsigned long compared;
+};
+
+static uint32_t model_rand(struct model *m, uint32_t n)
+{
+	m->rng = m->rng * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(m->rng >> 33) % n;
+}
+
+/* A relative path of 1 to `depth` components from the name pool. */
+static void model_path(struct model *m, char *out, size_t cap, uint32_t depth)
+{
+	uint32_t n = 1 + model_rand(m, depth);
+
+	out[0] = '\0';
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len = strlen(out);
+		snprintf(out + len, cap - len, "%s%s", i == 0 ? "" : "/",
+			 model_names[model_rand(m, sizeof(model_names) / sizeof(model_names[0]))]);
+	}
+}
+
+/*
+ * The inode a path's last component names now (parents followed as the
+ * namespace calls follow them), for releasing it if the call orphans it.
+ */
+static bool model_victim(struct model *m, const char *rel, struct ext2_inode_info *ip)
+{
+	static char scratch[EXT2_RESOLVE_SCRATCH];
+	char parent[600];
+	struct ext2_inode_info dir;
+	const char *slash = strrchr(rel, '/');
+	const char *name = slash != NULL ? slash + 1 : rel;
+	uint32_t ino;
+
+	snprintf(parent, sizeof(parent), "/%.*s", slash != NULL ? (int)(slash - rel) : 0, rel);
+	if (ext2_path_resolve(&m->fx.v, parent, scratch, &dir) != 0 || !ext2_is_dir(&dir))
+		return false;
+	if (ext2_dir_lookup(&m->fx.v, &dir, name, strlen(name), &ino, NULL) != 0)
+		return false;
+	assert_int_equal(ext2_inode_get(&m->fx.v, ino, ip), 0);
+	return true;
+}
+
+static int host_err(int rc)
+{
+	return rc == 0 ? 0 : -errno;
+}
+
+/* One random call on both sides; their answers must agree. */
+static void model_step(struct model *m, unsigned long step)
+{
+	char p1[64], p2[64], h1[700], h2[700], i1[80], i2[80];
+	struct ext2_inode_info ip, victim;
+	uint32_t op = model_rand(m, 100), orphan = 0;
+	bool have_victim = false;
+	const char *what;
+	int want, got, fd;
+
+	model_path(m, p1, sizeof(p1), 3);
+	model_path(m, p2, sizeof(p2), 3);
+	snprintf(h1, sizeof(h1), "%s/%s", m->host, p1);
+	snprintf(h2, sizeof(h2), "%s/%s", m->host, p2);
+	snprintf(i1, sizeof(i1), "/%s", p1);
+	snprintf(i2, sizeof(i2), "/%s", p2);
+	if (op < 18) {
+		what = "create";
+		fd = open(h1, O_CREAT | O_EXCL | O_WRONLY, 0644);
+		want = fd >= 0 ? 0 : -errno;
+		if (fd >= 0)
+			close(fd);
+		got = ext2_create(&m->fx.v, i1, 0644, &ip);
+	} else if (op < 34) {
+		what = "mkdir";
+		want = host_err(mkdir(h1, 0755));
+		got = ext2_mkdir(&m->fx.v, i1, 0755, &ip);
+	} else if (op < 46) {
+		what = "unlink";
+		have_victim = model_victim(m, p1, &victim);
+		want = host_err(unlink(h1));
+		got = ext2_unlink(&m->fx.v, i1, &orphan);
+	} else if (op < 56) {
+		what = "rmdir";
+		have_victim = model_victim(m, p1, &victim);
+		want = host_err(rmdir(h1));
+		got = ext2_rmdir(&m->fx.v, i1, &orphan);
+	} else if (op < 80) {
+		what = "rename";
+		have_victim = model_victim(m, p2, &victim);
+		want = host_err(rename(h1, h2));
+		got = ext2_rename(&m->fx.v, i1, i2, &orphan);
+	} else if (op < 90) {
+		what = "link";
+		want = host_err(link(h1, h2));
+		got = ext2_link(&m->fx.v, i1, i2);
+	} else {
+		/* A relative target of one or two components: it may dangle, or name a directory or a link. */
+		what = "symlink";
+		model_path(m, p1, sizeof(p1), 2);
+		want = host_err(symlink(p1, h2));
+		got = ext2_symlink(&m->fx.v, p1, i2);
+	}
+	if (want != got)
+		fail_msg("step %lu: %s %s %s: host %d, image %d", step, what, p1, p2, want, got);
+	if (orphan != 0) {
+		assert_true(have_victim);
+		release(&m->fx, &victim, orphan);
+	}
+}
+
+/* Which image inode a host inode is; a new host inode must meet an image inode not paired yet. */
+static void model_pair(struct model *m, unsigned long hino, uint32_t ino, const char *path)
+{
+	for (unsigned int i = 0; i < m->pairs; i++) {
+		if (m->host_ino[i] == hino || m->img_ino[i] == ino) {
+			if (m->host_ino[i] != hino || m->img_ino[i] != ino)
+				fail_msg("%s: hard links differ (host inode %lu, image inode %u)", path, hino, ino);
+			return;
+		}
+	}
+	assert_true(m->pairs < MODEL_MAX_NODES);
+	m->host_ino[m->pairs] = hino;
+	m->img_ino[m->pairs] = ino;
+	m->pairs++;
+}
+
+struct model_names {
+	char name[32][16];
+	uint32_t ino[32];
+	unsigned int n;
+};
+
+static int model_collect(void *ctx, const struct ext2_dirent_view *d)
+{
+	struct model_names *l = ctx;
+
+	if ((d->name_len == 1 && d->name[0] == '.') || (d->name_len == 2 && memcmp(d->name, "..", 2) == 0))
+		return 0;
+	assert_true(l->n < 32 && d->name_len < 16);
+	memcpy(l->name[l->n], d->name, d->name_len);
+	l->name[l->n][d->name_len] = '\0';
+	l->ino[l->n] = d->ino;
+	l->n++;
+	return 0;
+}
+
+/* Compares the host directory rel (under m->host) with the image directory ip, recursively. */
+static void model_compare_dir(struct model *m, const char *rel, const struct ext2_inode_info *dir)
+{
+	struct model_names l = { .n = 0 };
+	unsigned int host_n = 0;
+	struct dirent *e;
+	char hpath[800];
+	DIR *d;
+
+	assert_int_equal(ext2_dir_iterate(&m->fx.v, dir, model_collect, &l), 0);
+	snprintf(hpath, sizeof(hpath), "%s%s", m->host, rel);
+	d = opendir(hpath);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char hchild[900], ichild[200], htarget[256], itarget[EXT2_PATH_MAX + 1];
+		struct ext2_inode_info ip;
+		struct stat st;
+		unsigned int k;
+		size_t n;
+		ssize_t hn;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		host_n++;
+		for (k = 0; k < l.n && strcmp(l.name[k], e->d_name) != 0; k++)
+			;
+		snprintf(ichild, sizeof(ichild), "%s/%s", rel, e->d_name);
+		if (k == l.n)
+			fail_msg("%s: on the host, not in the image", ichild);
+		snprintf(hchild, sizeof(hchild), "%s/%s", hpath, e->d_name);
+		assert_int_equal(lstat(hchild, &st), 0);
+		assert_int_equal(ext2_inode_get(&m->fx.v, l.ino[k], &ip), 0);
+		if ((st.st_mode & S_IFMT) != (ip.mode & EXT2_S_IFMT))
+			fail_msg("%s: type %o on the host, %o in the image", ichild, st.st_mode & S_IFMT, ip.mode);
+		if (st.st_nlink != ip.links)
+			fail_msg("%s: %lu links on the host, %u in the image", ichild, (unsigned long)st.st_nlink, ip.links);
+		model_pair(m, (unsigned long)st.st_ino, ip.ino, ichild);
+		m->compared++;
+		if (S_ISDIR(st.st_mode)) {
+			model_compare_dir(m, ichild, &ip);
+		} else if (S_ISLNK(st.st_mode)) {
+			hn = readlink(hchild, htarget, sizeof(htarget) - 1);
+			assert_true(hn > 0);
+			htarget[hn] = '\0';
+			assert_int_equal(ext2_readlink(&m->fx.v, &ip, itarget, sizeof(itarget), &n), 0);
+			assert_string_equal(itarget, htarget);
+		}
+	}
+	closedir(d);
+	assert_int_equal(host_n, l.n);
+}
+
+static void model_compare(struct model *m)
+{
+	struct ext2_inode_info root = get(&m->fx, "/");
+
+	m->pairs = 0; /* inode numbers are reused after a release: pair afresh each time */
+	model_compare_dir(m, "", &root);
+}
+
+static void test_against_host(void **state)
+{
+	struct model *m = calloc(1, sizeof(*m));
+	char cmd[700];
+
+	assert_non_null(m);
+	fx_make(&m->fx, 1024, "", "8M", NULL, false);
+	snprintf(m->host, sizeof(m->host), "%s/model", m->fx.dir);
+	assert_int_equal(mkdir(m->host, 0755), 0);
+	snprintf(cmd, sizeof(cmd), "%s/lost+found", m->host); /* mke2fs made one in the image */
+	assert_int_equal(mkdir(cmd, 0700), 0);
+	m->rng = 0x5eed;
+	for (unsigned long step = 1; step <= MODEL_OPS; step++) {
+		model_step(m, step);
+		if (step % MODEL_COMPARE == 0)
+			model_compare(m);
+		if (step % MODEL_FSCK == 0)
+			fx_check(&m->fx, "random namespace calls");
+	}
+	/* The test means something only if the trees got some size. */
+	assert_true(m->compared > 1000);
+	assert_int_equal(m->fx.h.faults, 0);
+	fx_free(&m->fx);
+	free(m);
+}
+
 /* A volume with unknown read-only features, or a source without a write side, refuses every change. */
 static void test_read_only(void **state)
 {
@@ -931,6 +1187,7 @@ int main(void)
 		cmocka_unit_test(test_damaged_directory_untouched),
 		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_read_only),
+		cmocka_unit_test(test_against_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
