@@ -230,15 +230,15 @@ static unsigned long entries(struct fixture *fx, const char *path)
 }
 
 /*
- * One 1 KiB directory block holds ".", ".." and (1024 - 24) / 20 names of 10
- * bytes; the next name makes a second block. Then removal: the first record
+ * One directory block holds ".", ".." and (block size - 24) / 20 names of
+ * 10 bytes; the next name makes a second block. Then removal: the first record
  * of a block (it becomes unused, keeping its length), a middle one (merged
  * into the previous), the last one (the previous spans to the block's end);
  * and new names going into exactly the freed places.
  */
-static void test_fill_spill_remove_reuse(void **state)
+static void fill_spill_remove_reuse(uint32_t bs)
 {
-	const uint32_t bs = 1024, r10 = rec_size(10), per_block = (bs - 24) / r10;
+	const uint32_t r10 = rec_size(10), per_block = (bs - 24) / r10;
 	struct fixture fx;
 	struct ext2_inode_info root0, d, victim;
 	char path[64];
@@ -323,6 +323,16 @@ static void test_fill_spill_remove_reuse(void **state)
 	fx_check(&fx, "re-inserting into freed records");
 	assert_int_equal(fx.h.faults, 0);
 	fx_free(&fx);
+}
+
+static void test_fill_spill_remove_reuse_1k(void **state)
+{
+	fill_spill_remove_reuse(1024);
+}
+
+static void test_fill_spill_remove_reuse_4k(void **state)
+{
+	fill_spill_remove_reuse(4096);
 }
 
 /* A name of every length from 1 to 40 bytes, so records of every padding mix. */
@@ -1174,7 +1184,8 @@ static void test_read_only(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fill_spill_remove_reuse),
+		cmocka_unit_test(test_fill_spill_remove_reuse_1k),
+		cmocka_unit_test(test_fill_spill_remove_reuse_4k),
 		cmocka_unit_test(test_thousands),
 		cmocka_unit_test(test_rename),
 		cmocka_unit_test(test_rename_dir_in_place),
