@@ -204,6 +204,15 @@ static inline bool ext2_is_symlink(const struct ext2_inode_info *ip)
 int ext2_bmap(const struct ext2_vol *v, const struct ext2_inode_info *ip, uint64_t lblk, uint32_t *pblk,
 	      uint64_t *hole_run);
 /*
+ * ext2_bmap for a run of blocks: *pblk for lblk as ext2_bmap gives it, and
+ * *count (1 to max) the blocks from lblk on that map to *pblk, *pblk + 1, ...
+ * (or, when *pblk is 0, are all holes), as far as the one indirect block
+ * that maps lblk tells. One block get per level, however long the run, so
+ * a sequential reader maps many blocks for the price of one.
+ */
+int ext2_bmap_run(const struct ext2_vol *v, const struct ext2_inode_info *ip, uint64_t lblk, uint32_t max,
+		  uint32_t *pblk, uint32_t *count);
+/*
  * Reads up to len bytes at byte offset off of a regular file (or a slow
  * symlink or directory) into buf; holes read as zeros, nothing is read past
  * the size. *done is the count copied, also when an error stops the read.

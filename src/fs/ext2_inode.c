@@ -11,6 +11,8 @@
 static int inode_read(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_info *ip, bool unlinked_ok);
 static int inode_check(const struct ext2_vol *v, struct ext2_inode_info *ip, bool unlinked_ok);
 static int indirect_entry(const struct ext2_vol *v, uint32_t ino, uint32_t block, uint32_t index, uint32_t *out);
+static uint32_t pointer_run(const struct ext2_vol *v, const void *ptrs, bool le, uint32_t index, uint32_t nptrs,
+			    uint32_t first, uint32_t max);
 
 int ext2_inode_get(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_info *ip)
 {
@@ -162,6 +164,91 @@ int ext2_bmap(const struct ext2_vol *v, const struct ext2_inode_info *ip, uint64
 	*pblk = ptr;
 	if (hole_run != NULL)
 		*hole_run = run;
+	return 0;
+}
+
+/*
+ * Entries from `index` of the pointer array ptrs (in disk byte order when
+ * le, else CPU order) that continue the run of first: all zero for a hole,
+ * else first + 1, first + 2, ... inside the file system. At most max, and
+ * at least the entry at index itself.
+ */
+static uint32_t pointer_run(const struct ext2_vol *v, const void *ptrs, bool le, uint32_t index, uint32_t nptrs,
+			    uint32_t first, uint32_t max)
+{
+	uint32_t n = 1;
+
+	while (n < max && index + n < nptrs) {
+		uint32_t next;
+		if (le) {
+			memcpy(&next, (const uint8_t *)ptrs + (size_t)(index + n) * sizeof(next), sizeof(next));
+			next = ext2_le32(next);
+		} else {
+			next = ((const uint32_t *)ptrs)[index + n];
+		}
+		if (first == 0 ? next != 0 : (next != first + n || next >= v->g.blocks_count))
+			break;
+		n++;
+	}
+	return n;
+}
+
+int ext2_bmap_run(const struct ext2_vol *v, const struct ext2_inode_info *ip, uint64_t lblk, uint32_t max,
+		  uint32_t *pblk, uint32_t *count)
+{
+	const uint64_t p = v->g.ptrs_per_block;
+	uint64_t rel, cover;
+	unsigned int levels;
+	uint32_t ptr, n;
+
+	if (max == 0)
+		max = 1;
+	if (lblk < EXT2_NDIR_BLOCKS) {
+		ptr = ip->block[lblk];
+		n = pointer_run(v, ip->block, false, (uint32_t)lblk, EXT2_NDIR_BLOCKS, ptr, max);
+	} else {
+		/* As ext2_bmap: the tree holding lblk, then down to the indirect block that points at it. */
+		rel = lblk - EXT2_NDIR_BLOCKS;
+		levels = 1;
+		cover = p;
+		while (rel >= cover) {
+			rel -= cover;
+			if (++levels > 3)
+				return -EFBIG;
+			cover *= p;
+		}
+		ptr = ip->block[EXT2_IND_BLOCK + levels - 1u];
+		n = 1;
+		for (; levels > 0; levels--) {
+			if (ptr == 0) {
+				n = cover - rel < max ? (uint32_t)(cover - rel) : max;
+				break;
+			}
+			cover /= p;
+			uint32_t index = (uint32_t)(rel / cover);
+			rel %= cover;
+			if (levels > 1) {
+				int err = indirect_entry(v, ip->ino, ptr, index, &ptr);
+				if (err != 0)
+					return err;
+				continue;
+			}
+			/* The last indirect block: one get for the entry and the run after it. */
+			const uint8_t *data;
+			void *ref;
+			int err = ext2_block_get(v, ip->ino, ptr, &data, &ref);
+			if (err != 0)
+				return err;
+			memcpy(&ptr, data + (size_t)index * sizeof(ptr), sizeof(ptr));
+			ptr = ext2_le32(ptr);
+			n = pointer_run(v, data, true, index, (uint32_t)p, ptr, max);
+			ext2_block_put(v, ref);
+		}
+	}
+	if (ptr != 0 && (ptr < v->g.first_data_block || ptr >= v->g.blocks_count))
+		return ext2_corrupt(v, ip->ino, "block pointer outside the file system", ptr);
+	*pblk = ptr;
+	*count = n;
 	return 0;
 }
 

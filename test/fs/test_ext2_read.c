@@ -373,6 +373,36 @@ static void check_sparse_map(const struct ext2_vol *v)
 	assert_true(ip.blocks_512 < 64u * v->g.block_bytes / EXT2_IBLOCK_UNIT);
 }
 
+/*
+ * ext2_bmap_run over a whole file, run after run: every block of every run
+ * maps as ext2_bmap maps it alone, and a file written in one piece comes in
+ * runs of many blocks (one indirect block's worth at most).
+ */
+static void check_bmap_runs(const struct ext2_vol *v, const char *path, bool contiguous)
+{
+	struct ext2_inode_info ip;
+	uint64_t blocks, lblk = 0, runs = 0, run;
+	uint32_t pblk, count, one;
+
+	assert_int_equal(ext2_path_lookup(v, path, &ip), 0);
+	blocks = (ip.size + v->g.block_bytes - 1u) >> v->g.block_log;
+	while (lblk < blocks) {
+		assert_int_equal(ext2_bmap_run(v, &ip, lblk, 1024, &pblk, &count), 0);
+		assert_true(count >= 1 && count <= 1024);
+		for (uint32_t i = 0; i < count && lblk + i < blocks; i++) {
+			assert_int_equal(ext2_bmap(v, &ip, lblk + i, &one, &run), 0);
+			assert_int_equal(one, pblk != 0 ? pblk + i : 0u);
+		}
+		lblk += count;
+		runs++;
+	}
+	if (contiguous)
+		assert_true(runs * 8u < blocks);
+	/* max bounds a run; 0 counts as 1. */
+	assert_int_equal(ext2_bmap_run(v, &ip, 0, 0, &pblk, &count), 0);
+	assert_int_equal(count, 1);
+}
+
 /* Symlinks followed as open(2) follows them; the expected inodes come from lookups without links. */
 static void check_resolve(const struct ext2_vol *v)
 {
@@ -452,6 +482,8 @@ static void run_case(const struct img_case *c)
 	assert_false(v.g.read_only);
 	check_geometry(&v.g, img);
 	check_sparse_map(&v);
+	check_bmap_runs(&v, "/sparse", false);
+	check_bmap_runs(&v, "/dense", true);
 	check_lookups(&v);
 	compare_dir(&v, tree, "/", EXT2_ROOT_INO, &files);
 	assert_true(files > MANY_ENTRIES);
