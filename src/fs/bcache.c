@@ -87,6 +87,7 @@ struct bcache {
 	struct bcache_buf *lru_head, *lru_tail; /* head: evicted first */
 	spinlock_t lock;              /* everything above that changes; taken from end_io too */
 	struct waitq free_wq;         /* gets waiting for a buffer to become evictable */
+	uint32_t free_waiters;        /* gets asleep (or about to be) on free_wq, under lock: puts wake only then */
 	struct bcache_stats st;       /* under lock */
 	/* Write-back. */
 	uint32_t nwriting;            /* writes in flight, under lock */
@@ -384,7 +385,7 @@ int bcache_get(struct bcache *bc, uint64_t blkno, struct bcache_buf **out)
 {
 	struct bcache_buf *b;
 	irqflags_t outer, flags;
-	bool issue = false;
+	bool issue = false, ready = false;
 	int err;
 
 	if (blkno >= bc->nblocks)
@@ -403,7 +404,9 @@ retry:
 				b->prefetched = false;
 			}
 			if (b->state == BUF_UPTODATE) {
+				/* The common case: no read to wait for, so no trip through the completion. */
 				bc->st.hits++;
+				ready = true;
 			} else if (b->state == BUF_READING) {
 				bc->st.waits++;
 			} else {
@@ -439,6 +442,8 @@ retry:
 		bool write_here = bc->st.dirty != 0 && bc->wb_thread == NULL;
 		if (kick)
 			bc->wb_urgent = true;
+		if (!write_here)
+			bc->free_waiters++; /* before the lock goes: a put from now on wakes us */
 		spin_unlock_irqrestore(&bc->lock, flags);
 		if (write_here) {
 			/* No write-back thread (none could be started): write them from here, then look again. */
@@ -451,9 +456,16 @@ retry:
 		if (kick)
 			complete(&bc->wb_kick);
 		waitq_sleep_locked(&bc->free_wq);
+		flags = spin_lock_irqsave(&bc->lock);
+		bc->free_waiters--;
+		spin_unlock_irqrestore(&bc->lock, flags);
 	}
 	irq_restore(outer);
 
+	if (ready) {
+		*out = b;
+		return 0;
+	}
 	if (issue)
 		start_read(bc, b);
 	wait_for_completion(&b->io_done);
@@ -477,7 +489,7 @@ void bcache_put(struct bcache_buf *b)
 		if (b->state == BUF_ERROR)
 			hash_remove(bc, b);
 		lru_add_tail(bc, b);
-		freed = true;
+		freed = bc->free_waiters != 0;
 	}
 	spin_unlock_irqrestore(&bc->lock, flags);
 	if (freed)
