@@ -1,59 +1,60 @@
 /*
- * Mounted ext2 file systems for kernel threads (levblk/fs.h): the ext2
- * reading core (ext2.h) over the buffer cache (bcache.h), and the FSERR
- * lines for what the core finds damaged.
+ * Mounted ext2 file systems for kernel threads (levblk/fs.h): mount and
+ * unmount, the ext2 core's block source over the buffer cache (reads, and
+ * writes marked as data or metadata), the superblock's state, the FSERR
+ * lines for what the core finds damaged, the turn to read-only after a
+ * failed metadata write, sync, and the clock for inode times.
+ *
+ * Superblock state on a read-write mount: before anything else changes,
+ * s_state loses EXT2_VALID_FS on the disk (written and flushed), so a
+ * machine that stops while mounted leaves a file system that e2fsck checks
+ * in full. fs_unmount writes every dirty block and flushes, and only then
+ * writes s_state with EXT2_VALID_FS (and EXT2_ERROR_FS if damage was found
+ * while mounted or was recorded before) and flushes again.
  */
 #include <levblk/bio.h>
+#include <levblk/console.h>
 #include <levblk/errno.h>
 #include <levblk/fs.h>
-#include <levblk/console.h>
+#include <levblk/hal/clock.h>
+#include <levblk/hal/rtc.h>
 #include <levblk/init.h>
 #include <levblk/kmalloc.h>
 #include <levblk/lib/string.h>
 
-#include "bcache.h"
-#include "ext2.h"
-#include "readahead.h"
+#include "fs_private.h"
 
-/* fs.readahead_kib: the largest readahead window of a file. */
-static uint64_t fs_param_readahead_kib = 256;
-PARAM_U64("fs.readahead_kib", fs_param_readahead_kib, 0, 16384, "largest readahead window per file, KiB (0: off)");
-
-struct fs {
-	struct blkdev *dev;
-	const char *name;       /* the device's name, for FSERR lines */
-	struct bcache *bc;
-	uint32_t cache_blocks;  /* blocks the cache holds */
-	struct ext2_vol vol;
-};
-
-struct fs_file {
-	struct fs *fs;
-	struct ext2_inode_info ip;
-	/*
-	 * Readahead state: only a hint. Threads reading the same file at once
-	 * update it without a lock; a lost update changes which blocks are
-	 * prefetched, never what a read returns.
-	 */
-	struct fs_ra ra;
-};
-
-struct readdir_ctx {
-	fs_dir_fn fn;
-	void *ctx;
-};
+/*
+ * A reference handed out by get_mut is the buffer's address with this bit
+ * set (buffers are at least 8-byte aligned): put() then ends the write
+ * window that get_mut opened (bcache_write_end).
+ */
+#define FS_REF_MUT     ((uintptr_t)1u)
+#define FS_NS_PER_SEC  1000000000ull
 
 static int fs_block_get(void *ctx, uint32_t block, const uint8_t **data, void **ref);
+static int fs_block_get_mut(void *ctx, uint32_t block, bool fresh, uint8_t **data, void **ref);
+static void fs_block_dirty(void *ctx, void *ref, bool meta);
 static void fs_block_put(void *ctx, void *ref);
+static struct bcache_buf *ref_buf(void *ref);
 static void fs_report(void *ctx, const struct ext2_fault *f);
+static void fs_write_error(void *ctx, uint64_t blkno, bool meta, int err);
+static uint32_t fs_now(void *ctx);
 static int read_super(struct blkdev *dev, struct ext2_super *sb);
-static enum fs_type type_of_mode(uint16_t mode);
-static enum fs_type type_of_dirent(uint32_t file_type);
-static int readdir_one(void *ctx, const struct ext2_dirent_view *d);
-static int file_new(struct fs *fs, struct fs_file **out);
-static void read_ahead(struct fs_file *f, uint64_t off, size_t done);
+static int mount_check(struct fs *fs, struct ext2_super *sb, unsigned int flags, struct ext2_geom *g);
+static int mount_mark_dirty(struct fs *fs);
 
-static const struct ext2_blkio_ops fs_blkio = { .get = fs_block_get, .put = fs_block_put };
+static const struct ext2_blkio_ops fs_blkio = {
+	.get = fs_block_get,
+	.put = fs_block_put,
+	.get_mut = fs_block_get_mut,
+	.dirty = fs_block_dirty,
+};
+
+static struct bcache_buf *ref_buf(void *ref)
+{
+	return (struct bcache_buf *)((uintptr_t)ref & ~FS_REF_MUT);
+}
 
 static int fs_block_get(void *ctx, uint32_t block, const uint8_t **data, void **ref)
 {
@@ -70,20 +71,97 @@ static int fs_block_get(void *ctx, uint32_t block, const uint8_t **data, void **
 	return 0;
 }
 
+/*
+ * The block pinned and open for changes: no write of it is in flight and
+ * write-back leaves it alone until the put. A fresh block is not read if it
+ * is not cached, and zero-filled in any case.
+ */
+static int fs_block_get_mut(void *ctx, uint32_t block, bool fresh, uint8_t **data, void **ref)
+{
+	struct fs *fs = ctx;
+	struct bcache_buf *b;
+	int err;
+
+	if (fs_writable(fs) != 0)
+		return -EROFS;
+	err = fresh ? bcache_get_new(fs->bc, block, &b) : bcache_get(fs->bc, block, &b);
+	if (err != 0) {
+		kprintf("FSERR dev=%s read of block %u failed (%d)\n", fs->name, block, err);
+		return err;
+	}
+	bcache_write_begin(b);
+	*data = bcache_data_mut(b);
+	if (fresh)
+		memset(*data, 0, fs->vol.g.block_bytes);
+	*ref = (void *)((uintptr_t)b | FS_REF_MUT);
+	return 0;
+}
+
+static void fs_block_dirty(void *ctx, void *ref, bool meta)
+{
+	(void)ctx;
+	bcache_mark_dirty(ref_buf(ref), meta);
+}
+
 static void fs_block_put(void *ctx, void *ref)
 {
-	bcache_put(ref);
+	struct bcache_buf *b = ref_buf(ref);
+
+	(void)ctx;
+	if (((uintptr_t)ref & FS_REF_MUT) != 0)
+		bcache_write_end(b);
+	bcache_put(b);
 }
 
 static void fs_report(void *ctx, const struct ext2_fault *f)
 {
 	struct fs *fs = ctx;
 
+	fs->errors = true;
 	if (f->ino != 0)
 		kprintf("FSERR dev=%s inode %u: %s (%llu)\n", fs->name, f->ino, f->what,
 			(unsigned long long)f->value);
 	else
 		kprintf("FSERR dev=%s %s (%llu)\n", fs->name, f->what, (unsigned long long)f->value);
+}
+
+/*
+ * The cache's write-error callback, in interrupt context. A metadata block
+ * that could not be written leaves the disk's structures behind the
+ * cache's: the cache has stopped writing (bcache.h), and every change is
+ * refused from now on. A failed data write only reaches the next
+ * fsync/sync (the block stays dirty and is tried again).
+ */
+static void fs_write_error(void *ctx, uint64_t blkno, bool meta, int err)
+{
+	struct fs *fs = ctx;
+
+	if (!meta || fs->failed)
+		return;
+	fs->failed = true;
+	fs->errors = true;
+	kprintf("FSERR dev=%s metadata write of block %llu failed (%d): remounted read-only\n", fs->name,
+		(unsigned long long)blkno, err);
+}
+
+/*
+ * Seconds since 1970 from the PL031 real-time clock. Without one (a
+ * machine whose device tree has none) the fallback is the seconds since
+ * boot: times in the past, which e2fsck accepts, and still ordered.
+ */
+static uint32_t fs_now(void *ctx)
+{
+	uint64_t secs;
+
+	(void)ctx;
+	if (rtc_seconds(&secs) != 0)
+		secs = clock_ns() / FS_NS_PER_SEC;
+	return (uint32_t)secs;
+}
+
+int fs_writable(const struct fs *fs)
+{
+	return fs->rdonly || fs->failed ? -EROFS : 0;
 }
 
 /*
@@ -112,20 +190,59 @@ static int read_super(struct blkdev *dev, struct ext2_super *sb)
 	return err;
 }
 
+/* Reads and checks the superblock into *g; refusals print their reason. */
+static int mount_check(struct fs *fs, struct ext2_super *sb, unsigned int flags, struct ext2_geom *g)
+{
+	const struct blkdev_info *info = blkdev_info(fs->dev);
+	struct ext2_fault f;
+	int err = read_super(fs->dev, sb);
+
+	if (err != 0) {
+		kprintf("FSERR dev=%s superblock read failed (%d)\n", fs->name, err);
+		return err;
+	}
+	err = ext2_super_check(sb, info->capacity * SECTOR_SIZE, g, &f);
+	if (err != 0) {
+		kprintf("FSERR dev=%s %s (%llu)\n", fs->name, f.what, (unsigned long long)f.value);
+		return err;
+	}
+	if (g->block_bytes < info->lbs) {
+		kprintf("FSERR dev=%s block size %u is below the disk's logical block size %u\n", fs->name,
+			g->block_bytes, info->lbs);
+		return -EOPNOTSUPP;
+	}
+	if ((flags & FS_MOUNT_RDONLY) == 0 && g->read_only) {
+		kprintf("FSERR dev=%s unknown read-only-compatible features 0x%x: only a read-only mount is possible\n",
+			fs->name, g->feature_ro_compat);
+		return -EOPNOTSUPP;
+	}
+	if ((flags & FS_MOUNT_RDONLY) == 0 && info->ro) {
+		kprintf("FSERR dev=%s the disk is read-only: only a read-only mount is possible\n", fs->name);
+		return -EROFS;
+	}
+	return 0;
+}
+
+/* A read-write mount: s_state without EXT2_VALID_FS on the disk (flushed) before anything else changes. */
+static int mount_mark_dirty(struct fs *fs)
+{
+	int err = ext2_super_write(&fs->vol, fs->vol.g.state & (uint16_t)~EXT2_VALID_FS);
+
+	if (err == 0)
+		err = bcache_sync(fs->bc);
+	if (err != 0)
+		kprintf("FSERR dev=%s cannot mark the file system in use (%d)\n", fs->name, err);
+	return err;
+}
+
 int fs_mount(struct blkdev *dev, unsigned int flags, struct fs **out)
 {
-	const struct blkdev_info *info = blkdev_info(dev);
 	struct ext2_inode_info root;
 	struct ext2_super *sb;
 	struct ext2_geom g;
-	struct ext2_fault f;
 	struct fs *fs;
 	int err;
 
-	if ((flags & FS_MOUNT_RDONLY) == 0) {
-		kprintf("FSERR dev=%s read-write mounts are not implemented\n", info->name);
-		return -EROFS;
-	}
 	fs = kzalloc(sizeof(*fs));
 	sb = kmalloc(sizeof(*sb));
 	if (fs == NULL || sb == NULL) {
@@ -133,23 +250,13 @@ int fs_mount(struct blkdev *dev, unsigned int flags, struct fs **out)
 		goto err_free;
 	}
 	fs->dev = dev;
-	fs->name = info->name;
-	err = read_super(dev, sb);
-	if (err != 0) {
-		kprintf("FSERR dev=%s superblock read failed (%d)\n", fs->name, err);
+	fs->name = blkdev_info(dev)->name;
+	fs->rdonly = (flags & FS_MOUNT_RDONLY) != 0;
+	rwlock_init(&fs->lock, "fs");
+	fs_itable_init(&fs->itable);
+	err = mount_check(fs, sb, flags, &g);
+	if (err != 0)
 		goto err_free;
-	}
-	err = ext2_super_check(sb, info->capacity * SECTOR_SIZE, &g, &f);
-	if (err != 0) {
-		kprintf("FSERR dev=%s %s (%llu)\n", fs->name, f.what, (unsigned long long)f.value);
-		goto err_free;
-	}
-	if (g.block_bytes < info->lbs) {
-		kprintf("FSERR dev=%s block size %u is below the disk's logical block size %u\n", fs->name,
-			g.block_bytes, info->lbs);
-		err = -EOPNOTSUPP;
-		goto err_free;
-	}
 	err = bcache_create(dev, g.block_bytes, fs_param_cache_kib * 1024u, &fs->bc);
 	if (err != 0)
 		goto err_free;
@@ -158,16 +265,22 @@ int fs_mount(struct blkdev *dev, unsigned int flags, struct fs **out)
 		bcache_get_stats(fs->bc, &st);
 		fs->cache_blocks = st.bufs;
 	}
+	bcache_set_write_error_fn(fs->bc, fs_write_error, fs);
 	ext2_vol_init(&fs->vol, &g, &fs_blkio, fs, fs_report, fs);
+	fs->vol.now = fs_now;
+	fs->errors = (g.state & EXT2_ERROR_FS) != 0;
 	err = ext2_vol_check_groups(&fs->vol);
 	if (err == 0)
 		err = ext2_inode_get(&fs->vol, EXT2_ROOT_INO, &root);
 	if (err == 0 && !ext2_is_dir(&root))
 		err = ext2_corrupt(&fs->vol, EXT2_ROOT_INO, "root is not a directory", root.mode);
+	if (err == 0 && !fs->rdonly)
+		err = mount_mark_dirty(fs);
 	if (err != 0)
 		goto err_cache;
-	kprintf("fs: %s: ext2 revision %u, %u-byte blocks, %u blocks, %u inodes, %u groups, read-only%s%s%s\n",
+	kprintf("fs: %s: ext2 revision %u, %u-byte blocks, %u blocks, %u inodes, %u groups, %s%s%s%s\n",
 		fs->name, g.rev, g.block_bytes, g.blocks_count, g.inodes_count, g.groups,
+		fs->rdonly ? "read-only" : "read-write",
 		(g.state & EXT2_VALID_FS) ? "" : ", not cleanly unmounted",
 		(g.state & EXT2_ERROR_FS) ? ", errors recorded" : "",
 		g.read_only ? ", unknown read-only-compatible features (never writable)" : "");
@@ -185,9 +298,49 @@ err_free:
 
 int fs_unmount(struct fs *fs)
 {
+	int err = 0;
+
+	if (fs_itable_count(fs) != 0)
+		kprintf("FSERR dev=%s unmounted with %u inodes still open\n", fs->name, fs_itable_count(fs));
+	if (!fs->rdonly) {
+		rwlock_write_lock(&fs->lock);
+		/* Everything first, flushed; only then the superblock that says so. */
+		err = fs->failed ? -EIO : bcache_sync(fs->bc);
+		if (!fs->failed) {
+			uint16_t state = EXT2_VALID_FS | (fs->errors ? EXT2_ERROR_FS : 0u);
+			int e = ext2_super_write(&fs->vol, state);
+			if (e == 0)
+				e = bcache_sync(fs->bc);
+			if (err == 0)
+				err = e;
+		}
+		if (fs->failed && err == 0)
+			err = -EIO;
+		rwlock_write_unlock(&fs->lock);
+	}
 	bcache_destroy(fs->bc);
 	kfree(fs);
-	return 0;
+	return err;
+}
+
+int fs_sync(struct fs *fs)
+{
+	int err;
+
+	if (fs->rdonly)
+		return 0;
+	rwlock_write_lock(&fs->lock);
+	if (fs->failed) {
+		err = -EIO;
+	} else {
+		/* The free counts into the superblock (still "not clean"), then every dirty block and a flush. */
+		err = ext2_super_write(&fs->vol, fs->vol.g.state & (uint16_t)~EXT2_VALID_FS);
+		int e = bcache_sync(fs->bc);
+		if (err == 0)
+			err = e;
+	}
+	rwlock_write_unlock(&fs->lock);
+	return err;
 }
 
 void fs_cache_stats(struct fs *fs, struct fs_cache_stats *out)
@@ -206,176 +359,4 @@ void fs_cache_stats(struct fs *fs, struct fs_cache_stats *out)
 	out->blocks = st.bufs;
 	out->readahead_kib = (uint32_t)fs_param_readahead_kib;
 	out->block_bytes = fs->vol.g.block_bytes;
-}
-
-static int file_new(struct fs *fs, struct fs_file **out)
-{
-	struct fs_file *f = kmalloc(sizeof(*f));
-
-	if (f == NULL)
-		return -ENOMEM;
-	f->fs = fs;
-	fs_ra_init(&f->ra);
-	*out = f;
-	return 0;
-}
-
-int fs_open(struct fs *fs, const char *path, struct fs_file **out)
-{
-	char *scratch = kmalloc(EXT2_RESOLVE_SCRATCH);
-	struct fs_file *f;
-	int err = scratch != NULL ? file_new(fs, &f) : -ENOMEM;
-
-	if (err != 0) {
-		kfree(scratch);
-		return err;
-	}
-	err = ext2_path_resolve(&fs->vol, path, scratch, &f->ip);
-	kfree(scratch);
-	if (err != 0) {
-		kfree(f);
-		return err;
-	}
-	*out = f;
-	return 0;
-}
-
-int fs_open_ino(struct fs *fs, uint32_t ino, struct fs_file **out)
-{
-	struct fs_file *f;
-	int err = file_new(fs, &f);
-
-	if (err != 0)
-		return err;
-	err = ext2_inode_get(&fs->vol, ino, &f->ip);
-	if (err != 0) {
-		kfree(f);
-		return err;
-	}
-	*out = f;
-	return 0;
-}
-
-void fs_close(struct fs_file *f)
-{
-	kfree(f);
-}
-
-static enum fs_type type_of_mode(uint16_t mode)
-{
-	switch (mode & EXT2_S_IFMT) {
-	case EXT2_S_IFREG:
-		return FS_TYPE_REG;
-	case EXT2_S_IFDIR:
-		return FS_TYPE_DIR;
-	case EXT2_S_IFLNK:
-		return FS_TYPE_SYMLINK;
-	default:
-		return FS_TYPE_OTHER;
-	}
-}
-
-static enum fs_type type_of_dirent(uint32_t file_type)
-{
-	switch (file_type) {
-	case EXT2_FT_UNKNOWN:
-		return FS_TYPE_UNKNOWN;
-	case EXT2_FT_REG_FILE:
-		return FS_TYPE_REG;
-	case EXT2_FT_DIR:
-		return FS_TYPE_DIR;
-	case EXT2_FT_SYMLINK:
-		return FS_TYPE_SYMLINK;
-	default:
-		return FS_TYPE_OTHER;
-	}
-}
-
-void fs_stat(const struct fs_file *f, struct fs_stat *st)
-{
-	st->ino = f->ip.ino;
-	st->type = type_of_mode(f->ip.mode);
-	st->mode = f->ip.mode;
-	st->links = f->ip.links;
-	st->size = f->ip.size;
-	st->mtime = f->ip.mtime;
-}
-
-/*
- * After a demand read of done bytes at off: prefetches what the window rules
- * (readahead.h) ask for, holes skipped, one bio per run of physically
- * adjacent blocks, under a plug so that adjacent runs merge too. A mapping error only ends the readahead; the read that needs the
- * block will meet it again and report it.
- */
-static void read_ahead(struct fs_file *f, uint64_t off, size_t done)
-{
-	const struct ext2_geom *g = &f->fs->vol.g;
-	uint64_t max_window = (fs_param_readahead_kib * 1024u) >> g->block_log;
-	uint64_t first = off >> g->block_log;
-	uint64_t end = (off + done + g->block_bytes - 1u) >> g->block_log;
-	uint64_t file_blocks = (f->ip.size + g->block_bytes - 1u) >> g->block_log;
-	uint64_t pf_first, pf_end;
-	struct blk_plug plug;
-
-	/* A quarter of the cache at most: a window that evicts its own blocks before they are read is waste. */
-	if (max_window > f->fs->cache_blocks / 4u)
-		max_window = f->fs->cache_blocks / 4u;
-	fs_ra_advance(&f->ra, first, end, file_blocks, (uint32_t)max_window, &pf_first, &pf_end);
-	if (pf_first == pf_end)
-		return;
-	/* Physically adjacent blocks go out as one bio each run. */
-	uint32_t run_start = 0, run_len = 0;
-	blk_start_plug(&plug);
-	for (uint64_t lblk = pf_first; lblk < pf_end; lblk++) {
-		uint32_t pblk;
-		if (ext2_bmap(&f->fs->vol, &f->ip, lblk, &pblk, NULL) != 0)
-			break;
-		if (run_len != 0 && pblk == run_start + run_len && run_len < BCACHE_RUN_MAX) {
-			run_len++;
-			continue;
-		}
-		if (run_len != 0)
-			bcache_prefetch_run(f->fs->bc, run_start, run_len);
-		run_start = pblk;
-		run_len = pblk != 0 ? 1u : 0u; /* a hole has nothing to read */
-	}
-	if (run_len != 0)
-		bcache_prefetch_run(f->fs->bc, run_start, run_len);
-	blk_finish_plug(&plug);
-}
-
-int fs_read(struct fs_file *f, uint64_t off, void *buf, size_t len, size_t *done)
-{
-	int err;
-
-	*done = 0;
-	if (ext2_is_dir(&f->ip))
-		return -EISDIR;
-	if (!ext2_is_reg(&f->ip))
-		return -EINVAL;
-	err = ext2_file_read(&f->fs->vol, &f->ip, off, buf, len, done);
-	if (err == 0 && *done != 0)
-		read_ahead(f, off, *done);
-	return err;
-}
-
-int fs_readlink(struct fs_file *f, char *buf, size_t cap)
-{
-	size_t len;
-
-	return ext2_readlink(&f->fs->vol, &f->ip, buf, cap, &len);
-}
-
-static int readdir_one(void *ctx, const struct ext2_dirent_view *d)
-{
-	struct readdir_ctx *r = ctx;
-
-	return r->fn(r->ctx, d->name, d->name_len, d->ino, type_of_dirent(d->file_type));
-}
-
-int fs_readdir(struct fs_file *dir, fs_dir_fn fn, void *ctx)
-{
-	struct readdir_ctx r = { .fn = fn, .ctx = ctx };
-
-	return ext2_dir_iterate(&dir->fs->vol, &dir->ip, readdir_one, &r);
 }
