@@ -14,7 +14,7 @@ set(LEVBLK_LAYERS lib hal irq kern virtio blk fs jobs)
 # (a filesystem, a job); each is listed here with the layer that implements
 # it, so that a lower layer cannot include it (ctest layers.order checks).
 set(LEVBLK_PUBLIC_HEADERS
-  container_of.h:lib errno.h:lib init.h:lib
+  atomic.h:lib container_of.h:lib errno.h:lib init.h:lib
   console.h:hal
   completion.h:kern thread.h:kern kmalloc.h:kern mutex.h:kern rwlock.h:kern
   bio.h:blk blkdev.h:blk blk_poll.h:blk blk_trace.h:blk

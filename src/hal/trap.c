@@ -9,6 +9,7 @@
 #include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/exit.h>
+#include <levblk/hal/percpu.h>
 #include <levblk/hal/trap_hooks.h>
 #include "semihost.h"
 #include "sysregs.h"
@@ -116,13 +117,31 @@ void trap_sync(struct trap_frame *tf, int kind)
 	trap_panic(tf, kind);
 }
 
+/* Interrupt handlers running on each CPU (0 or 1: no nesting); only its own CPU writes it. */
+static unsigned int irq_depth[CPU_MAX];
+
+bool cpu_in_irq(void)
+{
+	return irq_depth[cpu_id()] != 0;
+}
+
 void trap_irq(struct trap_frame *tf, int kind)
 {
+	unsigned int cpu = cpu_id();
+
 	if (!trap_irq_handler)
 		trap_panic(tf, kind);
+	irq_depth[cpu]++;
 	trap_irq_handler();
+	irq_depth[cpu]--;
+	/* The exit hook may switch threads: the thread it leaves is no handler. */
 	if (trap_irq_exit)
 		trap_irq_exit();
+}
+
+bool hal_panicking(void)
+{
+	return __atomic_load_n(&panicking, __ATOMIC_RELAXED) != 0;
 }
 
 void trap_fiq(struct trap_frame *tf, int kind)

@@ -2,6 +2,7 @@
 #ifndef LEVBLK_HAL_TRAP_H
 #define LEVBLK_HAL_TRAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "trap_offsets.h"
@@ -22,5 +23,7 @@ void trap_irq(struct trap_frame *tf, int kind);
 void trap_fiq(struct trap_frame *tf, int kind);
 void trap_serror(struct trap_frame *tf, int kind);
 void trap_bad(struct trap_frame *tf, int kind);
+/* True once a panic has started (the console then stops taking its lock). */
+bool hal_panicking(void);
 
 #endif

@@ -21,6 +21,11 @@
 
 #define CPU_MAX 8u /* QEMU virt's GICv2 serves 8 CPUs; the kernel's tables are sized on it */
 
+#include <stdbool.h>
+
+/* True while this CPU runs an interrupt handler (src/hal/trap.c counts them per CPU). */
+bool cpu_in_irq(void);
+
 #ifdef LEVBLK_HOST
 /* The host HAL lets a test choose both (test/hal_host/hal_host.h). */
 unsigned int cpu_id(void);
