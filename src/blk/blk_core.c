@@ -852,18 +852,19 @@ void blk_notify(struct blkdev *dev)
  * after the callback that submitted them has returned: an end_io that
  * resubmits whenever its bio fails goes round in that loop, not deeper into
  * the stack. blk_end_done masks IRQs for the whole run, also in thread
- * context, so these lists and blk_end_depth belong to one ending at a time (one
- * CPU: masking is exclusive); end_io may run in interrupt context anyway.
+ * context, so the thread stays on its CPU and that CPU's ending context
+ * (blk_end_ctx[cpu_id()]) belongs to this one ending; other CPUs end their
+ * own bios in their own contexts at the same time. end_io may run in
+ * interrupt context anyway.
  */
-unsigned int blk_end_depth;
-static struct bio *resubmit_head, *resubmit_tail;
-static struct blk_done end_later = BLK_DONE_INIT;
+struct blk_end_ctx blk_end_ctx[CPU_MAX];
 
 bool blk_resubmit_defer_slow(struct bio *bio)
 {
 	if (!irqs_disabled())
 		return false;
-	bio_fifo_push(&resubmit_head, &resubmit_tail, bio);
+	struct blk_end_ctx *ec = &blk_end_ctx[cpu_id()];
+	bio_fifo_push(&ec->resubmit_head, &ec->resubmit_tail, bio);
 	return true;
 }
 
@@ -887,32 +888,33 @@ void blk_end_done(struct blk_done *done)
 		return;
 	done->head = done->tail = NULL;
 	irqflags_t f = irq_save();
-	if (blk_end_depth) {
+	struct blk_end_ctx *ec = &blk_end_ctx[cpu_id()]; /* IRQs masked: this CPU's, until restored */
+	if (ec->depth) {
 		/* Called from inside an ending: the outermost one ends these. */
-		if (end_later.tail)
-			end_later.tail->bio_next = bio;
+		if (ec->later.tail)
+			ec->later.tail->bio_next = bio;
 		else
-			end_later.head = bio;
+			ec->later.head = bio;
 		while (bio->bio_next)
 			bio = bio->bio_next;
-		end_later.tail = bio;
+		ec->later.tail = bio;
 		irq_restore(f);
 		return;
 	}
-	blk_end_depth = 1;
+	ec->depth = 1;
 	end_list(bio);
-	while (resubmit_head || end_later.head) {
-		if (end_later.head) {
-			struct bio *list = end_later.head;
-			end_later.head = end_later.tail = NULL;
+	while (ec->resubmit_head || ec->later.head) {
+		if (ec->later.head) {
+			struct bio *list = ec->later.head;
+			ec->later.head = ec->later.tail = NULL;
 			end_list(list);
 			continue;
 		}
-		struct bio *list = resubmit_head;
-		resubmit_head = resubmit_tail = NULL;
+		struct bio *list = ec->resubmit_head;
+		ec->resubmit_head = ec->resubmit_tail = NULL;
 		blk_submit_list(list);
 	}
-	blk_end_depth = 0;
+	ec->depth = 0;
 	irq_restore(f);
 }
 
@@ -988,8 +990,31 @@ void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done)
 
 /* --- submission ------------------------------------------------------------- */
 
-/* Queues a list of checked bios (linked by bio_next), one lock hold per device run. */
-void blk_submit_list(struct bio *head)
+/*
+ * Submission. With one CPU online (or blk.percpu=0) a list of checked bios
+ * enters each device's queue under its queue lock, one lock hold per device
+ * run (submit_direct). With several, the common path takes no lock that
+ * every CPU shares: a CPU stages its bios in its own context on the device
+ * (dev->sw[cpu], a lock only it and the mover take), then tries to become
+ * the device's mover (dev->sw_mover, one atomic exchange). The mover takes
+ * the queue lock, takes every context's staged bios, lets them enter the
+ * queue in ticket order, dispatches, and looks again after letting go of
+ * the mover flag; a CPU that finds another moving leaves its bios to it and
+ * returns at once. So the queue lock, the device's dispatch side, is the
+ * one shared point, taken by one submitting CPU at a time.
+ *
+ * No staged bio is forgotten: the stager publishes its bios (context lock
+ * release), then a full barrier, then the exchange; the mover stores 0 to
+ * the flag, then a full barrier, then reads every context. Either the
+ * stager's exchange sees 0 (it moves) or the mover's reads see its bios.
+ *
+ * Order: a ticket (dev->sw_ticket, taken with IRQs masked just before
+ * staging) orders the runs of bios, and the mover merges the contexts by
+ * ticket, so one thread's bios enter the queue in the order it submitted
+ * them even if it moved to another CPU in between (its later run has the
+ * larger ticket and was staged after the earlier one).
+ */
+static void submit_direct(struct bio *head)
 {
 	struct blk_done done = BLK_DONE_INIT;
 	struct blkdev *cur = NULL;
@@ -1019,6 +1044,120 @@ void blk_submit_list(struct bio *head)
 	blk_end_done(&done);
 }
 
+/* Stages the run head..tail (one device's bios) in this CPU's context. */
+static void sw_stage(struct blkdev *dev, struct bio *head, struct bio *tail)
+{
+	irqflags_t f = irq_save(); /* on this CPU from the ticket to the push */
+	struct blk_sw_ctx *c = &dev->sw[cpu_id()];
+	uint64_t ticket = __atomic_fetch_add(&dev->sw_ticket, 1, __ATOMIC_RELAXED);
+
+	for (struct bio *b = head; b; b = b->bio_next)
+		b->bio_start_ns = ticket;
+	irqflags_t g = spin_lock_irqsave(&c->lock);
+	if (c->tail)
+		c->tail->bio_next = head;
+	else
+		__atomic_store_n(&c->head, head, __ATOMIC_RELAXED); /* read unlocked by sw_staged */
+	c->tail = tail;
+	spin_unlock_irqrestore(&c->lock, g);
+	irq_restore(f);
+}
+
+/* True if some context holds staged bios (a racy look: see "Submission"). */
+static bool sw_staged(struct blkdev *dev)
+{
+	for (unsigned int c = 0; c < CPU_MAX; c++) {
+		if (__atomic_load_n(&dev->sw[c].head, __ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+/* The mover: every staged bio into the queue, oldest ticket first. Queue lock held. */
+static void sw_move_locked(struct blkdev *dev, struct blk_done *done)
+{
+	struct bio *list[CPU_MAX];
+	unsigned int n = 0;
+
+	for (unsigned int c = 0; c < CPU_MAX; c++) {
+		struct blk_sw_ctx *x = &dev->sw[c];
+		if (!__atomic_load_n(&x->head, __ATOMIC_RELAXED))
+			continue;
+		irqflags_t g = spin_lock_irqsave(&x->lock);
+		list[n] = x->head;
+		__atomic_store_n(&x->head, NULL, __ATOMIC_RELAXED);
+		x->tail = NULL;
+		spin_unlock_irqrestore(&x->lock, g);
+		n += list[n] != NULL;
+	}
+	/* Merge by ticket: each list is already in ticket order. */
+	for (;;) {
+		unsigned int best = n;
+		for (unsigned int i = 0; i < n; i++) {
+			if (list[i] && (best == n || list[i]->bio_start_ns < list[best]->bio_start_ns))
+				best = i;
+		}
+		if (best == n)
+			break;
+		struct bio *bio = list[best];
+		list[best] = bio->bio_next;
+		start_bio_locked(dev, bio, done);
+	}
+}
+
+/* Moves staged bios into dev's queue unless another CPU is doing so (see "Submission"). */
+static void sw_run(struct blkdev *dev)
+{
+	struct blk_done done = BLK_DONE_INIT;
+	/*
+	 * IRQs masked while we may hold the mover flag: a mover preempted
+	 * there would leave the other CPUs' staged bios waiting for it.
+	 */
+	irqflags_t irqs = irq_save();
+
+	for (;;) {
+		/* Our staged bios before the flag: pairs with the barrier after the mover lets go. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_exchange_n(&dev->sw_mover, 1, __ATOMIC_ACQUIRE)) {
+			__atomic_fetch_add(&dev->sw_handoffs, 1, __ATOMIC_RELAXED);
+			break; /* the mover takes them */
+		}
+		irqflags_t f = blk_lock(dev);
+		dev->sw_runs++;
+		sw_move_locked(dev, &done);
+		bool kick = blk_dispatch_locked(dev, &done);
+		blk_unlock(dev, f);
+		if (kick)
+			blk_notify(dev);
+		__atomic_store_n(&dev->sw_mover, 0, __ATOMIC_RELEASE);
+		/* The flag's release before the look: pairs with the stager's barrier above. */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (!sw_staged(dev))
+			break;
+	}
+	irq_restore(irqs);
+	blk_end_done(&done);
+}
+
+/* Queues a list of checked bios (linked by bio_next): see "Submission". */
+void blk_submit_list(struct bio *head)
+{
+	if (cpu_count() == 1 || !blk_param_percpu) {
+		submit_direct(head);
+		return;
+	}
+	while (head) {
+		struct blkdev *dev = head->bio_dev;
+		struct bio *tail = head;
+		while (tail->bio_next && tail->bio_next->bio_dev == dev)
+			tail = tail->bio_next;
+		struct bio *next = tail->bio_next;
+		tail->bio_next = NULL;
+		sw_stage(dev, head, tail);
+		sw_run(dev);
+		head = next;
+	}
+}
 
 void blk_start_bio_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done)
 {

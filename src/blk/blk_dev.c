@@ -19,6 +19,9 @@ uint64_t blk_param_timeout_ms = 30000;
 PARAM_U64("blk.merge", blk_param_merge, 0, 1, "merge adjacent bios into one request (0: off)");
 PARAM_U64("blk.retries", blk_param_retries, 0, 100, "attempts after an error before bios fail");
 PARAM_U64("blk.timeout_ms", blk_param_timeout_ms, 1, 3600000, "a request's deadline, ms");
+uint64_t blk_param_percpu = 1;
+PARAM_U64("blk.percpu", blk_param_percpu, 0, 1,
+	  "with several CPUs, submit through per-CPU contexts (0: every CPU takes the queue lock)");
 
 /* Devices live here for good: registration happens once, at boot. */
 static struct blkdev blk_devs[BLKDEV_MAX];
@@ -121,6 +124,8 @@ struct blkdev *blk_dev_register(struct blkdev_info *info, const struct blk_drive
 	for (unsigned int i = 0; i < BLK_LAT_OPS; i++)
 		hist_init(&dev->lat->op[i]);
 	spin_init(&dev->lock, "blk queue");
+	for (unsigned int c = 0; c < CPU_MAX; c++)
+		spin_init(&dev->sw[c].lock, "blk cpu ctx");
 	dev->ops = ops;
 	dev->drv = drv;
 	dev->rqs = rq_mem.va;

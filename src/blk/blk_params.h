@@ -16,6 +16,8 @@ extern uint64_t blk_param_merge;
 extern uint64_t blk_param_retries;
 /* blk.timeout_ms: a request's deadline. */
 extern uint64_t blk_param_timeout_ms;
+/* blk.percpu: 1 stages submissions per CPU when several CPUs run (blk_core.c, "Submission"). */
+extern uint64_t blk_param_percpu;
 /* blk.trace: 1 records events in the trace ring (read at every event site, blk_trace.h). */
 extern uint64_t blk_param_trace;
 

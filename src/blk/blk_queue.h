@@ -11,6 +11,7 @@
 #include <levblk/blkdev.h>
 #include <levblk/hal/clock.h>
 #include <levblk/hal/dma.h>
+#include <levblk/hal/percpu.h>
 #include <levblk/hal/spinlock.h>
 #include <levblk/kern/timer.h>
 #include "blk_bounce.h"
@@ -111,6 +112,18 @@ struct blk_elv {
 #define ELV_FIFO_BATCH	    16u /* requests per batch before directions are weighed again */
 #define ELV_WRITES_STARVED  2u	/* read batches allowed while writes wait */
 
+/*
+ * A CPU's submission context on one disk (blk_core.c, "Submission"): bios
+ * that CPU submitted, waiting for whichever CPU moves staged bios into the
+ * queue. Its lock is taken by its own CPU (to stage) and by that mover (to
+ * take the list), never by every CPU. While staged, a bio's bio_start_ns
+ * holds its staging ticket (the queue overwrites it on entry).
+ */
+struct blk_sw_ctx {
+	spinlock_t lock;
+	struct bio *head, *tail; /* FIFO by bio_next; tickets never decrease along it */
+} __attribute__((aligned(64)));
+
 struct blkdev {
 	spinlock_t lock; /* the queue lock: see blk_driver.h */
 	struct blkdev_info info;
@@ -158,6 +171,13 @@ struct blkdev {
 
 	struct blk_counters ctr;
 	struct blk_latency *lat; /* a disk's own (blk_dev.c), under the queue lock */
+
+	/* Per-CPU submission (blk_core.c, "Submission"); a disk's only, unused on one CPU. */
+	struct blk_sw_ctx sw[CPU_MAX];
+	uint32_t sw_mover;  /* 1 while a CPU moves staged bios into the queue (atomic) */
+	uint64_t sw_ticket; /* the next staging ticket (atomic) */
+	uint64_t sw_runs;   /* mover passes made, and ... */
+	uint64_t sw_handoffs; /* ... stagings that left their bios to another CPU's pass */
 };
 
 /* elevator.c */
@@ -217,14 +237,30 @@ void blk_submit_list(struct bio *head);
 void blk_start_bio_locked(struct blkdev *dev, struct bio *bio, struct blk_done *done);
 /*
  * blk_core.c: while end_io callbacks run with IRQs masked (blk_end_done,
- * blk_end_depth > 0) a submitted bio is collected and submitted after them;
+ * blk_end_ctx[cpu].depth > 0) a submitted bio is collected and submitted after them;
  * true if bio was taken so. Inline: every submit_bio asks.
  */
-extern unsigned int blk_end_depth;
+/*
+ * A CPU's ending context: what blk_end_done keeps while it runs end_io
+ * callbacks on that CPU (IRQs masked throughout, so the thread cannot move
+ * to another CPU and nothing else on this CPU touches it). Per CPU because
+ * endings on different CPUs are independent: each CPU's callbacks resubmit
+ * into its own list. Cache-line aligned: no two CPUs write one line.
+ */
+struct blk_end_ctx {
+	unsigned int depth;		     /* > 0 while this CPU runs end_io callbacks */
+	struct bio *resubmit_head, *resubmit_tail; /* bios they submitted */
+	struct blk_done later;			   /* bios that ended meanwhile */
+} __attribute__((aligned(64)));
+extern struct blk_end_ctx blk_end_ctx[CPU_MAX];
 bool blk_resubmit_defer_slow(struct bio *bio);
 static inline bool blk_resubmit_defer(struct bio *bio)
 {
-	return blk_end_depth && blk_resubmit_defer_slow(bio);
+	/*
+	 * With IRQs on, cpu_id() may be stale, but then no ending runs on this
+	 * thread's CPU anyway: the slow path sees IRQs on and says no.
+	 */
+	return blk_end_ctx[cpu_id()].depth && blk_resubmit_defer_slow(bio);
 }
 /* blk_submit.c, for bio_poll.c: submit_bio's checks (true: accepted). */
 bool blk_bio_accept(struct bio *bio);

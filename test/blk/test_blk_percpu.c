@@ -1,0 +1,201 @@
+/*
+ * Host tests of per-CPU submission (src/blk/blk_core.c, "Submission") with
+ * the fake driver, the test acting as several CPUs (hal_host_cpu): with
+ * one CPU online, or blk.percpu=0, bios enter the queue directly; with
+ * several, a CPU that finds another CPU moving staged bios leaves its own
+ * to that mover and returns without touching the queue; the mover takes
+ * every context's bios in submission (ticket) order, also for a thread that
+ * moved between CPUs; an end_io that resubmits on another CPU uses that
+ * CPU's ending context.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <levblk/bio.h>
+#include <levblk/blk_trace.h>
+#include <levblk/blkdev.h>
+#include "blk/blk_params.h"
+#include "blk/blk_queue.h"
+#include "blk/fake_drv.h"
+#include "hal_host/hal_host.h"
+
+void blk_dev_host_reset(void);
+
+struct pb {
+	struct bio bio;
+	struct bio_seg seg;
+	int ends, status;
+	int resubmit_on; /* end_io: resubmit once as this CPU (-1: no) */
+};
+
+static uint8_t buf[8][4096];
+
+static void pb_end_io(struct bio *b)
+{
+	struct pb *p = b->bio_private;
+
+	p->ends++;
+	p->status = b->bio_status;
+	if (p->resubmit_on >= 0) {
+		unsigned int was = hal_host_cpu;
+		hal_host_cpu = (unsigned int)p->resubmit_on;
+		p->resubmit_on = -1;
+		submit_bio(b);
+		hal_host_cpu = was;
+	}
+}
+
+/* Bio i reads 4 KiB at sector, submitted as CPU cpu. */
+static void pb_submit(struct pb *p, struct fake_drv *fd, unsigned int i, uint64_t sector,
+		      unsigned int cpu)
+{
+	memset(p, 0, sizeof(*p));
+	p->resubmit_on = -1;
+	p->seg = (struct bio_seg){buf[i], 4096};
+	bio_init_rw(&p->bio, fd->dev, BIO_OP_READ, sector, &p->seg, 1, pb_end_io, p);
+	hal_host_cpu = cpu;
+	submit_bio(&p->bio);
+	hal_host_cpu = 0;
+}
+
+static struct fake_drv *cur;
+
+static void drop(void)
+{
+	if (cur) {
+		fake_destroy(cur);
+		free(cur);
+	}
+	cur = NULL;
+	blk_dev_host_reset();
+}
+
+static struct fake_drv *make(unsigned int cpus)
+{
+	drop();
+	hal_host_quiet = true;
+	hal_host_cpus = cpus;
+	hal_host_cpu = 0;
+	blk_param_percpu = 1;
+	cur = fake_create(4096, 512, 16, 65536, 256, 32, 32, true, false);
+	return cur;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	drop();
+	hal_host_cpus = 1;
+	hal_host_cpu = 0;
+	blk_param_percpu = 1;
+	blk_param_trace = 0;
+	return 0;
+}
+
+/* The sectors of the requests made (trace QUEUE events), in order. */
+static unsigned int queued_sectors(uint64_t *out, unsigned int max)
+{
+	static struct blk_trace_event ev[64];
+	unsigned int n = blk_trace_read(ev, 64, NULL), k = 0;
+
+	for (unsigned int i = 0; i < n && k < max; i++) {
+		if (ev[i].ev == BLK_TRACE_QUEUE)
+			out[k++] = ev[i].sector;
+	}
+	return k;
+}
+
+static void test_percpu_direct_with_one_cpu_or_off(void **state)
+{
+	struct pb a, b;
+
+	(void)state;
+	struct fake_drv *fd = make(1);
+	pb_submit(&a, fd, 0, 8, 0);
+	assert_int_equal(fd->nlog, 1);
+	assert_int_equal(fd->dev->sw_runs, 0); /* one CPU: straight into the queue */
+	fake_complete_all(fd);
+	assert_int_equal(a.ends, 1);
+
+	fd = make(4);
+	blk_param_percpu = 0;
+	pb_submit(&b, fd, 1, 8, 2);
+	assert_int_equal(fd->nlog, 1);
+	assert_int_equal(fd->dev->sw_runs, 0);
+	blk_param_percpu = 1;
+	pb_submit(&a, fd, 0, 64, 3);
+	assert_int_equal(fd->nlog, 2);
+	assert_int_equal(fd->dev->sw_runs, 1); /* several CPUs: staged, then moved */
+	fake_complete_all(fd);
+	assert_int_equal(a.ends + b.ends, 2);
+	assert_int_equal(a.status + b.status, 0);
+}
+
+/*
+ * While CPU 2 moves (sw_mover held), CPUs 3 and 1 stage and return; one
+ * thread's bios (A on CPU 3, then B after it moved to CPU 1) keep their
+ * order although CPU 1's context is looked at first. When CPU 0 becomes
+ * the mover it takes them all: A, B, then its own C.
+ */
+static void test_percpu_staged_bios_moved_in_submission_order(void **state)
+{
+	struct pb a, b, c;
+	uint64_t sec[8];
+
+	(void)state;
+	struct fake_drv *fd = make(4);
+	blk_param_trace = 1;
+	blk_trace_clear();
+	fd->dev->sw_mover = 1; /* CPU 2 is moving */
+	pb_submit(&a, fd, 0, 64, 3);
+	pb_submit(&b, fd, 1, 8, 1);
+	assert_int_equal(fd->nlog, 0); /* left to the mover, not in the queue yet */
+	assert_int_equal(fd->dev->sw_handoffs, 2);
+	assert_int_equal(fd->dev->ctr.bios, 0);
+	fd->dev->sw_mover = 0; /* CPU 2 is done (its look found nothing yet) */
+	pb_submit(&c, fd, 2, 128, 0);
+	assert_int_equal(fd->nlog, 3);
+	assert_int_equal(fd->dev->ctr.bios, 3);
+	assert_int_equal(queued_sectors(sec, 8), 3);
+	assert_int_equal(sec[0], 64);
+	assert_int_equal(sec[1], 8);
+	assert_int_equal(sec[2], 128);
+	fake_complete_all(fd);
+	assert_int_equal(a.ends + b.ends + c.ends, 3);
+	assert_int_equal(a.status + b.status + c.status, 0);
+	for (unsigned int i = 0; i < CPU_MAX; i++)
+		assert_null(fd->dev->sw[i].head);
+}
+
+/* An end_io on CPU 1 resubmitting as CPU 3: the bio goes round once more, nothing nests. */
+static void test_percpu_end_io_resubmits_on_another_cpu(void **state)
+{
+	struct pb a;
+
+	(void)state;
+	struct fake_drv *fd = make(4);
+	pb_submit(&a, fd, 0, 8, 1);
+	a.resubmit_on = 3;
+	hal_host_cpu = 1;
+	fake_complete_all(fd);
+	hal_host_cpu = 0;
+	assert_int_equal(a.ends, 2);
+	assert_int_equal(a.status, 0);
+	assert_int_equal(fd->nlog, 2);
+	for (unsigned int c = 0; c < CPU_MAX; c++)
+		assert_int_equal(blk_end_ctx[c].depth, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_percpu_direct_with_one_cpu_or_off, teardown),
+	    cmocka_unit_test_teardown(test_percpu_staged_bios_moved_in_submission_order, teardown),
+	    cmocka_unit_test_teardown(test_percpu_end_io_resubmits_on_another_cpu, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
