@@ -176,8 +176,9 @@ int ext2_inode_new(struct ext2_vol *v, uint32_t parent, uint16_t mode, struct ex
 		in = (struct ext2_inode *)(void *)raw;
 		/* Free in the bitmap yet linked and not deleted: the bitmap is wrong, do not overwrite a live inode. */
 		if (in->i_links_count != 0 && in->i_dtime == 0 && in->i_mode != 0) {
+			uint16_t links = ext2_le16(in->i_links_count); /* read before the put ends the block's lifetime */
 			ext2_block_put(v, ref);
-			err = ext2_corrupt(v, ino, "inode free in the bitmap is in use", ext2_le16(in->i_links_count));
+			err = ext2_corrupt(v, ino, "inode free in the bitmap is in use", links);
 		}
 	}
 	if (err != 0) {

@@ -388,6 +388,12 @@ static void truncate_across(uint32_t bs, uint32_t kib)
 	free(mf);
 }
 
+static void test_boundaries_2k(void **state)
+{
+	(void)state;
+	boundary_writes(2048, 16384);
+}
+
 static void test_truncate_1k(void **state)
 {
 	(void)state;
@@ -807,6 +813,66 @@ static void test_damage_refused(void **state)
 	himg_free(&h);
 }
 
+/*
+ * Regression: an inode the bitmap calls free while it is linked (here
+ * lost+found) is refused with -EUCLEAN, its number given back, nothing
+ * changed; the report was built from the inode's block after it was put
+ * (use after free under AddressSanitizer).
+ */
+static void test_inode_new_live_inode_refused(void **state)
+{
+	struct himg h;
+	struct ext2_vol v;
+	struct ext2_inode_info ip;
+	struct ext2_group_desc gd;
+	uint8_t *snap, *bitmap;
+	const uint32_t lost_found = 11;
+
+	(void)state;
+	mk(&h, &v, 1024, 8192, NULL);
+	h.quiet = 1;
+	assert_int_equal(v.g.first_ino, lost_found);
+	assert_int_equal(ext2_group_get(&v, 0, &gd), 0);
+	bitmap = block_ptr(&h, gd.bg_inode_bitmap);
+	bitmap[(lost_found - 1u) / 8u] &= (uint8_t)~(1u << ((lost_found - 1u) % 8u));
+	snap = snapshot(&h);
+	assert_int_equal(ext2_inode_new(&v, EXT2_ROOT_INO, FILE_MODE, &ip), -EUCLEAN);
+	assert_int_equal(h.last.ino, lost_found);
+	assert_int_equal(h.last.value, 2); /* lost+found's links, read from the inode before its block went */
+	assert_memory_equal(h.bytes, snap, h.len);
+	free(snap);
+	balanced(&h);
+	himg_free(&h);
+}
+
+/* Superblock totals found wrong at mount (they are hints) are right again after ext2_super_write. */
+static void test_super_totals_stale(void **state)
+{
+	struct himg h;
+	struct ext2_vol v;
+	struct ext2_super *sb;
+	struct mfile *mf = calloc(1, sizeof(*mf));
+
+	(void)state;
+	assert_int_equal(himg_mkfs(&h, 1024, 8192, NULL), 0);
+	sb = (struct ext2_super *)(void *)(h.bytes + EXT2_SUPER_OFFSET);
+	sb->s_free_blocks_count = ext2_le32(ext2_le32(sb->s_free_blocks_count) - 100u);
+	sb->s_free_inodes_count = ext2_le32(ext2_le32(sb->s_free_inodes_count) - 7u);
+	assert_int_equal(himg_mount(&h, &v), 0);
+	v.now = test_now;
+	h.quiet = 1;
+	assert_int_not_equal(himg_fsck(&h), 0); /* the judge sees the damage */
+	new_file(&v, mf, "f");
+	mwrite_ok(&v, mf, 0, 5000u, 1);
+	assert_int_equal(ext2_super_write(&v, EXT2_VALID_FS), 0);
+	assert_int_equal(ext2_le32(sb->s_free_blocks_count), free_blocks(&v));
+	assert_int_equal(ext2_le16(sb->s_state), EXT2_VALID_FS);
+	assert_int_equal(ext2_le32(sb->s_wtime), TEST_NOW);
+	fsck_clean(&h, &v);
+	himg_free(&h);
+	free(mf);
+}
+
 /* A volume that may not be written refuses every change. */
 static void test_read_only(void **state)
 {
@@ -829,6 +895,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_boundaries_1k),
+		cmocka_unit_test(test_boundaries_2k),
 		cmocka_unit_test(test_boundaries_4k),
 		cmocka_unit_test(test_truncate_1k),
 		cmocka_unit_test(test_truncate_4k),
@@ -842,6 +909,8 @@ int main(void)
 		cmocka_unit_test(test_meta_flags),
 		cmocka_unit_test(test_large_file),
 		cmocka_unit_test(test_damage_refused),
+		cmocka_unit_test(test_inode_new_live_inode_refused),
+		cmocka_unit_test(test_super_totals_stale),
 		cmocka_unit_test(test_read_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
