@@ -121,6 +121,19 @@ static int gd_get_mut(struct ext2_vol *v, uint32_t group, struct gd_mut *m)
 		ext2_block_put(v, m->ref);
 		return ext2_corrupt(v, 0, f.what, f.value);
 	}
+	/*
+	 * The read-side check leaves the group's superblock copy and descriptor
+	 * blocks aside; a bitmap or inode table there would be changed through
+	 * two blocks at once (this descriptor block is held while its bitmap is).
+	 */
+	if (group_has_super(&v->g, group)) {
+		uint32_t meta_end = group_first(&v->g, group) + 1u + v->g.gdt_blocks + v->g.reserved_gdt_blocks;
+		if (m->cpu.bg_block_bitmap < meta_end || m->cpu.bg_inode_bitmap < meta_end ||
+		    m->cpu.bg_inode_table < meta_end) {
+			ext2_block_put(v, m->ref);
+			return ext2_corrupt(v, 0, "bitmap or inode table over the descriptors (value: group)", group);
+		}
+	}
 	return 0;
 }
 
