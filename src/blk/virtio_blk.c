@@ -94,6 +94,23 @@ PARAM_U64("blk.mq", vblk_param_mq, 0, 1,
 PARAM_U64("blk.queues", vblk_param_queues, 0, VBLK_MAX_QUEUES,
 	  "virtqueues per disk with blk.mq=1 (0: one per CPU; never more than the device offers)");
 
+/*
+ * Adaptive interrupt coalescing (vblk_rearm_locked): with the event index,
+ * once at least vq.coalesce_min requests are in flight on a queue, the
+ * drain re-arms its interrupt three quarters of the way through them
+ * (vq_enable_cb_delayed) instead of at the next completion, so one
+ * interrupt ends several requests. It never waits for a completion that
+ * may not come: the point is within what is in flight, so the last
+ * request's completion is always signalled, and a request stuck on the
+ * device is the deadline timer's (blk.timeout_ms), as without it.
+ */
+uint64_t vblk_param_coalesce = 0;
+uint64_t vblk_param_coalesce_min = 8;
+PARAM_U64("vq.coalesce", vblk_param_coalesce, 0, 1,
+	  "1: with event index, one interrupt for several completions when the queue is deep");
+PARAM_U64("vq.coalesce_min", vblk_param_coalesce_min, 2, 1024,
+	  "with vq.coalesce=1: requests in flight on a queue from which interrupts are delayed");
+
 static struct vblk vblk_devs[BLKDEV_MAX];
 static unsigned int vblk_ndevs;
 
@@ -104,6 +121,8 @@ static void vblk_ring_state(void *drv, struct blk_resources *out);
 static void vblk_describe(void *drv, char *buf, size_t len);
 static enum blk_timeout_ret vblk_timeout(void *drv, struct request *rq, struct blk_done *done);
 static void vblk_drain_locked(struct vblk *vb, struct blk_done *done);
+static bool vblk_drain_watch_locked(struct vblk *vb, const struct request *watch,
+				    struct blk_done *done);
 static unsigned int vblk_poll(void *drv, bool last, struct blk_done *done);
 static void vblk_irq(void *arg);
 
@@ -372,6 +391,24 @@ static void vblk_check_broken_locked(struct vblk *vb, struct blk_done *done)
 }
 
 /*
+ * Re-arms one queue's interrupt after a drain: at the next completion, or
+ * with coalescing (vq.coalesce, above) and a deep queue three quarters of
+ * the way through what is in flight. False: completions arrived meanwhile,
+ * drain again. Queue lock held.
+ */
+static bool vblk_rearm_locked(struct vblk *vb, unsigned int q)
+{
+	struct virtqueue *vq = vb->vqs[q];
+
+	if (vblk_param_coalesce && vq_in_flight(vq) >= vblk_param_coalesce_min) {
+		vb->coalesced_mask |= 1u << q;
+		return vq_enable_cb_delayed(vq);
+	}
+	vb->coalesced_mask &= ~(1u << q);
+	return vq_enable_cb(vq);
+}
+
+/*
  * Drains every queue's used ring and re-arms its callbacks; queue lock
  * held. All queues share the interrupt, so each is looked at: one whose
  * ring holds nothing costs a read of its used index.
@@ -383,9 +420,38 @@ static void vblk_drain_locked(struct vblk *vb, struct blk_done *done)
 		do {
 			vq_disable_cb(vq);
 			vblk_reap_locked(vb, vq, done);
-		} while (!vq_enable_cb(vq));
+		} while (!vblk_rearm_locked(vb, q));
 	}
 	vblk_check_broken_locked(vb, done);
+}
+
+/*
+ * Drains every queue and re-arms each at its next completion (no
+ * coalescing); true when `watch` was among the requests completed (only
+ * compared, never dereferenced: it may have ended). Queue lock held.
+ */
+static bool vblk_drain_watch_locked(struct vblk *vb, const struct request *watch,
+				    struct blk_done *done)
+{
+	bool seen = false;
+	struct request *rq;
+	uint32_t len;
+
+	for (unsigned int q = 0; q < vb->nvqs; q++) {
+		struct virtqueue *vq = vb->vqs[q];
+
+		do {
+			vq_disable_cb(vq);
+			while ((rq = vq_get_used(vq, &len)) != NULL) {
+				seen |= rq == watch;
+				blk_complete_locked(vb->bdev, rq, vblk_completion_errno(vb, rq, len),
+						    done);
+			}
+		} while (!vq_enable_cb(vq));
+	}
+	vb->coalesced_mask = 0;
+	vblk_check_broken_locked(vb, done);
+	return seen;
 }
 
 /*
@@ -430,12 +496,28 @@ static enum blk_timeout_ret vblk_timeout(void *drv, struct request *rq, struct b
 {
 	struct vblk *vb = drv;
 
-	bool used = false;
+	bool used = false, coalesced = false;
 
-	(void)rq;
 	vblk_fault_deadline_locked(vb);
-	for (unsigned int q = 0; q < vb->nvqs; q++)
-		used |= vq_has_used(vb->vqs[q]);
+	for (unsigned int q = 0; q < vb->nvqs; q++) {
+		bool u = vq_has_used(vb->vqs[q]);
+
+		used |= u;
+		coalesced |= u && (vb->coalesced_mask & (1u << q));
+	}
+	if (coalesced) {
+		/*
+		 * Completions waiting for a delayed interrupt (vq.coalesce) whose
+		 * point the device has not reached: not a lost interrupt. End them
+		 * (interrupts back at every completion); if rq was among them it
+		 * only waited for that interrupt, else it is stuck: reset.
+		 */
+		if (vblk_drain_watch_locked(vb, rq, done))
+			return BLK_TIMEOUT_DONE;
+		if (vblk_broken_queue(vb) >= 0)
+			return BLK_TIMEOUT_DONE;
+		return vblk_reset_locked(vb, done);
+	}
 	if (used) {
 		blk_count_lost_irq_locked(vb->bdev);
 		kprintf("%s: lost interrupt: completions found in the used ring by the deadline "

@@ -13,5 +13,7 @@ extern uint64_t vblk_param_poll_depth;
 /* blk.mq and blk.queues: multi-queue on or off, and how many queues (virtio_blk.c). */
 extern uint64_t vblk_param_mq;
 extern uint64_t vblk_param_queues;
+extern uint64_t vblk_param_coalesce;
+extern uint64_t vblk_param_coalesce_min;
 
 #endif

@@ -66,6 +66,12 @@ struct vblk {
 	 * chains were published, which is all the device needs).
 	 */
 	uint32_t notify_mask;
+	/*
+	 * Queues whose interrupt the last drain delayed (vq.coalesce): their
+	 * used rings may hold completions no interrupt has announced yet, and
+	 * that is not a lost interrupt. Under the queue lock.
+	 */
+	uint32_t coalesced_mask;
 	struct blkdev *bdev;
 	uint64_t features;
 	struct dma_buf rqmem_buf;

@@ -246,6 +246,62 @@ static void test_packed_ring(void **state)
 	}
 }
 
+/*
+ * Interrupts taken for `depth` reads in flight, completed one at a time in
+ * order (each sim_process may raise one interrupt), with vq.coalesce on or
+ * off. The simulator decides from the event index exactly as a device must,
+ * so the counts are deterministic.
+ */
+static uint64_t coalesce_irqs(bool coalesce, bool packed, unsigned int depth)
+{
+	enum { MAXD = 64 };
+	static uint8_t bufs[MAXD][512];
+	static struct tb t[MAXD];
+	struct sim_blk_cfg c;
+	struct sim_stats st;
+
+	assert_true(depth <= MAXD);
+	sim_blk_cfg_default(&c);
+	c.packed = packed;
+	bring_up(&c, 1);
+	vblk_param_coalesce = coalesce;
+	struct blkdev *dev = blkdev_get(0);
+	for (unsigned int i = 0; i < depth; i++) {
+		tb_rw(&t[i], dev, BIO_OP_READ, (uint64_t)i * 16, bufs[i], 512, 1);
+		submit_bio(&t[i].bio);
+	}
+	assert_int_equal(sim_pending(sims[0]), depth);
+	while (sim_pending(sims[0]))
+		sim_process(sims[0], 1, SIM_ORDER_FIFO);
+	vblk_param_coalesce = 0;
+	for (unsigned int i = 0; i < depth; i++) {
+		assert_int_equal(t[i].ended, 1);
+		assert_int_equal(t[i].status, 0);
+	}
+	sim_get_stats(sims[0], &st);
+	assert_int_equal(st.driver_errors, 0);
+	assert_int_equal(st.completions, depth);
+	return st.irqs_raised;
+}
+
+/*
+ * vq.coalesce=1 (vq.coalesce_min=8): 32 reads in flight end with 9
+ * interrupts instead of 32: the first completion's, then one three quarters
+ * of the way through the 31 left (23 more: the 25th completion), then one
+ * each for the last 7, below the depth where it delays. At depth 4 nothing
+ * changes: one interrupt per completion. Both rings.
+ */
+static void test_coalesce_interrupts(void **state)
+{
+	for (int packed = 0; packed < 2; packed++) {
+		assert_int_equal(coalesce_irqs(false, packed, 32), 32);
+		assert_int_equal(coalesce_irqs(true, packed, 32), 9);
+		assert_int_equal(coalesce_irqs(false, packed, 4), 4);
+		assert_int_equal(coalesce_irqs(true, packed, 4), 4);
+		assert_int_equal(coalesce_irqs(true, packed, 1), 1);
+	}
+}
+
 /* vq.packed=0: a device offering the packed ring gets the split ring. */
 static void test_packed_ring_turned_off(void **state)
 {
@@ -761,6 +817,7 @@ int main(void)
 	    VBLK_TEST(test_out_of_order_completions),
 	    VBLK_TEST(test_packed_ring),
 	    VBLK_TEST(test_packed_ring_turned_off),
+	    VBLK_TEST(test_coalesce_interrupts),
 	    VBLK_TEST(test_tiny_ring_legacy),
 	    VBLK_TEST(test_error_isolated_to_its_bio),
 	    VBLK_TEST(test_flush_and_fua),

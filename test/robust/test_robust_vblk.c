@@ -231,6 +231,56 @@ static void test_timeout_lost_irq_counted_without_reset(void **state)
 	assert_other_works(0);
 }
 
+/*
+ * vq.coalesce: completions held back by a delayed interrupt are not lost
+ * interrupts, and never wait for a request that may not come beyond the
+ * deadline. Four writes in flight, vq.coalesce_min=2: the first completion
+ * interrupts and re-arms three quarters of the way through the three left
+ * (the third completion from then); the device completes one more and
+ * stops. At the deadline (the same for all four) the one waiting in the
+ * ring ends, not counted as a lost interrupt: first, when it is the oldest
+ * (FIFO), or on the way to resetting for the oldest (LIFO). Either way the
+ * two stuck on the device then cost one reset and two timeouts, and are
+ * sent again.
+ */
+static void coalesced_then_stall(enum sim_order order)
+{
+	struct blk_counters c;
+
+	vblk_param_coalesce = 1;
+	vblk_param_coalesce_min = 2;
+	submit_batch(0, BIO_OP_WRITE);
+	sim_process(sims[0], 1, order); /* an interrupt: re-armed two completions ahead */
+	sim_process(sims[0], 1, order); /* in the ring, no interrupt yet */
+	unsigned int waiting = order == SIM_ORDER_FIFO ? 1 : NBIO - 2;
+	assert_int_equal(tbs[waiting].ended, 0);
+	blkdev_counters(blkdev_get(0), &c);
+	assert_int_equal(c.in_flight, NBIO - 1);
+	hal_host_advance((uint64_t)TIMEOUT_MS * NSEC_PER_MSEC);
+	assert_int_equal(tbs[waiting].ended, 1);
+	assert_int_equal(tbs[waiting].status, 0);
+	blkdev_counters(blkdev_get(0), &c);
+	assert_int_equal(c.lost_irqs, 0);
+	assert_int_equal(c.resets, 1);
+	assert_int_equal(c.timeouts, 2);
+	run_dev(0);
+	vblk_param_coalesce = 0;
+	vblk_param_coalesce_min = 8;
+	assert_written(0);
+	assert_at_rest(0);
+	assert_other_works(0);
+}
+
+static void test_coalesced_oldest_waiting_ended_at_deadline(void **state)
+{
+	coalesced_then_stall(SIM_ORDER_FIFO);
+}
+
+static void test_coalesced_with_stuck_oldest_resets(void **state)
+{
+	coalesced_then_stall(SIM_ORDER_LIFO);
+}
+
 static void test_timeout_gives_up_with_etimedout(void **state)
 {
 	struct blk_counters c;
@@ -586,6 +636,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    ROBUST_TEST(test_timeout_swallowed_request_reset_and_resubmitted),
 	    ROBUST_TEST(test_timeout_lost_irq_counted_without_reset),
+	    ROBUST_TEST(test_coalesced_oldest_waiting_ended_at_deadline),
+	    ROBUST_TEST(test_coalesced_with_stuck_oldest_resets),
 	    ROBUST_TEST(test_timeout_gives_up_with_etimedout),
 	    ROBUST_TEST(test_timeout_reset_unconfirmed_quarantines),
 	    ROBUST_TEST(test_broken_queue_reset_before_bios_end),
