@@ -191,6 +191,15 @@ class MatrixTest(unittest.TestCase):
         self.assertEqual([p.label() for p in m if not p.merging],
                          ["write bs=4k qd=32 async blk.merge=0"])
 
+    def test_vq_matrix_rings_and_coalescing(self):
+        m = matrix.vq_matrix()
+        got = {(p.rw, p.bs, p.qd, p.extra["vq.packed"], p.extra["vq.coalesce"]) for p in m}
+        want = {("randread", 4096, q, r, c) for q in (1, 4, 8, 16, 32) for r in "01"
+                for c in "01"}
+        self.assertEqual(got, want)
+        self.assertEqual(len(m), 20)
+        self.assertTrue(all(p.engine == "async" for p in m))
+
     def test_quick_matrix_has_what_check_needs(self):
         res = [result(p, benchline.parse_bench(qemu.fake_console(p, "ok", 1)[0]))
                for p in matrix.quick_matrix()]
@@ -403,6 +412,31 @@ class FakeRunTest(unittest.TestCase):
         with open(os.path.join(self.dir, "points", "results.json")) as f:
             self.assertEqual([q["name"] for q in json.load(f)["points"]],
                              ["randread bs=4k qd=4 async ios=100"])
+
+    def test_vq_matrix_offers_the_packed_ring(self):
+        fake = {"LEVBLK_QEMU_BOOT": os.path.join(os.path.dirname(__file__), "fake_qemu_boot.py")}
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        p = subprocess.run([sys.executable, BENCH_PATH, "--no-build", "--no-ceiling", "--vq",
+                            "--secs", "1", "--size", "8M", "--out", self.dir],
+                           capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, **fake))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(os.path.join(self.dir, "vq", "results.json")) as f:
+            data = json.load(f)
+        self.assertTrue(data["meta"]["config"]["packed_offered"])
+        self.assertEqual(len(data["points"]), 20)
+        for pt in data["points"]:
+            argv = pt["reps"][0]["raw"]["argv"]
+            flags = argv[:argv.index("--")]
+            self.assertTrue(flags[flags.index("--disk") + 1].endswith(",packed"))
+            self.assertIn("vq.packed=" + pt["extra"]["vq.packed"], argv)
+            self.assertIn("vq.coalesce=" + pt["extra"]["vq.coalesce"], argv)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "results.json")))
+        p = subprocess.run([sys.executable, BENCH_PATH, "--no-build", "--packed", "--legacy",
+                            "--fake-guest", "--out", self.dir], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
 
     def test_quick_reps_and_broken_guests(self):
         rc, out = self.run_bench("--fake-guest", "--no-ceiling", "--reps", "3")

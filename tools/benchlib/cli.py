@@ -15,7 +15,7 @@ from . import ceiling as ceiling_mod
 from . import qemu
 from .benchline import parse_bench
 from .checks import check_results
-from .matrix import Point, parse_point, quick_matrix, standard_matrix
+from .matrix import Point, parse_point, quick_matrix, standard_matrix, vq_matrix
 from .plots import draw_plots
 from .qemu import FAKE_MODES, host_cpus
 from .report import print_table, progress_line, write_outputs
@@ -106,6 +106,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--pool-max", type=int)
     ap.add_argument("--gic", type=int, choices=(2, 3), default=3)
     ap.add_argument("--legacy", action="store_true")
+    ap.add_argument("--packed", action="store_true")
+    ap.add_argument("--vq", action="store_true")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--secs", type=int, default=5)
     ap.add_argument("--size")
@@ -118,6 +120,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.reps < 1:
         ap.error("--reps must be at least 1")
+    if args.vq:
+        args.packed = True  # the matrix compares the rings: the device must offer both
+    if args.packed and args.legacy:
+        ap.error("--packed needs the modern transport (the packed ring is virtio 1.x only)")
     if args.pool_max is None:
         # Page-cache copies are CPU work: more workers than CPUs only time-slice.
         # With cache=none the workers wait on the disk, and a small pool would
@@ -138,9 +144,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def config_line(args) -> str:
     """The run's configuration in a few words (the first line, plot titles)."""
-    return "cache=%s gic=%d %s%s request-merging=off%s" % (
+    return "cache=%s gic=%d %s%s%s request-merging=off%s" % (
         args.cache, args.gic, "legacy" if args.legacy else "modern",
-        " iothread" if args.iothread else "",
+        " packed=on" if args.packed else "", " iothread" if args.iothread else "",
         " thread-pool-max=%d" % args.pool_max if args.pool_max else "")
 
 
@@ -156,6 +162,7 @@ class RunConfig:
     cache: str
     gic: int
     legacy: bool
+    packed_offered: bool
     qemu_device_request_merging: bool
     iothread: bool
     thread_pool_max: Optional[int]  # None: QEMU's own pool
@@ -200,7 +207,7 @@ def meta_of(args, img: str, results: list[PointResult]) -> Meta:
         git_dirty=bool(sh(["git", "status", "--porcelain", "--untracked-files=no"])),
         qemu_cmdline=next((r.qemu_cmd for r in results if r.qemu_cmd), ""),
         config=RunConfig(cache=args.cache, gic=args.gic, legacy=args.legacy,
-                         qemu_device_request_merging=False, iothread=args.iothread,
+                         packed_offered=args.packed, qemu_device_request_merging=False, iothread=args.iothread,
                          thread_pool_max=args.pool_max or None, reps=args.reps,
                          secs=args.secs, quick=args.quick, fake_guest=args.fake_guest),
         image=ImageInfo(path=img, bytes=args.size_bytes, pattern_seed=1))
@@ -217,6 +224,8 @@ def main(argv: list[str]) -> int:
     qemu.make_image(img, args.size_bytes)
     if args.points:
         matrix = args.points
+    elif args.vq:
+        matrix = vq_matrix()
     else:
         matrix = quick_matrix() if args.quick else standard_matrix()
     defaults = {"secs": str(args.secs)}
@@ -236,7 +245,8 @@ def main(argv: list[str]) -> int:
     print_table(results)
     meta = meta_of(args, img, results)
     # --point runs go to OUT/points/, so trying one point does not replace the matrix's files.
-    res_dir = os.path.join(out, "points") if args.points else out
+    res_dir = os.path.join(out, "points") if args.points else (
+        os.path.join(out, "vq") if args.vq else out)
     os.makedirs(res_dir, exist_ok=True)
     write_outputs(res_dir, meta.to_json(), results)
     plots = draw_plots(res_dir, results, config)

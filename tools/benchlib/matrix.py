@@ -119,6 +119,20 @@ def standard_matrix() -> list[Point]:
     return with_sync(pts) + [Point("write", 4096, 32, extra={"blk.merge": "0"})]
 
 
+def vq_matrix() -> list[Point]:
+    """Ring format and interrupt coalescing (the README's "Ring formats and
+    interrupt coalescing"): randread 4 KiB at qd 1, 4, 8, 16 and 32 on the split
+    and the packed ring, coalescing off and on. The device offers the packed
+    ring (--vq implies --packed); vq.packed=0 keeps the split one."""
+    pts = []
+    for packed in ("0", "1"):
+        for coalesce in ("0", "1"):
+            pts += [Point("randread", 4096, qd,
+                          extra={"vq.packed": packed, "vq.coalesce": coalesce})
+                    for qd in (1, 4, 8, 16, 32)]
+    return pts
+
+
 def quick_matrix() -> list[Point]:
     """Seconds-long: the points the --check counters need, with fixed I/O counts."""
     pts = [Point("randread", 4096, 32, extra={"ios": "2000"}),

@@ -72,6 +72,8 @@ def warm_image(img: str) -> None:
 
 def disk_spec(img: str, args) -> str:
     spec = "%s,cache=%s" % (img, args.cache)
+    if getattr(args, "packed", False):
+        spec += ",packed"
     if args.iothread:
         spec += ",iothread"
     return spec
