@@ -321,6 +321,23 @@ static void fill_spill_remove_reuse(uint32_t bs)
 	assert_int_equal(get(&fx, "/d").size, 2 * bs);
 	assert_int_equal(ext2_dir_lookup(&fx.v, &d, "g-00000003", 10, &ino, NULL), 0);
 	fx_check(&fx, "re-inserting into freed records");
+
+	/* Every name of block 1 removed, first one first: one unused record spans the block, which stays. */
+	{
+		char names[5][16] = { "g-00000001", "", "g-00000002", "", "g-00000003" };
+		snprintf(names[1], sizeof(names[1]), "f-%08u", per_block + 1);
+		snprintf(names[3], sizeof(names[3]), "f-%08u", per_block + 3);
+		for (int i = 0; i < 5; i++) {
+			snprintf(path, sizeof(path), "/d/%s", names[i]);
+			victim = get(&fx, path);
+			assert_int_equal(ext2_unlink(&fx.v, path, &orphan), 0);
+			release(&fx, &victim, orphan);
+		}
+	}
+	assert_int_equal(rec_at(b1, 0).ino, 0);
+	assert_int_equal(rec_at(b1, 0).rec_len, bs);
+	assert_int_equal(get(&fx, "/d").size, 2 * bs);
+	fx_check(&fx, "emptying a directory block");
 	assert_int_equal(fx.h.faults, 0);
 	fx_free(&fx);
 }
