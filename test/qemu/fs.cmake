@@ -111,3 +111,10 @@ fs_write_test(fs.durable.killed_4k_gpt_partition --case fsdurable --block-size 4
 fs_write_test(fs.write.metadata_error --case metaerr --block-size 1024 --seed 1)
 fs_write_test(fs.write.metadata_error_4k_gpt_partition --case metaerr --block-size 4096 --gpt --seed 2)
 fs_write_test(fs.bench.write_workloads --case fsbench --block-size 4096)
+# The smallest cache (64 KiB): dirty blocks are written back under pressure, in the middle of
+# operations, and fsync still keeps its promise.
+fs_write_test(fs.write.small_cache --case fswrite --block-size 1024 --seed 7 --boot-arg fs.cache_kib=64)
+fs_write_test(fs.durable.killed_small_cache --case fsdurable --block-size 1024 --seed 13
+              --boot-arg fs.cache_kib=64)
+# Not killed: every file synced, FSDURABLE and RESULT PASS, and the same check.
+fs_write_test(fs.durable.complete --case fsdurable --block-size 2048 --seed 5 --files 12 --kill-max 600)
