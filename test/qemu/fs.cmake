@@ -111,6 +111,9 @@ fs_write_test(fs.durable.killed_4k_gpt_partition --case fsdurable --block-size 4
 fs_write_test(fs.write.metadata_error --case metaerr --block-size 1024 --seed 1)
 fs_write_test(fs.write.metadata_error_4k_gpt_partition --case metaerr --block-size 4096 --gpt --seed 2)
 fs_write_test(fs.bench.write_workloads --case fsbench --block-size 4096)
+# A disk of 4 KiB logical blocks: every write-back is whole disk blocks.
+fs_write_test(fs.write.4k_on_lbs4096 --case fswrite --block-size 4096 --seed 8 --disk-opts ,lbs=4096)
+fs_write_test(fs.durable.killed_4k_on_lbs4096 --case fsdurable --block-size 4096 --seed 14 --disk-opts ,lbs=4096)
 # The smallest cache (64 KiB): dirty blocks are written back under pressure, in the middle of
 # operations, and fsync still keeps its promise.
 fs_write_test(fs.write.small_cache --case fswrite --block-size 1024 --seed 7 --boot-arg fs.cache_kib=64)
