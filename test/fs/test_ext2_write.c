@@ -531,6 +531,50 @@ static void test_release(void **state)
 	free(mf);
 }
 
+/* Inodes run out with -ENOSPC after exactly the free count; every number handed out is distinct and ordinary. */
+static void test_inode_enospc(void **state)
+{
+	struct himg h;
+	struct ext2_vol v;
+	struct ext2_inode_info *ips;
+	uint64_t fb0, fi0, d0, fb, fi, d;
+	uint8_t *seen;
+	unsigned long n = 0;
+	int err;
+
+	(void)state;
+	mk(&h, &v, 1024, 2048, "-g 1024 -N 300");
+	group_sums(&v, &fb0, &fi0, &d0);
+	assert_true(v.g.groups >= 2);
+	ips = calloc(fi0 + 1u, sizeof(*ips));
+	seen = calloc(v.g.inodes_count + 1u, 1);
+	assert_non_null(ips);
+	assert_non_null(seen);
+	/* Every fourth a directory, so the directory counts move too. */
+	while ((err = ext2_inode_new(&v, EXT2_ROOT_INO, n % 4u == 0 ? DIR_MODE : FILE_MODE, &ips[n])) == 0) {
+		assert_true(ips[n].ino >= v.g.first_ino && ips[n].ino <= v.g.inodes_count);
+		assert_int_equal(seen[ips[n].ino], 0);
+		seen[ips[n].ino] = 1;
+		assert_true(++n <= fi0);
+	}
+	assert_int_equal(err, -ENOSPC);
+	assert_int_equal(n, fi0);
+	group_sums(&v, &fb, &fi, &d);
+	assert_int_equal(fi, 0);
+	assert_int_equal(v.g.free_inodes, 0);
+	assert_int_equal(d, d0 + (fi0 + 3u) / 4u);
+	for (unsigned long i = 0; i < n; i++)
+		assert_int_equal(ext2_inode_release(&v, &ips[i]), 0);
+	group_sums(&v, &fb, &fi, &d);
+	assert_int_equal(fi, fi0);
+	assert_int_equal(d, d0);
+	assert_int_equal(fb, fb0);
+	fsck_clean(&h, &v);
+	free(ips);
+	free(seen);
+	himg_free(&h);
+}
+
 /* Directories spread over groups (fewest directories among the roomy ones); files stay with their parent. */
 static void test_inode_placement(void **state)
 {
@@ -905,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_random_1k),
 		cmocka_unit_test(test_random_4k),
 		cmocka_unit_test(test_release),
+		cmocka_unit_test(test_inode_enospc),
 		cmocka_unit_test(test_inode_placement),
 		cmocka_unit_test(test_meta_flags),
 		cmocka_unit_test(test_large_file),
