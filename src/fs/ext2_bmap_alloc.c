@@ -122,8 +122,22 @@ int ext2_bmap_alloc(struct ext2_vol *v, struct ext2_inode_info *ip, uint64_t lbl
 	need = levels - depth + 1u;
 	if (ip->blocks_512 > UINT32_MAX - need * unit)
 		return -EFBIG;
-	/* Near the file's previous block, so a file written in order is laid out in order. */
-	if (lblk > 0 && ext2_bmap(v, ip, lblk - 1u, &prev, NULL) == 0 && prev != 0)
+	/*
+	 * Near the file's previous block, so a file written in order is laid
+	 * out in order: found in the inode or the leaf already reached when it
+	 * is there (the common case of appending), else by a mapping of its own.
+	 */
+	prev = 0;
+	err = 0;
+	if (lblk > 0 && lblk - 1u < EXT2_NDIR_BLOCKS)
+		prev = ip->block[lblk - 1u];
+	else if (levels > 0 && depth == levels && idx[levels] > 0)
+		err = read_entry(v, ip->ino, chain[levels - 1u], idx[levels] - 1u, &prev);
+	else if (lblk > 0)
+		err = ext2_bmap(v, ip, lblk - 1u, &prev, NULL);
+	if (err != 0)
+		return err; /* damage found (reported) before anything changed */
+	if (prev != 0 && prev + 1u < v->g.blocks_count)
 		goal = prev + 1u;
 	for (got = 0; got < need; got++) {
 		err = ext2_block_alloc(v, ip->ino, goal, &fresh_blocks[got]);

@@ -603,6 +603,43 @@ static void test_inode_placement(void **state)
 }
 
 /*
+ * An appended block goes right after the file's previous one even when an
+ * earlier hole in the group is free; an indirect block comes between the
+ * 12th and 13th data blocks.
+ */
+static void test_goal_follows_file(void **state)
+{
+	struct himg h;
+	struct ext2_vol v;
+	struct mfile *a = calloc(1, sizeof(*a)), *c = calloc(1, sizeof(*c));
+	uint32_t p4, p5, p11, p12, p13;
+
+	(void)state;
+	mk(&h, &v, 1024, 8192, NULL);
+	new_file(&v, a, "a");
+	new_file(&v, c, "c");
+	mwrite_ok(&v, a, 0, 5u * 1024u, 1);
+	mwrite_ok(&v, c, 0, 5u * 1024u, 2);
+	assert_int_equal(ext2_truncate(&v, &a->ip, 0), 0);
+	model_truncate(a, 0);
+	mwrite_ok(&v, c, 5u * 1024u, 9u * 1024u, 3);
+	assert_int_equal(ext2_bmap(&v, &c->ip, 4, &p4, NULL), 0);
+	assert_int_equal(ext2_bmap(&v, &c->ip, 5, &p5, NULL), 0);
+	assert_int_equal(p5, p4 + 1u);
+	assert_int_equal(ext2_bmap(&v, &c->ip, 11, &p11, NULL), 0);
+	assert_int_equal(ext2_bmap(&v, &c->ip, 12, &p12, NULL), 0);
+	assert_int_equal(ext2_bmap(&v, &c->ip, 13, &p13, NULL), 0);
+	assert_int_equal(c->ip.block[EXT2_IND_BLOCK], p11 + 1u);
+	assert_int_equal(p12, p11 + 2u);
+	assert_int_equal(p13, p12 + 1u);
+	compare_all(&v, c);
+	fsck_clean(&h, &v);
+	himg_free(&h);
+	free(a);
+	free(c);
+}
+
+/*
  * Data blocks are dirtied as data, indirect blocks and inodes as metadata;
  * whole blocks are taken fresh (never read).
  */
@@ -951,6 +988,7 @@ int main(void)
 		cmocka_unit_test(test_release),
 		cmocka_unit_test(test_inode_enospc),
 		cmocka_unit_test(test_inode_placement),
+		cmocka_unit_test(test_goal_follows_file),
 		cmocka_unit_test(test_meta_flags),
 		cmocka_unit_test(test_large_file),
 		cmocka_unit_test(test_damage_refused),
