@@ -466,14 +466,16 @@ static void test_hostile_id_breaks_device(void **state)
 /* A busy device (QEMU's iothread): later kicks are suppressed, nothing is lost. */
 static void test_busy_device_suppresses_kicks(void **state)
 {
-	for (int ev = 0; ev < 2; ev++) {
+	/* Split and packed ring (the device event area), event index off and on. */
+	for (int v = 0; v < 4; v++) {
 		struct sim_blk_cfg c;
 		static uint8_t bufs[64][512];
 		static struct tb t[64];
 		struct sim_stats st;
 
 		sim_blk_cfg_default(&c);
-		c.event_idx = ev != 0;
+		c.event_idx = v & 1;
+		c.packed = v & 2;
 		bring_up(&c, 1);
 		sim_set_deferred_fetch(sims[0], true);
 		struct blkdev *dev = blkdev_get(0);

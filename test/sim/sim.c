@@ -1398,11 +1398,13 @@ static void sim_notify(struct sim_dev *d, uint32_t qi)
 	if (d->deferred) {
 		/* Busy elsewhere: take the chains at sim_process. Without event
 		 * index, say so with NO_NOTIFY as QEMU does while processing. */
-		if (sim_has_feature(d, VIRTIO_F_EVENT_IDX))
-			return;
-		if (d->q[qi].packed)
+		if (d->q[qi].packed) {
+			/* A packed ring's device says DISABLE while busy, with or
+			 * without event index (QEMU does the same). */
 			sim_device_event(&d->q[qi])->flags = VRING_PACKED_EVENT_F_DISABLE;
-		else
+			return;
+		}
+		if (!sim_has_feature(d, VIRTIO_F_EVENT_IDX))
 			sim_used(&d->q[qi])->flags = VRING_USED_F_NO_NOTIFY;
 		return;
 	}

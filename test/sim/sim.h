@@ -201,6 +201,7 @@ void sim_deliver_irqs(void);
  * avail ring at the next sim_process. Without event index the device sets
  * VRING_USED_F_NO_NOTIFY meanwhile, with it avail_event stays behind: either
  * way the driver's later kicks are suppressed (what QEMU's iothread does).
+ * A packed ring's device event area says DISABLE meanwhile, in both cases.
  */
 void sim_set_deferred_fetch(struct sim_dev *d, bool on);
 /* Completes each chain as soon as it is notified (polled/synchronous tests). */

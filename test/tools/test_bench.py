@@ -433,6 +433,15 @@ class FakeRunTest(unittest.TestCase):
             self.assertIn("vq.packed=" + pt["extra"]["vq.packed"], argv)
             self.assertIn("vq.coalesce=" + pt["extra"]["vq.coalesce"], argv)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "results.json")))
+        if shutil.which("gnuplot"):
+            for png in ("vq_iops.png", "vq_p99.png", "vq_irqs.png"):
+                with open(os.path.join(self.dir, "vq", png), "rb") as f:
+                    self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        series = plots.vq_series([result(pt, benchline.parse_bench(
+            qemu.fake_console(pt, "ok", 1)[0])) for pt in matrix.vq_matrix()])
+        self.assertEqual(sorted(series), ["packed, coalesce off", "packed, coalesce on",
+                                          "split, coalesce off", "split, coalesce on"])
+        self.assertEqual([row[0] for row in series["split, coalesce on"]], [1, 4, 8, 16, 32])
         p = subprocess.run([sys.executable, BENCH_PATH, "--no-build", "--packed", "--legacy",
                             "--fake-guest", "--out", self.dir], capture_output=True, text=True,
                            timeout=60)

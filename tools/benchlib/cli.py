@@ -16,7 +16,7 @@ from . import qemu
 from .benchline import parse_bench
 from .checks import check_results
 from .matrix import Point, parse_point, quick_matrix, standard_matrix, vq_matrix
-from .plots import draw_plots
+from .plots import draw_plots, draw_vq_plots
 from .qemu import FAKE_MODES, host_cpus
 from .report import print_table, progress_line, write_outputs
 from .results import PointResult, Rep
@@ -249,7 +249,8 @@ def main(argv: list[str]) -> int:
         os.path.join(out, "vq") if args.vq else out)
     os.makedirs(res_dir, exist_ok=True)
     write_outputs(res_dir, meta.to_json(), results)
-    plots = draw_plots(res_dir, results, config)
+    plots = draw_vq_plots(res_dir, results, config) if args.vq else draw_plots(
+        res_dir, results, config)
     print("\nbench: wrote %s, %s%s" % (os.path.join(res_dir, "results.json"),
                                       os.path.join(res_dir, "results.csv"),
                                       "".join(", " + p for p in plots)))

@@ -1,6 +1,8 @@
 """The two plots, drawn by gnuplot when it is installed: IOPS against queue
 depth (random 4k reads: async, sync and the ceiling) and MB/s against block
-size (sequential reads and writes, async and the ceiling)."""
+size (sequential reads and writes, async and the ceiling). The --vq matrix
+gets its own three (draw_vq_plots): IOPS, p99 latency and interrupts per
+request against queue depth, one line per ring format and coalescing setting."""
 from __future__ import annotations
 
 import os
@@ -113,6 +115,54 @@ def draw_plots(out: str, results: list[PointResult], title: str) -> list[str]:
     if not made:
         return []
     gpfile = os.path.join(out, "plots.gp")
+    with open(gpfile, "w") as f:
+        f.write("\n".join(script) + "\n")
+    p = subprocess.run([gp, gpfile], capture_output=True, text=True)
+    if p.returncode != 0:
+        print("bench: gnuplot failed:\n" + p.stderr, file=sys.stderr)
+        return []
+    return made
+
+
+def vq_series(results: list[PointResult]) -> dict[str, list[tuple]]:
+    """Per "split"/"packed" x "coalesce off"/"on": (qd, IOPS, p99 us, irqs per
+    request) rows of the points that carry vq.packed and vq.coalesce."""
+    series: dict[str, list[tuple]] = {}
+    for r in results:
+        ex = r.point.extra
+        if not r.bench or "vq.packed" not in ex or "vq.coalesce" not in ex:
+            continue
+        name = "%s, coalesce %s" % ("packed" if ex["vq.packed"] != "0" else "split",
+                                    "on" if ex["vq.coalesce"] != "0" else "off")
+        series.setdefault(name, []).append(
+            (r.point.qd, r.bench.iops, r.bench.lat_us.p99,
+             r.bench.irqs / (r.bench.requests or 1)))
+    return {k: sorted(v) for k, v in series.items()}
+
+
+def draw_vq_plots(out: str, results: list[PointResult], title: str) -> list[str]:
+    """vq_iops.png, vq_p99.png and vq_irqs.png against queue depth (none without gnuplot)."""
+    gp = shutil.which("gnuplot")
+    series = vq_series(results)
+    if not gp or not series:
+        return []
+    dats = {}
+    for name, rows in series.items():
+        dats[name] = os.path.join(out, "vq_%s.dat" % name.replace(", ", "_").replace(" ", "_"))
+        write_dat(dats[name], rows)
+    script = ["set terminal pngcairo size 900,560 noenhanced", "set grid", "set key below",
+              "set logscale x 2", "set xlabel 'queue depth'", "set yrange [0:*]"]
+    made = []
+    for png, col, ylabel in (("vq_iops.png", 2, "IOPS"), ("vq_p99.png", 3, "p99 latency (us)"),
+                             ("vq_irqs.png", 4, "interrupts per request")):
+        path = os.path.join(out, png)
+        plots = ["'%s' using 1:%d with linespoints lw 2 title '%s'" % (dat, col, name)
+                 for name, dat in dats.items()]
+        script += ["set output '%s'" % path, "set ylabel '%s'" % ylabel,
+                   'set title "randread: %s against queue depth, split vs packed ring, '
+                   'coalescing off and on\\n%s"' % (ylabel, title), "plot " + ", ".join(plots)]
+        made.append(path)
+    gpfile = os.path.join(out, "vq_plots.gp")
     with open(gpfile, "w") as f:
         f.write("\n".join(script) + "\n")
     p = subprocess.run([gp, gpfile], capture_output=True, text=True)
