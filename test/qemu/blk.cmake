@@ -64,6 +64,19 @@ blk_pattern_test(NAME blk.fill.packed_noindirect_noeventidx MODE guest-fill
 blk_pattern_test(NAME blk.check.packed_noindirect_qsize4 MODE host-write
                  DISKS 8M,packed,noindirect,qsize=4 EXPECT "packed ring" APPEND vq.indirect_segs=3)
 blk_pattern_test(NAME blk.fill.packed_off MODE guest-fill DISKS 16M,packed APPEND vq.packed=0)
+# Four queues on four vCPUs, all packed, interrupts coalesced.
+blk_pattern_test(NAME blk.fill.packed_queues4_coalesce MODE guest-fill DISKS 16M,packed,queues=4
+                 BOOT --smp 4 EXPECT "vda: virtio-blk, .*packed ring.*, 4 queues"
+                 APPEND blk.queues=4 vq.coalesce=1)
+
+# Interrupt coalescing (vq.coalesce=1) on both rings: fill's 32 bios in flight
+# keep the queue past vq.coalesce_min, so most interrupts are delayed.
+blk_pattern_test(NAME blk.fill.coalesce MODE guest-fill DISKS 32M APPEND vq.coalesce=1)
+blk_pattern_test(NAME blk.check.coalesce_packed_lbs4096 MODE host-write DISKS 16M,packed,lbs=4096
+                 EXPECT "packed ring" APPEND vq.coalesce=1 vq.coalesce_min=2)
+blk_pattern_test(NAME blk.fill.coalesce_packed_noindirect_gic2 MODE guest-fill
+                 DISKS 16M,packed,noindirect BOOT --gic 2 EXPECT "packed ring"
+                 APPEND vq.coalesce=1 vq.coalesce_min=2)
 
 # One segment per request (vq.indirect_segs=3 leaves room for one data
 # segment; queue-size=4 makes QEMU's seg_max 2, seg-max-adjust=off 126):

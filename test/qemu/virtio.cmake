@@ -35,6 +35,19 @@ foreach(variant "modern;3;2" "legacy;2;1" "modern;2;2" "legacy;3;1")
     FAIL_REGEX "virtio-mmio 3:" "FAILED")
 endforeach()
 
+# The packed ring on the rng device too (packed=on, negotiated by the
+# transport for any device): the selftest's direct and indirect chains,
+# polled and by interrupt, and its reset, through QEMU's packed ring.
+levblk_qemu_test(NAME virtio.rng_packed TIMEOUT 60
+  ARGS --qemu -drive --qemu if=none,id=v0,driver=null-co,size=1049088
+       --qemu -device --qemu virtio-blk-device,drive=v0,packed=on
+       --qemu -device --qemu virtio-rng-device,packed=on
+  APPEND "run=selftest only=virtio"
+  EXPECT_REGEX "vda: virtio-blk.*packed ring"
+    "virtio-rng version 2 features 0x5[0-9a-f]{8}: 8 requests .4 indirect."
+    "^ok 1 - virtio.rng_polled_and_irq" "RESULT PASS"
+  FAIL_REGEX "FAILED")
+
 # No virtio devices at all: nothing listed, boot goes on.
 levblk_qemu_test(NAME virtio.no_devices TIMEOUT 60 APPEND "run=selftest only=virtio"
   EXPECT_REGEX "virtio-mmio: 0 device.s. in 32 slots" "no virtio-rng device" "RESULT PASS"
