@@ -80,6 +80,7 @@ struct bcache {
 	uint32_t block_bytes;
 	uint32_t sectors_per_block;
 	uint64_t nblocks;             /* blocks of this size on the device */
+	uint32_t run_max;             /* blocks one prefetch bio reads at most: one whole request of the device */
 	uint32_t nbufs;
 	struct bcache_buf *bufs;
 	struct bcache_buf **hash;     /* nhash buckets, singly linked */
@@ -321,6 +322,13 @@ int bcache_create(struct blkdev *dev, uint32_t block_bytes, uint64_t budget_byte
 	bc->block_bytes = block_bytes;
 	bc->sectors_per_block = block_bytes / SECTOR_SIZE;
 	bc->nblocks = info->capacity / bc->sectors_per_block;
+	/* A run as large as one request can carry (a block per segment), so a prefetch bio is never split. */
+	bc->run_max = BCACHE_RUN_MAX;
+	if (info->limits.max_segs != 0 && bc->run_max > info->limits.max_segs)
+		bc->run_max = info->limits.max_segs;
+	if (info->limits.max_sectors / bc->sectors_per_block != 0 &&
+	    bc->run_max > info->limits.max_sectors / bc->sectors_per_block)
+		bc->run_max = info->limits.max_sectors / bc->sectors_per_block;
 	bc->nbufs = (uint32_t)nbufs;
 	bc->st.bufs = bc->nbufs;
 	for (bc->nhash = 1; bc->nhash < bc->nbufs; bc->nhash <<= 1)
@@ -540,7 +548,7 @@ void bcache_prefetch_run(struct bcache *bc, uint64_t blkno, uint32_t count)
 			count--;
 		}
 		first = blkno;
-		while (count > 0 && run->n < BCACHE_RUN_MAX && blkno < bc->nblocks && hash_find(bc, blkno) == NULL) {
+		while (count > 0 && run->n < bc->run_max && blkno < bc->nblocks && hash_find(bc, blkno) == NULL) {
 			struct bcache_buf *b = take_victim(bc, blkno);
 			if (b == NULL) {
 				count = 0; /* nothing to give up: stop prefetching */
@@ -817,6 +825,11 @@ bool bcache_stopped(struct bcache *bc)
 
 	spin_unlock_irqrestore(&bc->lock, flags);
 	return stopped;
+}
+
+uint32_t bcache_run_max(const struct bcache *bc)
+{
+	return bc->run_max;
 }
 
 void bcache_get_stats(struct bcache *bc, struct bcache_stats *out)

@@ -36,7 +36,7 @@ extern uint64_t fs_param_writeback_ms;
 
 #define BCACHE_MIN_BUFS        32u
 #define BCACHE_PINS_PER_THREAD 4u
-#define BCACHE_RUN_MAX         64u /* blocks one prefetch bio reads at most */
+#define BCACHE_RUN_MAX         128u /* blocks one prefetch bio reads at most (bcache_run_max) */
 
 struct bcache;
 
@@ -78,10 +78,12 @@ void bcache_prefetch(struct bcache *bc, uint64_t blkno);
 /*
  * bcache_prefetch for count adjacent blocks from blkno, with one bio per run
  * of adjacent blocks that are neither cached nor being read (at most
- * BCACHE_RUN_MAX blocks each). Never sleeps; thread context (it allocates).
+ * bcache_run_max blocks each). Never sleeps; thread context (it allocates).
  */
 void bcache_prefetch_run(struct bcache *bc, uint64_t blkno, uint32_t count);
 void bcache_get_stats(struct bcache *bc, struct bcache_stats *out);
+/* Blocks one prefetch bio reads at most: BCACHE_RUN_MAX, or fewer if one request of the device carries fewer. */
+uint32_t bcache_run_max(const struct bcache *bc);
 
 /*
  * Writing. A block is changed in place by a thread that holds it pinned:

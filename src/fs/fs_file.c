@@ -15,7 +15,7 @@
 #include "fs_private.h"
 
 /* fs.readahead_kib: the largest readahead window of a file. */
-uint64_t fs_param_readahead_kib = 256;
+uint64_t fs_param_readahead_kib = 1024;
 PARAM_U64("fs.readahead_kib", fs_param_readahead_kib, 0, 16384, "largest readahead window per file, KiB (0: off)");
 
 struct readdir_ctx {
@@ -167,13 +167,22 @@ static void read_ahead(struct fs_file *f, uint64_t off, size_t done)
 	uint64_t pf_first, pf_end;
 	struct blk_plug plug;
 
+	uint64_t unit = 2u * (uint64_t)bcache_run_max(f->fs->bc);
+
 	/* A quarter of the cache at most: a window that evicts its own blocks before they are read is waste. */
 	if (max_window > f->fs->cache_blocks / 4u)
 		max_window = f->fs->cache_blocks / 4u;
+	/*
+	 * A whole number of twice the largest prefetch bio: a full window is
+	 * issued half a window at a time (readahead.h), so each batch is then
+	 * whole requests of the device's largest size, none split, no small tail.
+	 */
+	if (max_window >= unit)
+		max_window -= max_window % unit;
 	fs_ra_advance(&f->ra, first, end, file_blocks, (uint32_t)max_window, &pf_first, &pf_end);
 	if (pf_first == pf_end)
 		return;
-	/* One mapping per run of physically adjacent blocks, one prefetch (bios of BCACHE_RUN_MAX) per run. */
+	/* One mapping per run of physically adjacent blocks, one prefetch (bios of bcache_run_max) per run. */
 	blk_start_plug(&plug);
 	for (uint64_t lblk = pf_first; lblk < pf_end;) {
 		uint32_t pblk;

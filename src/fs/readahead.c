@@ -31,7 +31,13 @@ void fs_ra_advance(struct fs_ra *ra, uint64_t first, uint64_t end, uint64_t file
 	ra->next = end;
 	if (ra->issued < end)
 		ra->issued = end;
-	if (ra->window == 0 || ra->issued - end >= ra->window / 2u)
+	/*
+	 * Strictly more than half a window ahead: wait. So a block-by-block
+	 * reader with a full window issues exactly half a window each time, a
+	 * size that stays the same batch after batch (with a window of a power
+	 * of two, whole requests of the device's largest size).
+	 */
+	if (ra->window == 0 || ra->issued - end > ra->window / 2u)
 		return;
 	target = end + ra->window;
 	if (target > file_blocks)

@@ -8,7 +8,7 @@
  *     it ended in) is sequential: the window doubles, from FS_RA_MIN_BLOCKS
  *     up to the maximum (fs.readahead_kib); any other read is random: the
  *     window shrinks to a quarter and what was prefetched ahead is forgotten;
- *   - prefetches are issued in batches: nothing while at least half a window
+ *   - prefetches are issued in batches: nothing while more than half a window
  *     is already prefetched ahead of the read, then up to a full window ahead,
  *     never past the end of the file; so each batch is many adjacent blocks
  *     that a plug can merge into few requests;

@@ -66,7 +66,7 @@ fs_test(fs.bcache.selftest_lbs4096 ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro,lbs=4
 
 # run=fsbench: a sequential read of one file with and without readahead, and a read of the whole tree.
 fs_test(fs.bench.seqread ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro APPEND "run=fsbench work=seqread path=/dense bs=4096"
-  EXPECT_REGEX "FSBENCH \\{\"dev\":\"vda\",\"work\":\"seqread\",\"bytes\":307277,\"files\":1,.*\"readahead_kib\":256,\"prefetches\":[1-9][0-9]*,\"ra_hits\":[1-9][0-9]*," "RESULT PASS")
+  EXPECT_REGEX "FSBENCH \\{\"dev\":\"vda\",\"work\":\"seqread\",\"bytes\":307277,\"files\":1,.*\"readahead_kib\":1024,\"prefetches\":[1-9][0-9]*,\"ra_hits\":[1-9][0-9]*," "RESULT PASS")
 fs_test(fs.bench.seqread_no_readahead ARGS --disk ${LEVBLK_FS_IMG}/b4k.img,ro
   APPEND "run=fsbench work=seqread path=/dense bs=4096 fs.readahead_kib=0"
   EXPECT_REGEX "FSBENCH \\{\"dev\":\"vda\",\"work\":\"seqread\",\"bytes\":307277,.*\"readahead_kib\":0,\"prefetches\":0," "RESULT PASS")
