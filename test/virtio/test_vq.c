@@ -198,6 +198,57 @@ static void irq_suppression_case(void **s)
 	irq_suppression(*(const bool *)*s);
 }
 
+/*
+ * vq_enable_cb_delayed with event index, on one ring format: 8 chains in
+ * flight, the interrupt asked for three quarters of the way through them
+ * (after 6 more completions: the 7th crosses it). Five completions raise
+ * nothing, the next two raise one interrupt that finds all seven. Then the
+ * race: with callbacks off, the device completes the last one, beyond the
+ * point vq_enable_cb_delayed is about to set; it must say so (false)
+ * rather than wait for an interrupt that will not come.
+ */
+static void delayed_interrupt(bool packed)
+{
+	struct sim_blk_cfg c;
+	struct vt t;
+	struct vt_req r[8] = {0};
+	uint8_t buf[8][SECTOR];
+	struct sim_stats ss;
+
+	cfg_for(&c, 2, true, true);
+	c.packed = packed;
+	assert_int_equal(vt_setup(&t, &c, 16, VT_WANT_ALL), 0);
+	assert_int_equal(vq_is_packed(t.vq), packed);
+	for (unsigned i = 0; i < 8; i++)
+		assert_int_equal(vt_submit(&t, &r[i], VT_T_IN, i, buf[i], SECTOR, 1), 0);
+	vt_kick(&t);
+	assert_true(vq_enable_cb_delayed(t.vq));
+	assert_int_equal(sim_process(t.sim, 5, SIM_ORDER_FIFO), 5);
+	assert_int_equal(t.irqs, 0);
+	assert_int_equal(t.completed, 0);
+	assert_int_equal(sim_process(t.sim, 1, SIM_ORDER_FIFO), 1);
+	assert_int_equal(t.irqs, 0); /* the 6th ends where the point is: not crossed yet */
+	assert_int_equal(sim_process(t.sim, 1, SIM_ORDER_FIFO), 1);
+	assert_int_equal(t.irqs, 1);
+	assert_int_equal(t.completed, 7); /* the handler re-armed at the next completion */
+
+	vq_disable_cb(t.vq);
+	assert_int_equal(sim_process(t.sim, 1, SIM_ORDER_FIFO), 1);
+	assert_int_equal(t.irqs, 1);
+	assert_false(vq_enable_cb_delayed(t.vq));
+	assert_int_equal(vt_poll(&t), 1);
+	assert_true(vq_enable_cb_delayed(t.vq)); /* nothing in flight: armed at the next */
+	sim_get_stats(t.sim, &ss);
+	assert_int_equal(ss.driver_errors, 0);
+	assert_int_equal(t.completed, 8);
+	vt_teardown(&t);
+}
+
+static void delayed_interrupt_case(void **s)
+{
+	delayed_interrupt(*(const bool *)*s);
+}
+
 /* Full ring: -ENOSPC until a completion frees descriptors. */
 static void ring_full_enospc(void **s)
 {
@@ -287,6 +338,7 @@ int main(void)
 			      legacy_direct_noevent = {1, false, false},
 			      legacy_indirect_event = {1, true, true};
 	static bool event_idx = true, flags = false;
+	static bool split_ring = false, packed_ring = true;
 	/* Parametrised cases: name, test, no fixtures, the parameters as the initial state. */
 	const struct CMUnitTest tests[] = {
 	    {"modern_direct_noevent", roundtrip_case, NULL, NULL, &modern_direct_noevent},
@@ -299,6 +351,8 @@ int main(void)
 	    {"kick_suppression_flags", kick_suppression_case, NULL, NULL, &flags},
 	    {"irq_suppression_event_idx", irq_suppression_case, NULL, NULL, &event_idx},
 	    {"irq_suppression_flags", irq_suppression_case, NULL, NULL, &flags},
+	    {"delayed_interrupt_split", delayed_interrupt_case, NULL, NULL, &split_ring},
+	    {"delayed_interrupt_packed", delayed_interrupt_case, NULL, NULL, &packed_ring},
 	    cmocka_unit_test(ring_full_enospc),
 	    cmocka_unit_test(add_bad_arguments),
 	    cmocka_unit_test(indirect_tables_not_reused_early),
