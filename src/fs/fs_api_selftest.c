@@ -21,6 +21,7 @@
 #define API_MODE          0644u
 #define API_BUF           12000u   /* bytes one test writes at once: crosses block boundaries */
 #define API_HOLE_OFF      300000u  /* a write there leaves a hole before it */
+#define API_FILL_OFF      17000u   /* inside that hole, a block after the first write's last one */
 #define API_THREADS       4u
 #define API_THREAD_FILES  16u
 #define API_THREAD_BYTES  5000u
@@ -169,6 +170,13 @@ static bool api_create_write_read(void)
 		ok = st.size == API_HOLE_OFF + API_BUF && st.type == FS_TYPE_REG && st.links == 1;
 		API_EXPECT(ok, api_check(g, 0, API_BUF, 1, buf) && api_read_zero(g, API_BUF, API_BUF, buf) &&
 		     api_check(g, API_HOLE_OFF, API_BUF, 2, buf));
+		/*
+		 * The hole just read through g (g has it mapped as a hole), filled
+		 * through f: g reads the new bytes, not its stale map of the hole.
+		 */
+		API_EXPECT(ok, api_read_zero(g, API_FILL_OFF, 200u, buf));
+		API_EXPECT(ok, api_write(f, API_FILL_OFF, 200u, 8, buf) && api_check(g, API_FILL_OFF, 200u, 8, buf));
+		API_EXPECT(ok, api_read_zero(g, API_FILL_OFF + 200u, 2u * API_BUF - API_FILL_OFF - 200u, buf));
 		/* Truncated through one file, seen through the other. */
 		API_EXPECT(ok, fs_truncate(f, 5000) == 0 && fs_truncate(f, 9000) == 0);
 		fs_stat(g, &st);
@@ -284,6 +292,8 @@ static void api_thread_fn(void *arg)
 		    !api_check(f, 0, API_THREAD_BYTES, a->id * 100u + i, buf))
 			a->err = -EIO;
 		fs_close(f);
+		/* Let the other threads in between two calls, so that their calls interleave with ours. */
+		thread_yield();
 		/* Every third file renamed, every fourth removed. */
 		if (a->err == 0 && i % 3u == 0) {
 			fmt_snprintf(to, sizeof(to), "/thr%u/r%u", a->id, i);
