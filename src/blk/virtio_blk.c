@@ -1,6 +1,7 @@
 /*
  * virtio-blk: the device glue between the block core (blk_driver.h) and its
- * virtqueues (virtqueue.h) on a virtio-mmio transport (virtio_mmio.h).
+ * virtqueues (virtqueue.h) on any virtio transport (virtio_dev.h: virtio-mmio
+ * or virtio-pci).
  *
  * Multi-queue (VIRTIO_BLK_F_MQ): a device may offer several request queues
  * (num_queues). The driver sets up one per CPU (cpu_count()), at most what
@@ -42,7 +43,7 @@
 #include <levblk/kern/thread.h>
 #include <levblk/lib/fmt.h>
 #include <levblk/lib/string.h>
-#include <levblk/virtio/virtio_mmio.h>
+#include <levblk/virtio/virtio_dev.h>
 #include <levblk/virtio/virtio_spec.h>
 #include <levblk/virtio/virtqueue.h>
 #include "blk_driver.h"
@@ -338,8 +339,11 @@ static void vblk_describe(void *drv, char *buf, size_t len)
 {
 	struct vblk *vb = drv;
 
-	fmt_snprintf(buf, len, "transport=%u irq=%u features=0x%llx queues=%u", vb->vdev->version,
-		     vb->vdev->intid, (unsigned long long)vb->features, vb->nvqs);
+	char where[40];
+
+	virtio_describe(vb->vdev, where, sizeof(where));
+	fmt_snprintf(buf, len, "%s features=0x%llx queues=%u", where,
+		     (unsigned long long)vb->features, vb->nvqs);
 }
 
 /* Completes what one queue's used ring holds; returns how many. Queue lock held. */
@@ -471,7 +475,7 @@ static unsigned int vblk_poll(void *drv, bool last, struct blk_done *done)
 	unsigned int n;
 
 	if (last) {
-		(void)vmmio_ack_interrupt(vb->vdev);
+		(void)virtio_ack_interrupt(vb->vdev);
 		vblk_drain_locked(vb, done);
 		return 0;
 	}
@@ -543,7 +547,7 @@ static void vblk_irq(void *arg)
 	struct vblk *vb = arg;
 	struct blk_done done = BLK_DONE_INIT;
 
-	(void)vmmio_ack_interrupt(vb->vdev);
+	(void)virtio_ack_interrupt(vb->vdev);
 	irqflags_t f = blk_lock(vb->bdev);
 	blk_count_irq_locked(vb->bdev);
 	for (unsigned int q = 0; q < vb->nvqs; q++)
@@ -562,7 +566,7 @@ static void vblk_irq(void *arg)
 
 static int cfg32(struct vblk *vb, unsigned int off, uint32_t *v)
 {
-	return vmmio_config_read(vb->vdev, off, v, sizeof(*v));
+	return virtio_config_read(vb->vdev, off, v, sizeof(*v));
 }
 
 /*
@@ -575,7 +579,7 @@ static int vblk_read_geometry(struct vblk *vb, struct blkdev_info *info, const c
 {
 	uint32_t v;
 
-	if (vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_CAPACITY, &info->capacity,
+	if (virtio_config_read(vb->vdev, VIRTIO_BLK_CFG_CAPACITY, &info->capacity,
 			      sizeof(info->capacity))) {
 		*why = "capacity unreadable";
 		return -EIO;
@@ -605,7 +609,7 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info, const cha
 		return err;
 	info->pbs = info->lbs;
 	if (has(vb, VIRTIO_BLK_F_TOPOLOGY) &&
-	    !vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_PHYS_BLOCK_EXP, &b, 1) &&
+	    !virtio_config_read(vb->vdev, VIRTIO_BLK_CFG_PHYS_BLOCK_EXP, &b, 1) &&
 	    b < VBLK_MAX_PBS_EXP)
 		info->pbs = info->lbs << b;
 	info->ro = has(vb, VIRTIO_BLK_F_RO);
@@ -613,7 +617,7 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info, const cha
 	/* A volatile cache exists when FLUSH is offered, unless CONFIG_WCE says write-through. */
 	info->volatile_cache = has(vb, VIRTIO_BLK_F_FLUSH);
 	if (has(vb, VIRTIO_BLK_F_CONFIG_WCE) &&
-	    !vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_WRITEBACK, &b, 1))
+	    !virtio_config_read(vb->vdev, VIRTIO_BLK_CFG_WRITEBACK, &b, 1))
 		info->volatile_cache = info->volatile_cache && b != 0;
 
 	/* Segments: seg_max if stated (else one, as the spec implies), and what a chain can hold.
@@ -665,21 +669,19 @@ static int vblk_read_config(struct vblk *vb, struct blkdev_info *info, const cha
  * Gives up a disk before it registered, in one line naming it and the
  * reason. It still takes its name, so the disks after it keep theirs.
  */
-static void vblk_refuse(struct vmmio_dev *vdev, const struct blkdev_info *info, const char *why)
+static void vblk_refuse(struct virtio_dev *vdev, const struct blkdev_info *info, const char *why)
 {
 	char name[BLKDEV_NAME_MAX];
 
 	blk_dev_take_name(name);
 	/* A device the transport failed has had its line printed already. */
-	if (!vdev->failed && info)
-		kprintf("virtio-mmio@%#lx: virtio-blk: %s refused: %s (capacity %llu sectors, "
+	if (!virtio_failed(vdev) && info)
+		kprintf("%s: virtio-blk: %s refused: %s (capacity %llu sectors, "
 			"%u-byte blocks)\n",
-			(unsigned long)vdev->base, name, why, (unsigned long long)info->capacity,
-			info->lbs);
-	else if (!vdev->failed)
-		kprintf("virtio-mmio@%#lx: virtio-blk: %s not used: %s\n",
-			(unsigned long)vdev->base, name, why);
-	vmmio_abandon(vdev);
+			vdev->where, name, why, (unsigned long long)info->capacity, info->lbs);
+	else if (!virtio_failed(vdev))
+		kprintf("%s: virtio-blk: %s not used: %s\n", vdev->where, name, why);
+	virtio_abandon(vdev);
 }
 
 /*
@@ -692,7 +694,7 @@ static unsigned int vblk_queue_count(struct vblk *vb)
 	unsigned int want = vblk_param_queues ? (unsigned int)vblk_param_queues : cpu_count();
 
 	if (!has(vb, VIRTIO_BLK_F_MQ) ||
-	    vmmio_config_read(vb->vdev, VIRTIO_BLK_CFG_NUM_QUEUES, &offered, sizeof(offered)) ||
+	    virtio_config_read(vb->vdev, VIRTIO_BLK_CFG_NUM_QUEUES, &offered, sizeof(offered)) ||
 	    offered == 0)
 		offered = 1;
 	if (want > offered)
@@ -714,7 +716,7 @@ static int vblk_setup_queues(struct vblk *vb)
 
 	vb->nvqs = 0;
 	for (unsigned int q = 0; q < want; q++) {
-		err = vmmio_setup_queue(vb->vdev, q, VBLK_QUEUE_SIZE, &vb->vqs[q]);
+		err = virtio_setup_queue(vb->vdev, q, VBLK_QUEUE_SIZE, &vb->vqs[q]);
 		if (err)
 			break;
 		vb->nvqs++;
@@ -726,7 +728,7 @@ static int vblk_setup_queues(struct vblk *vb)
 	return 0;
 }
 
-static int vblk_probe(struct vmmio_dev *vdev)
+static int vblk_probe(struct virtio_dev *vdev)
 {
 	struct vblk *vb;
 	struct blkdev_info info;
@@ -737,9 +739,8 @@ static int vblk_probe(struct vmmio_dev *vdev)
 		/* Left as it is (not even reset): the line says why it is not used. */
 		char name[BLKDEV_NAME_MAX];
 		blk_dev_take_name(name);
-		kprintf("virtio-mmio@%#lx: virtio-blk: %s not used: the layer serves at most %u "
-			"disks\n",
-			(unsigned long)vdev->base, name, BLKDEV_MAX);
+		kprintf("%s: virtio-blk: %s not used: the layer serves at most %u disks\n",
+			vdev->where, name, BLKDEV_MAX);
 		return -ENOSPC;
 	}
 	vb = &vblk_devs[vblk_ndevs];
@@ -747,7 +748,7 @@ static int vblk_probe(struct vmmio_dev *vdev)
 	memset(&info, 0, sizeof(info));
 	vb->vdev = vdev;
 
-	err = vmmio_init(vdev, VBLK_WANTED | (vblk_param_mq ? VBLK_WANTED_MQ : 0), 0,
+	err = virtio_init(vdev, VBLK_WANTED | (vblk_param_mq ? VBLK_WANTED_MQ : 0), 0,
 			 &vb->features);
 	if (err)
 		goto err_refuse; /* the transport said why */
@@ -778,11 +779,11 @@ static int vblk_probe(struct vmmio_dev *vdev)
 	}
 	vblk_ndevs++;
 	why = "interrupt registration";
-	err = irq_register(vdev->intid, vblk_irq, vb);
+	err = virtio_request_irq(vdev, vblk_irq, vb);
 	if (err)
 		goto err_broken;
 	why = "DRIVER_OK";
-	err = vmmio_driver_ok(vdev);
+	err = virtio_driver_ok(vdev);
 	if (err)
 		goto err_broken;
 	info = *blkdev_info(vb->bdev);
@@ -803,8 +804,8 @@ err_broken : {
 	blk_unlock(vb->bdev, f);
 	kprintf("%s: virtio-blk not started: %s failed (%d); the disk is broken\n",
 		blkdev_info(vb->bdev)->name, why, err);
-	if (!vdev->failed)
-		vmmio_fail(vdev, "interrupt registration failed");
+	if (!virtio_failed(vdev))
+		virtio_fail(vdev, "interrupt registration failed");
 	return err;
 }
 err_free_rqmem:
@@ -816,10 +817,10 @@ err_refuse:
 
 int vblk_probe_all(void)
 {
-	struct vmmio_dev *vdev;
+	struct virtio_dev *vdev;
 	int found = 0;
 
-	for (unsigned int n = 0; (vdev = vmmio_find(VIRTIO_ID_BLOCK, n)) != NULL; n++) {
+	for (unsigned int n = 0; (vdev = virtio_find(VIRTIO_ID_BLOCK, n)) != NULL; n++) {
 		if (vblk_probe(vdev) == 0)
 			found++;
 	}
@@ -840,15 +841,15 @@ void vblk_host_reset(void)
 {
 	for (unsigned int i = 0; i < vblk_ndevs; i++) {
 		struct vblk *vb = &vblk_devs[i];
-		irq_unregister(vb->vdev->intid);
+		virtio_free_irq(vb->vdev);
 		/* Forget what the device still holds, then free its rings. */
 		if (vblk_broken_queue(vb) < 0)
-			vmmio_reset(vb->vdev);
+			virtio_reset(vb->vdev);
 		for (unsigned int q = 0; q < vb->nvqs; q++) {
 			while (vq_detach_unused(vb->vqs[q]))
 				;
 		}
-		vmmio_release(vb->vdev);
+		virtio_release(vb->vdev);
 		dma_free(&vb->rqmem_buf);
 	}
 	vblk_ndevs = 0;

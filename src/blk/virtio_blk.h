@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-/* Probes every virtio-blk device vmmio found, in -device order. Returns how many came up. */
+/* Probes every virtio-blk device the transports found, in naming order (virtio_find). Returns how many came up. */
 int vblk_probe_all(void);
 
 /* blk.poll_us and blk.poll_depth: the driver's idle-polling hint (virtio_blk.c). */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <levblk/hal/dma.h>
 #include <levblk/hal/percpu.h>
+#include <levblk/virtio/virtio_dev.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/kern/timer.h>
 #include <levblk/virtio/virtqueue.h>
@@ -47,7 +48,7 @@ struct vblk_rqmem {
 #define VBLK_MAX_QUEUES VMMIO_MAX_QUEUES
 
 struct vblk {
-	struct vmmio_dev *vdev;
+	struct virtio_dev *vdev;
 	/*
 	 * The request queues, vqs[0 .. nvqs-1]. Over virtio-mmio they share one
 	 * interrupt, so the handler drains them all; a reset resets them all.

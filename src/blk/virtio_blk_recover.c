@@ -4,10 +4,10 @@
  * completion for it (virtio_blk.c checked for a lost interrupt first), and
  * how it gives up on a device.
  *
- * Stuck device: reset it (vmmio_reset: Status 0, all its queues stop),
+ * Stuck device: reset it (virtio_reset: Status 0, all its queues stop),
  * collect every chain it held on every queue (vq_detach_unused, allowed only after the reset was
  * confirmed, so the device can no longer touch the buffers), and set it up
- * again with the same features and fresh rings (vmmio_restart). The core
+ * again with the same features and fresh rings (virtio_restart). The core
  * then takes every in-flight request back and sends it again (or ends it
  * -ETIMEDOUT once it has been stuck blk.retries + 1 times).
  *
@@ -30,7 +30,7 @@
 #include <levblk/console.h>
 #include <levblk/init.h>
 #include <levblk/irq/irq.h>
-#include <levblk/virtio/virtio_mmio.h>
+#include <levblk/virtio/virtio_dev.h>
 #include <levblk/virtio/virtqueue.h>
 #include "blk_driver.h"
 #include "virtio_blk_fault.h"
@@ -43,7 +43,7 @@
  * The rule: a request's buffers go back to the core (to be ended, which
  * hands them to their owner, or sent again) only once the device can no
  * longer touch them. For a virtio device that moment is a confirmed reset:
- * Status written 0 and read back 0 (vmmio_reset); from then on the device
+ * Status written 0 and read back 0 (virtio_reset); from then on the device
  * holds no queue and no buffer. Until then it may still read or write any
  * buffer of a chain it was given, whatever the rings say (a device caught
  * writing a bad used entry is by definition not following them).
@@ -66,7 +66,7 @@
  * and it is bounded by what was in flight at that moment (at most
  * nr_requests requests). The device is fenced: declared broken (queued and
  * later bios end -ENODEV at once, never reaching it), marked FAILED
- * (vmmio_reset did that), its interrupt masked at the controller (a device
+ * (virtio_reset did that), its interrupt masked at the controller (a device
  * that ignores resets might keep its line up) and its deadline watch
  * stopped (blk_mark_broken_locked). A console line reports the quarantine, and the device's
  * in_flight counter stays at the number of quarantined requests.
@@ -91,7 +91,7 @@ static void quarantine_locked(struct vblk *vb, const char *why, struct blk_done 
 	for (unsigned int q = 0; q < vb->nvqs; q++)
 		chains += vq_in_flight(vb->vqs[q]);
 
-	irq_disable(vb->vdev->intid);
+	virtio_mask_irq(vb->vdev);
 	blk_mark_broken_locked(vb->bdev, done);
 	/*
 	 * Requests whose buffers are all the layer's own (bounce buffers, or no
@@ -109,7 +109,7 @@ void vblk_give_up_locked(struct vblk *vb, const char *why, int status, struct bl
 {
 	struct request *rq;
 
-	if (vmmio_reset(vb->vdev)) {
+	if (virtio_reset(vb->vdev)) {
 		quarantine_locked(vb, why, done);
 		return;
 	}
@@ -121,7 +121,7 @@ void vblk_give_up_locked(struct vblk *vb, const char *why, int status, struct bl
 	blk_mark_broken_locked(vb->bdev, done);
 	while ((rq = blk_oldest_inflight_locked(vb->bdev)) != NULL)
 		blk_complete_locked(vb->bdev, rq, status, done);
-	vmmio_fail(vb->vdev, "given up after a reset");
+	virtio_fail(vb->vdev, "given up after a reset");
 }
 
 enum blk_timeout_ret vblk_reset_locked(struct vblk *vb, struct blk_done *done)
@@ -133,14 +133,14 @@ enum blk_timeout_ret vblk_reset_locked(struct vblk *vb, struct blk_done *done)
 	kprintf("%s: no completion in the used ring%s: resetting the device (%u chains held)\n",
 		blkdev_info(vb->bdev)->name, vb->nvqs > 1 ? "s" : "", chains);
 	blk_count_reset_locked(vb->bdev);
-	if (vmmio_reset(vb->vdev)) {
+	if (virtio_reset(vb->vdev)) {
 		quarantine_locked(vb, "recovery failed", done);
 		return BLK_TIMEOUT_DONE;
 	}
 	/* After the confirmed reset the device no longer owns any buffer: forget the chains. */
 	detach_all(vb);
 	vblk_fault_reset_locked(vb);
-	if (vmmio_restart(vb->vdev)) {
+	if (virtio_restart(vb->vdev)) {
 		vblk_give_up_locked(vb, "recovery failed (set-up after reset)", -ETIMEDOUT, done);
 		return BLK_TIMEOUT_DONE;
 	}

@@ -18,7 +18,10 @@
 #include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/mmio.h>
+#include <levblk/container_of.h>
 #include <levblk/init.h>
+#include <levblk/irq/irq.h>
+#include <levblk/lib/fmt.h>
 #include <levblk/virtio/virtio_mmio.h>
 #include <levblk/virtio/virtqueue.h>
 #include "virtqueue_private.h"
@@ -52,6 +55,7 @@ static int vmmio_wait_reset(struct vmmio_dev *dev);
 static int vmmio_program_queue(struct vmmio_dev *dev, struct virtqueue *vq);
 static int vmmio_negotiate(struct vmmio_dev *dev, uint64_t accept);
 static void vmmio_notify(void *arg, unsigned index);
+static const struct virtio_transport vmmio_transport;
 
 static uint32_t vmmio_rd(const struct vmmio_dev *dev, unsigned reg)
 {
@@ -85,6 +89,7 @@ int vmmio_probe(const struct dt_virtio_mmio *slots, unsigned n_slots)
 	unsigned n = 0, magic_seen = 0;
 
 	vmmio_ndevs = 0;
+	virtio_dev_forget(VIRTIO_BUS_MMIO);
 	/*
 	 * QEMU fills slots from the top, so -device order is descending address
 	 * order. Sort explicitly rather than trust the device tree's order.
@@ -124,6 +129,13 @@ int vmmio_probe(const struct dt_virtio_mmio *slots, unsigned n_slots)
 		dev = &vmmio_devs[vmmio_ndevs];
 		*dev = probe;
 		dev->index = vmmio_ndevs++;
+		dev->vdev.ops = &vmmio_transport;
+		dev->vdev.bus = VIRTIO_BUS_MMIO;
+		dev->vdev.order = dev->index;
+		dev->vdev.device_id = dev->device_id;
+		fmt_snprintf(dev->vdev.where, sizeof(dev->vdev.where), "virtio-mmio@%#lx",
+			     (unsigned long)dev->base);
+		(void)virtio_dev_add(&dev->vdev); /* cannot be full: fewer slots than room */
 		kprintf("virtio-mmio %u: %s (device id %u) version %u vendor %#x at %#lx irq %u\n",
 			dev->index, vmmio_type_name(dev->device_id), dev->device_id, dev->version,
 			dev->vendor_id, (unsigned long)dev->base, dev->intid);
@@ -520,3 +532,106 @@ void vmmio_release(struct vmmio_dev *dev)
 		dev->vq[q] = NULL;
 	}
 }
+
+/* The transport operations of virtio_dev.h, over the functions above. */
+static struct vmmio_dev *vmmio_of(const struct virtio_dev *d)
+{
+	return container_of(d, struct vmmio_dev, vdev);
+}
+
+static int vmmio_op_init(struct virtio_dev *d, uint64_t wanted, uint64_t required,
+			 uint64_t *negotiated)
+{
+	return vmmio_init(vmmio_of(d), wanted, required, negotiated);
+}
+
+static int vmmio_op_setup_queue(struct virtio_dev *d, unsigned index, unsigned size,
+				struct virtqueue **out)
+{
+	return vmmio_setup_queue(vmmio_of(d), index, size, out);
+}
+
+static int vmmio_op_driver_ok(struct virtio_dev *d)
+{
+	return vmmio_driver_ok(vmmio_of(d));
+}
+
+static int vmmio_op_config_read(struct virtio_dev *d, unsigned off, void *buf, unsigned len)
+{
+	return vmmio_config_read(vmmio_of(d), off, buf, len);
+}
+
+static uint32_t vmmio_op_ack_interrupt(struct virtio_dev *d)
+{
+	return vmmio_ack_interrupt(vmmio_of(d));
+}
+
+static int vmmio_op_request_irq(struct virtio_dev *d, irq_handler_t fn, void *arg)
+{
+	return irq_register(vmmio_of(d)->intid, fn, arg);
+}
+
+static void vmmio_op_free_irq(struct virtio_dev *d)
+{
+	irq_unregister(vmmio_of(d)->intid);
+}
+
+static void vmmio_op_mask_irq(struct virtio_dev *d)
+{
+	irq_disable(vmmio_of(d)->intid);
+}
+
+static void vmmio_op_fail(struct virtio_dev *d, const char *why)
+{
+	vmmio_fail(vmmio_of(d), why);
+}
+
+static bool vmmio_op_failed(const struct virtio_dev *d)
+{
+	return vmmio_of(d)->failed;
+}
+
+static int vmmio_op_reset(struct virtio_dev *d)
+{
+	return vmmio_reset(vmmio_of(d));
+}
+
+static int vmmio_op_restart(struct virtio_dev *d)
+{
+	return vmmio_restart(vmmio_of(d));
+}
+
+static void vmmio_op_abandon(struct virtio_dev *d)
+{
+	vmmio_abandon(vmmio_of(d));
+}
+
+static void vmmio_op_release(struct virtio_dev *d)
+{
+	vmmio_release(vmmio_of(d));
+}
+
+static void vmmio_op_describe(const struct virtio_dev *d, char *buf, size_t len)
+{
+	const struct vmmio_dev *dev = vmmio_of(d);
+
+	fmt_snprintf(buf, len, "transport=%u irq=%u", dev->version, dev->intid);
+}
+
+static const struct virtio_transport vmmio_transport = {
+    .init = vmmio_op_init,
+    .setup_queue = vmmio_op_setup_queue,
+    .driver_ok = vmmio_op_driver_ok,
+    .config_read = vmmio_op_config_read,
+    .ack_interrupt = vmmio_op_ack_interrupt,
+    .request_irq = vmmio_op_request_irq,
+    .free_irq = vmmio_op_free_irq,
+    .mask_irq = vmmio_op_mask_irq,
+    .mark_failed = vmmio_op_fail,
+    .failed = vmmio_op_failed,
+    .reset = vmmio_op_reset,
+    .restart = vmmio_op_restart,
+    .abandon = vmmio_op_abandon,
+    .release = vmmio_op_release,
+    .describe = vmmio_op_describe,
+};

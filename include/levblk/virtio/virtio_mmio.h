@@ -21,6 +21,10 @@
  * Interrupts: the driver registers its own handler for dev->intid with
  * irq_register() and calls vmmio_ack_interrupt() first thing in it.
  *
+ * Each present device is also added to the transport-independent list
+ * (virtio_dev.h) through dev->vdev, whose operations call the functions
+ * below; drivers use that handle.
+ *
  * Locking: the init/reset calls are for thread context, one caller per device.
  * vmmio_ack_interrupt may be called from interrupt context.
  */
@@ -31,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <levblk/hal/dt.h>
+#include <levblk/virtio/virtio_dev.h>
 #include <levblk/virtio/virtio_spec.h>
 
 struct virtqueue;
@@ -44,6 +49,7 @@ struct virtqueue;
 
 /* One virtio-mmio device. Fields are read-only outside src/virtio. */
 struct vmmio_dev {
+	struct virtio_dev vdev; /* the transport-independent handle (virtio_dev.h) */
 	uintptr_t base;	    /* register window */
 	uint64_t size;	    /* bytes in the window */
 	uint32_t intid;	    /* GIC INTID of its interrupt */
