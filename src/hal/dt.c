@@ -76,6 +76,8 @@ int dt_parse(const struct fdt *f, struct dt_info *out)
 		v->size = size;
 		out->n_virtio++;
 	}
+	/* A bridge node that does not parse leaves PCI out, not the boot. */
+	(void)pci_host_dt_parse(f, &out->pcie, &out->pcie_problem);
 	return 0;
 }
 

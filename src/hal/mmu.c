@@ -213,6 +213,22 @@ int hal_mem_init(void)
 	for (unsigned int i = 0; i < dt->n_virtio; i++)
 		err |= mmu_map(dt->virtio[i].base, dt->virtio[i].base + dt->virtio[i].size,
 			       ATTR_DEVICE, "virtio-mmio");
+	/*
+	 * PCIe configuration space (QEMU's high ECAM lies above 4 GiB) and the
+	 * memory windows BARs are given from. A window beyond the 39-bit map
+	 * (virt's 64-bit window at 512 GiB) stays unmapped: the enumerator
+	 * gives BARs only from windows hal_mem_mapped() says are mapped.
+	 */
+	if (dt->pcie.present)
+		err |= mmu_map(dt->pcie.ecam_base, dt->pcie.ecam_base + dt->pcie.ecam_size,
+			       ATTR_DEVICE, "PCIe ECAM");
+	for (unsigned int i = 0; dt->pcie.present && i < dt->pcie.n_windows; i++) {
+		const struct pci_dt_window *w = &dt->pcie.win[i];
+
+		if (w->cpu_base + w->size <= (1ull << MMU_VA_BITS))
+			err |= mmu_map(w->cpu_base, w->cpu_base + w->size, ATTR_DEVICE,
+				       "PCIe window");
+	}
 	if (err)
 		panic("mmu: cannot build the identity map");
 	mmu_enable();

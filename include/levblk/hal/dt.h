@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <levblk/lib/fdt.h>
+#include <levblk/lib/pci_host_dt.h>
 
 #define DT_MAX_VIRTIO_MMIO 64
 
@@ -31,6 +32,8 @@ struct dt_info {
 	int psci_smc;          /* 1: conduit SMC, 0: HVC, -1: no PSCI node */
 	unsigned int n_virtio;
 	struct dt_virtio_mmio virtio[DT_MAX_VIRTIO_MMIO]; /* in device-tree order */
+	struct pci_host_dt pcie;  /* the PCIe host bridge; pcie.present false when none */
+	const char *pcie_problem; /* why a bridge node was not usable, or NULL */
 };
 
 /* Parses the blob into dt_info(). Returns 0 or -EINVAL (no usable blob). */

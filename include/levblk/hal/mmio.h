@@ -24,6 +24,10 @@
 uint32_t mmio_read32_relaxed(uintptr_t addr);
 void mmio_write32_relaxed(uintptr_t addr, uint32_t val);
 uint8_t mmio_read8_relaxed(uintptr_t addr);
+/* Narrow accesses for PCI configuration space and virtio-pci's 16-bit fields. */
+uint16_t mmio_read16_relaxed(uintptr_t addr);
+void mmio_write16_relaxed(uintptr_t addr, uint16_t val);
+void mmio_write8_relaxed(uintptr_t addr, uint8_t val);
 #else
 static inline uint32_t mmio_read32_relaxed(uintptr_t addr)
 {
@@ -42,6 +46,24 @@ static inline uint8_t mmio_read8_relaxed(uintptr_t addr)
 	uint8_t v;
 	__asm__ volatile("ldrb %w0, [%1]" : "=r"(v) : "r"(addr) : "memory");
 	return v;
+}
+
+/* Narrow accesses for PCI configuration space and virtio-pci's 16-bit fields. */
+static inline uint16_t mmio_read16_relaxed(uintptr_t addr)
+{
+	uint16_t v;
+	__asm__ volatile("ldrh %w0, [%1]" : "=r"(v) : "r"(addr) : "memory");
+	return v;
+}
+
+static inline void mmio_write16_relaxed(uintptr_t addr, uint16_t val)
+{
+	__asm__ volatile("strh %w0, [%1]" : : "rZ"(val), "r"(addr) : "memory");
+}
+
+static inline void mmio_write8_relaxed(uintptr_t addr, uint8_t val)
+{
+	__asm__ volatile("strb %w0, [%1]" : : "rZ"(val), "r"(addr) : "memory");
 }
 #endif
 
