@@ -33,6 +33,8 @@ struct gic_ops {
 	void (*eoi)(uint32_t raw);
 	/* Level-sensitive, Group 1 (v3) / IRQ, routed to this CPU. Leaves it disabled. */
 	void (*configure)(uint32_t intid);
+	/* An SPI becomes edge-triggered (message-signalled interrupts). Leaves it disabled. */
+	void (*set_edge)(uint32_t intid);
 	void (*enable)(uint32_t intid);
 	void (*disable)(uint32_t intid);
 	void (*set_priority)(uint32_t intid, uint8_t prio);

@@ -52,6 +52,16 @@ static void gicv2_configure(uint32_t intid)
 	/* SGI/PPI configuration is fixed or banked; nothing to route. */
 }
 
+static void gicv2_set_edge(uint32_t intid)
+{
+	if (intid >= GIC_FIRST_SPI) {
+		uintptr_t cfg = gicd + GICD_ICFGR + GIC_BANK_WORD(intid, 2);
+
+		/* Int_config bit 1 = 1: edge-triggered (a message is an event, not a level). */
+		mmio_write32_relaxed(cfg, mmio_read32_relaxed(cfg) | (2u << GIC_BANK_SHIFT(intid, 2)));
+	}
+}
+
 static void gicv2_enable(uint32_t intid)
 {
 	gicd_bank_write(GICD_ISENABLER, intid);
@@ -129,6 +139,7 @@ const struct gic_ops gicv2_ops = {
     .ack_intid = gicv2_ack_intid,
     .eoi = gicv2_eoi,
     .configure = gicv2_configure,
+    .set_edge = gicv2_set_edge,
     .enable = gicv2_enable,
     .disable = gicv2_disable,
     .set_priority = gicv2_set_priority,

@@ -83,6 +83,16 @@ static void gicv3_configure(uint32_t intid)
 	}
 }
 
+static void gicv3_set_edge(uint32_t intid)
+{
+	if (intid >= GIC_FIRST_SPI) {
+		uintptr_t cfg = gicd + GICD_ICFGR + GIC_BANK_WORD(intid, 2);
+
+		/* Int_config bit 1 = 1: edge-triggered (a message is an event, not a level). */
+		mmio_write32_relaxed(cfg, mmio_read32_relaxed(cfg) | (2u << GIC_BANK_SHIFT(intid, 2)));
+	}
+}
+
 static void gicv3_enable(uint32_t intid)
 {
 	_Static_assert(GICD_ISENABLER == GICR_ISENABLER0, "same offset in both frames");
@@ -222,6 +232,7 @@ const struct gic_ops gicv3_ops = {
     .ack_intid = gicv3_ack_intid,
     .eoi = gicv3_eoi,
     .configure = gicv3_configure,
+    .set_edge = gicv3_set_edge,
     .enable = gicv3_enable,
     .disable = gicv3_disable,
     .set_priority = gicv3_set_priority,

@@ -105,6 +105,18 @@ void irq_unregister(uint32_t intid)
 	irq_restore(f);
 }
 
+void irq_set_edge(uint32_t intid)
+{
+	if (!irq_valid(intid))
+		return;
+	irqflags_t f = irq_save();
+	gic->disable(intid);
+	gic->set_edge(intid);
+	if (irq_table[intid].fn)
+		gic->enable(intid);
+	irq_restore(f);
+}
+
 void irq_enable(uint32_t intid)
 {
 	if (irq_valid(intid))

@@ -41,7 +41,7 @@
  */
 #define VMMIO_MIN_INDIRECT_SEGS 3
 #define VMMIO_MAX_INDIRECT_SEGS 1024
-static uint64_t vmmio_indirect_segs = 128;
+uint64_t vmmio_indirect_segs = 128; /* also virtio-pci's (virtqueue_private.h) */
 PARAM_U64("vq.indirect_segs", vmmio_indirect_segs, VMMIO_MIN_INDIRECT_SEGS, VMMIO_MAX_INDIRECT_SEGS,
 	  "entries per indirect descriptor table: a request's header, data segments and status");
 

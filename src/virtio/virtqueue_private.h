@@ -29,6 +29,9 @@ struct vq_params {
 uint64_t vq_ring_features(void);
 extern uint64_t vq_param_packed; /* the vq.packed setting (host tests change it) */
 
+/* vq.indirect_segs (virtio_mmio.c): entries per indirect table, for every transport. */
+extern uint64_t vmmio_indirect_segs;
+
 /* Allocates rings, shadow and indirect tables (thread context, init time). 0, -EINVAL, -ENOMEM. */
 int vq_create(const struct vq_params *p, struct virtqueue **out);
 void vq_destroy(struct virtqueue *vq);

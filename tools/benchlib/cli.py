@@ -108,6 +108,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--legacy", action="store_true")
     ap.add_argument("--packed", action="store_true")
     ap.add_argument("--vq", action="store_true")
+    ap.add_argument("--pci", action="store_true")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--secs", type=int, default=5)
     ap.add_argument("--size")
@@ -145,7 +146,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def config_line(args) -> str:
     """The run's configuration in a few words (the first line, plot titles)."""
     return "cache=%s gic=%d %s%s%s request-merging=off%s" % (
-        args.cache, args.gic, "legacy" if args.legacy else "modern",
+        args.cache, args.gic,
+        "virtio-pci" if args.pci else "legacy" if args.legacy else "modern",
         " packed=on" if args.packed else "", " iothread" if args.iothread else "",
         " thread-pool-max=%d" % args.pool_max if args.pool_max else "")
 
@@ -170,6 +172,7 @@ class RunConfig:
     secs: int
     quick: bool
     fake_guest: Optional[str]
+    pci: bool = False
 
 
 @dataclass
@@ -209,7 +212,8 @@ def meta_of(args, img: str, results: list[PointResult]) -> Meta:
         config=RunConfig(cache=args.cache, gic=args.gic, legacy=args.legacy,
                          packed_offered=args.packed, qemu_device_request_merging=False, iothread=args.iothread,
                          thread_pool_max=args.pool_max or None, reps=args.reps,
-                         secs=args.secs, quick=args.quick, fake_guest=args.fake_guest),
+                         secs=args.secs, quick=args.quick, fake_guest=args.fake_guest,
+                         pci=args.pci),
         image=ImageInfo(path=img, bytes=args.size_bytes, pattern_seed=1))
 
 

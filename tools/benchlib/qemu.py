@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from .matrix import Point
 from .units import KIB, MIB, TOP
 
-QEMU_GUEST_ARGS = ("-global", "virtio-blk-device.request-merging=off")
+QEMU_GUEST_ARGS = ("-global", "virtio-blk-device.request-merging=off",
+                   "-global", "virtio-blk-pci.request-merging=off")
 
 
 @dataclass
@@ -76,6 +77,8 @@ def disk_spec(img: str, args) -> str:
         spec += ",packed"
     if args.iothread:
         spec += ",iothread"
+    if getattr(args, "pci", False):
+        spec += ",pci"
     return spec
 
 

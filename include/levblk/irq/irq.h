@@ -23,6 +23,8 @@ typedef void (*irq_handler_t)(void *arg);
  */
 int irq_register(uint32_t intid, irq_handler_t fn, void *arg);
 void irq_unregister(uint32_t intid);
+/* Makes an SPI edge-triggered (for message-signalled interrupts, levblk/irq/msi.h). */
+void irq_set_edge(uint32_t intid);
 void irq_enable(uint32_t intid);
 void irq_disable(uint32_t intid);
 void irq_set_priority(uint32_t intid, uint8_t prio);
