@@ -9,6 +9,7 @@
 #ifndef LEVBLK_IRQ_GIC_H
 #define LEVBLK_IRQ_GIC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <levblk/hal/dt.h>
 
@@ -16,6 +17,8 @@
 #define GIC_FIRST_SPI	   32u
 #define GIC_INTID_LIMIT	   1020u /* INTIDs >= this are special */
 #define GIC_INTID_SPURIOUS 1023u
+#define GIC_LPI_BASE	   8192u /* GICv3 LPIs (message-signalled through the ITS) */
+#define IRQ_MAX_LPIS	   64u	 /* LPIs the kernel hands out (gicv3_its.c) */
 
 /* The distributor banks: bit/byte/two-bit fields per INTID, packed in 32-bit words. */
 #define GIC_BANK_WORD(intid, bits)  (((intid) * (bits) / 32u) * 4u)
@@ -41,6 +44,19 @@ struct gic_ops {
 	/* SGI to this CPU, or set-pending of a PPI/SPI (GICD_ISPENDR / GICR_ISPENDR0). */
 	void (*raise)(uint32_t intid);
 };
+
+/* GICv3 frames, for its ITS (gicv3_its.c). */
+uintptr_t gicv3_rd_base(void);
+uintptr_t gicv3_dist_base(void);
+
+/* GICv3 LPIs through the ITS (gicv3_its.c); LPIs are Group 1 and edge by nature. */
+struct irq_msi;
+bool gicv3_its_lpi_exists(uint32_t intid);
+void gicv3_its_lpi_enable(uint32_t intid, bool on);
+void gicv3_its_lpi_priority(uint32_t intid, uint8_t prio);
+int gicv3_its_msi_alloc(uint32_t rid, unsigned n, struct irq_msi *out, const char **why);
+/* GICv2m (gicv2m.c). */
+int gicv2m_msi_alloc(unsigned n, struct irq_msi *out, const char **why);
 
 extern const struct gic_ops gicv2_ops;
 extern const struct gic_ops gicv3_ops;

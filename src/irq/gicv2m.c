@@ -4,7 +4,7 @@
  * written with an SPI's INTID, raises that SPI as an edge. QEMU's virt
  * machine gives one frame with GICv2 (0x0802_0000, SPIs 80..143, INTIDs
  * 112..175); the device tree's PCIe msi-map names it. Hands out the SPIs
- * in order (levblk/irq/msi.h).
+ * in order (levblk/irq/msi.h, through msi.c).
  */
 #include <stdbool.h>
 #include <levblk/errno.h>
@@ -12,6 +12,7 @@
 #include <levblk/hal/mmio.h>
 #include <levblk/irq/irq.h>
 #include <levblk/irq/msi.h>
+#include "gic.h"
 
 #define V2M_MSI_TYPER	   0x008U
 #define V2M_MSI_SETSPI_NS  0x040U
@@ -31,10 +32,6 @@ static void v2m_probe(void)
 	uint32_t typer, base, count;
 
 	v2m_probed = true;
-	if (m->kind == PCI_DT_MSI_ITS) {
-		v2m_problem = "the GICv3 ITS is not driven";
-		return;
-	}
 	if (m->kind != PCI_DT_MSI_GICV2M || irq_gic_version() != 2) {
 		v2m_problem = "no GICv2m frame in the device tree";
 		return;
@@ -53,7 +50,7 @@ static void v2m_probe(void)
 	v2m_doorbell = m->base + V2M_MSI_SETSPI_NS;
 }
 
-int irq_msi_alloc(unsigned n, struct irq_msi *out, const char **why)
+int gicv2m_msi_alloc(unsigned n, struct irq_msi *out, const char **why)
 {
 	if (!v2m_probed)
 		v2m_probe();

@@ -28,12 +28,28 @@ struct irq_desc {
 
 /* Written at registration with IRQs masked, read by dispatch: no lock needed on one CPU. */
 static struct irq_desc irq_table[GIC_INTID_LIMIT];
+/* GICv3 LPIs handed out by the ITS (gicv3_its.c): INTIDs GIC_LPI_BASE and up. */
+static struct irq_desc irq_lpi_table[IRQ_MAX_LPIS];
 static uint64_t irq_spurious;
 static const struct gic_ops *gic;
 
+static bool irq_is_lpi(uint32_t intid)
+{
+	return intid >= GIC_LPI_BASE && intid - GIC_LPI_BASE < IRQ_MAX_LPIS;
+}
+
 static bool irq_valid(uint32_t intid)
 {
-	return gic && intid < gic->nr_intids();
+	return gic && (intid < gic->nr_intids() ||
+		       (irq_is_lpi(intid) && gic->version == 3 && gicv3_its_lpi_exists(intid)));
+}
+
+/* The descriptor of an INTID: an SGI/PPI/SPI, or an LPI; NULL for anything else. */
+static struct irq_desc *irq_desc_of(uint32_t intid)
+{
+	if (intid < GIC_INTID_LIMIT)
+		return &irq_table[intid];
+	return irq_is_lpi(intid) ? &irq_lpi_table[intid - GIC_LPI_BASE] : NULL;
 }
 
 /*
@@ -48,7 +64,9 @@ static void irq_dispatch(void)
 		uint32_t raw = gic->ack();
 		uint32_t intid = gic->ack_intid(raw);
 
-		if (intid >= GIC_INTID_LIMIT) {
+		struct irq_desc *d = irq_desc_of(intid);
+
+		if (intid >= GIC_INTID_LIMIT && intid < GIC_LPI_BASE) {
 			/*
 			 * Nothing (any more) pending: normal after the first round; on
 			 * the first, the interrupt went away (its level dropped)
@@ -58,7 +76,12 @@ static void irq_dispatch(void)
 				irq_spurious++;
 			break;
 		}
-		struct irq_desc *d = &irq_table[intid];
+		if (!d) { /* an LPI beyond those handed out: cannot happen; count, finish it */
+			irq_spurious++;
+			dsb_sy();
+			gic->eoi(raw);
+			continue;
+		}
 		d->count++;
 		if (d->fn)
 			d->fn(d->arg);
@@ -79,13 +102,14 @@ int irq_register(uint32_t intid, irq_handler_t fn, void *arg)
 {
 	if (!irq_valid(intid) || !fn)
 		return -EINVAL;
+	struct irq_desc *d = irq_desc_of(intid);
 	irqflags_t f = irq_save();
-	if (irq_table[intid].fn) {
+	if (d->fn) {
 		irq_restore(f);
 		return -EBUSY;
 	}
-	irq_table[intid].fn = fn;
-	irq_table[intid].arg = arg;
+	d->fn = fn;
+	d->arg = arg;
 	gic->disable(intid);
 	gic->configure(intid);
 	gic->set_priority(intid, IRQ_PRIO_DEFAULT);
@@ -98,10 +122,11 @@ void irq_unregister(uint32_t intid)
 {
 	if (!irq_valid(intid))
 		return;
+	struct irq_desc *d = irq_desc_of(intid);
 	irqflags_t f = irq_save();
 	gic->disable(intid);
-	irq_table[intid].fn = NULL;
-	irq_table[intid].arg = NULL;
+	d->fn = NULL;
+	d->arg = NULL;
 	irq_restore(f);
 }
 
@@ -112,7 +137,7 @@ void irq_set_edge(uint32_t intid)
 	irqflags_t f = irq_save();
 	gic->disable(intid);
 	gic->set_edge(intid);
-	if (irq_table[intid].fn)
+	if (irq_desc_of(intid)->fn)
 		gic->enable(intid);
 	irq_restore(f);
 }
@@ -143,8 +168,9 @@ void irq_raise(uint32_t intid)
 
 uint64_t irq_count(uint32_t intid)
 {
-	return intid < GIC_INTID_LIMIT ? __atomic_load_n(&irq_table[intid].count, __ATOMIC_RELAXED)
-				       : 0;
+	struct irq_desc *d = irq_desc_of(intid);
+
+	return d ? __atomic_load_n(&d->count, __ATOMIC_RELAXED) : 0;
 }
 
 uint64_t irq_spurious_count(void)

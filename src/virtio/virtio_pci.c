@@ -229,7 +229,9 @@ static void vpci_choose_irq(struct vpci_dev *d)
 		} else {
 			if (n > d->msix_table.n)
 				n = d->msix_table.n;
-			if (irq_msi_alloc(n, msi, &why) == 0) {
+			uint32_t rid = (uint32_t)d->pdev->bus << 8 | (uint32_t)d->pdev->dev << 3 | d->pdev->fn;
+
+			if (irq_msi_alloc(rid, n, msi, &why) == 0) {
 				d->n_vectors = n;
 				for (unsigned v = 0; v < n; v++) {
 					d->msix_intid[v] = msi[v].intid;

@@ -1,8 +1,8 @@
 # (Named to sort after robust.cmake and blk.cmake, whose helpers it uses.)
 # virtio-blk over PCIe in QEMU (tools/qemu-boot disk options pci, pci=root,
 # novectors): enumeration behind a root port, the disk pattern both ways with
-# MSI-X (GICv2: GICv2m) and with legacy INTx (GICv3, whose ITS is not driven,
-# and GICv2 with vectors=0 or vpci.msix=0), a transitional device on the root
+# MSI-X (GICv2: GICv2m; GICv3: the ITS and LPIs) and with legacy INTx
+# (vectors=0 or vpci.msix=0, on both GICs), a transitional device on the root
 # bus, PCI disks named after the mmio ones, 4 KiB blocks, and the robustness
 # cases (blkdebug errors, a stalled device reset and restarted) on PCI.
 levblk_qemu_test(NAME pci.enumerate ARGS --gic 2 --disk /dev/null,pci=root --qemu -device
@@ -15,9 +15,11 @@ levblk_qemu_test(NAME pci.enumerate ARGS --gic 2 --disk /dev/null,pci=root --qem
 blk_pattern_test(NAME pci.fill.msix_gic2 MODE guest-fill DISKS 32M,pci BOOT --gic 2
                  EXPECT "virtio-pci@01:00.0: MSI-X, [2-9] vectors")
 blk_pattern_test(NAME pci.check.msix_gic2 MODE host-write DISKS 32M,pci BOOT --gic 2)
-blk_pattern_test(NAME pci.fill.intx_gic3 MODE guest-fill DISKS 32M,pci BOOT --gic 3
-                 EXPECT "INTx \\(irq 36\\), not MSI-X: the GICv3 ITS is not driven")
-blk_pattern_test(NAME pci.check.intx_gic3 MODE host-write DISKS 32M,pci BOOT --gic 3)
+blk_pattern_test(NAME pci.fill.msix_its_gic3 MODE guest-fill DISKS 32M,pci BOOT --gic 3
+                 EXPECT "virtio-pci@01:00.0: MSI-X, 2 vectors \\(irq 8192-8193")
+blk_pattern_test(NAME pci.check.msix_its_gic3 MODE host-write DISKS 32M,pci BOOT --gic 3)
+blk_pattern_test(NAME pci.fill.intx_param_gic3 MODE guest-fill DISKS 32M,pci BOOT --gic 3
+                 EXPECT "INTx \\(irq 36\\), not MSI-X: vpci.msix=0" APPEND vpci.msix=0)
 blk_pattern_test(NAME pci.fill.intx_novectors_gic2 MODE guest-fill DISKS 16M,pci,novectors
                  BOOT --gic 2 EXPECT "INTx \\(irq 36\\), not MSI-X: no usable MSI-X table")
 blk_pattern_test(NAME pci.check.intx_param_gic2 MODE host-write DISKS 16M,pci BOOT --gic 2
@@ -33,19 +35,23 @@ blk_pattern_test(NAME pci.fill.beside_mmio MODE guest-fill DISKS 16M,pci 8M 4M,p
                  "vdc: virtio-blk, 32768 sectors" "vdd: virtio-blk, 8192 sectors")
 
 robust_test(NAME pci.robust.blkdebug.write_persistent CASE write-persistent OPTS --disk-opt pci)
-robust_test(NAME pci.robust.blkdebug.read_persistent_intx CASE read-persistent
+robust_test(NAME pci.robust.blkdebug.read_persistent_its CASE read-persistent
   OPTS --disk-opt pci --boot=--gic --boot=3)
 robust_test(NAME pci.robust.blkdebug.transient CASE transient OPTS --disk-opt pci --boot=--gic --boot=2)
 robust_test(NAME pci.robust.timeout.stall_reset_msix CASE stall FAULT_INJECT
   OPTS --disk-opt pci --boot=--gic --boot=2)
 robust_test(NAME pci.robust.timeout.stall_reset_intx CASE stall FAULT_INJECT
+  OPTS --disk-opt pci --disk-opt novectors --boot=--gic --boot=3)
+robust_test(NAME pci.robust.timeout.stall_reset_its CASE stall FAULT_INJECT
   OPTS --disk-opt pci --boot=--gic --boot=3)
 robust_test(NAME pci.robust.timeout.lost_irq_msix CASE lost-irq FAULT_INJECT
   OPTS --disk-opt pci --boot=--gic --boot=2)
 
-# Several request queues on PCI: one MSI-X vector each (GICv2), or all on the
-# INTx line (GICv3).
+# Several request queues on PCI: one MSI-X vector each (GICv2m SPIs, ITS
+# LPIs), or all on the INTx line.
 blk_pattern_test(NAME pci.fill.mq2_msix_smp2 MODE guest-fill DISKS 16M,pci,queues=2 BOOT --gic 2 --smp 2
                  EXPECT "MSI-X, 3 vectors")
-blk_pattern_test(NAME pci.check.mq4_intx MODE host-write DISKS 16M,pci,queues=4 BOOT --gic 3
-                 APPEND blk.queues=4)
+blk_pattern_test(NAME pci.check.mq4_its MODE host-write DISKS 16M,pci,queues=4 BOOT --gic 3
+                 EXPECT "MSI-X, 5 vectors \\(irq 8192-8196" APPEND blk.queues=4)
+blk_pattern_test(NAME pci.fill.mq4_intx MODE guest-fill DISKS 16M,pci,queues=4 BOOT --gic 3
+                 EXPECT "not MSI-X: vpci.msix=0" APPEND blk.queues=4 vpci.msix=0)

@@ -17,7 +17,7 @@ typedef void (*irq_handler_t)(void *arg);
 #define IRQ_PRIO_DEFAULT 0xa0u /* lower value = more urgent; the timer uses a more urgent one */
 
 /*
- * Installs fn(arg) for `intid` (SGI, PPI or SPI), configured level-sensitive,
+ * Installs fn(arg) for `intid` (SGI, PPI, SPI, or an LPI irq_msi_alloc gave), configured level-sensitive,
  * routed to CPU 0, at IRQ_PRIO_DEFAULT, and enables it. Returns 0, -EINVAL
  * (no such INTID) or -EBUSY (already registered). Thread context, at init.
  */

@@ -11,11 +11,12 @@
  * named after every virtio-mmio device, in PCI slot order.
  *
  * Interrupts: MSI-X when the device has it and the interrupt controller can
- * take messages (GICv2m): vector 0 for configuration changes, vector 1 + q
- * for queue q, each its own edge-triggered SPI. Otherwise (GICv3, whose ITS
- * is not driven, or vpci.msix=0) legacy INTx: the level-triggered SPI the
- * bridge's interrupt-map gives the (swizzled) pin, possibly shared by
- * several functions; reading the ISR byte acknowledges it.
+ * take messages (GICv2m SPIs, GICv3 ITS LPIs: levblk/irq/msi.h): vector 0
+ * for configuration changes, vector 1 + q for queue q (the last vector shared
+ * when the table is short). Otherwise (vpci.msix=0, no MSI-X table) legacy
+ * INTx: the level-triggered SPI the bridge's interrupt-map gives the
+ * (swizzled) pin, possibly shared by several functions; reading the ISR byte
+ * acknowledges it.
  */
 #ifndef LEVBLK_VIRTIO_VIRTIO_PCI_H
 #define LEVBLK_VIRTIO_VIRTIO_PCI_H
