@@ -31,6 +31,7 @@
 #include "virtqueue_private.h"
 #include "vpci_caps.h"
 #include "vring.h"
+#include "vring_packed.h"
 
 #define VPCI_POLL_LIMIT	   100000U
 #define VPCI_CONFIG_TRIES  16U
@@ -274,6 +275,8 @@ static int vpci_init(struct vpci_dev *d, uint64_t wanted, uint64_t required, uin
 		return -ENODEV;
 	}
 	accept = (offered & wanted) | VIRTIO_BIT(VIRTIO_F_VERSION_1);
+	/* The ring format is the virtqueue's business, not the device driver's. */
+	accept |= offered & vq_ring_features();
 	if ((accept & required) != required) {
 		vpci_fail(d, "device lacks a required feature");
 		return -ENODEV;
@@ -354,9 +357,12 @@ static int vpci_setup_queue(struct vpci_dev *d, unsigned index, unsigned wanted_
 	struct vq_params p = {.index = index, .notify = vpci_notify, .notify_arg = d};
 	struct virtqueue *vq;
 	unsigned size, max;
+	bool packed = (d->driver_features & VIRTIO_BIT(VIRTIO_F_RING_PACKED)) != 0;
 	int err;
 
-	if (!out || index >= VPCI_MAX_QUEUES || !vring_size_ok(wanted_size))
+	/* A packed ring takes any size (2.8); the split ring a power of two. */
+	if (!out || index >= VPCI_MAX_QUEUES ||
+	    (packed ? !vring_packed_size_ok(wanted_size) : !vring_size_ok(wanted_size)))
 		return -EINVAL;
 	if (d->failed || d->vq[index])
 		return -ENODEV;
@@ -373,13 +379,16 @@ static int vpci_setup_queue(struct vpci_dev *d, unsigned index, unsigned wanted_
 	if (max == 0)
 		return -ENODEV;
 	size = wanted_size;
-	while (size > max)
+	if (packed)
+		size = size > max ? max : size;
+	while (!packed && size > max)
 		size >>= 1;
 	if (size < 2) {
 		vpci_fail(d, "queue_size too small");
 		return -EIO;
 	}
 	p.size = size;
+	p.packed = packed;
 	p.event_idx = (d->driver_features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX)) != 0;
 	if (d->driver_features & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC))
 		p.indirect_segs = (unsigned)vmmio_indirect_segs;

@@ -55,3 +55,9 @@ blk_pattern_test(NAME pci.check.mq4_its MODE host-write DISKS 16M,pci,queues=4 B
                  EXPECT "MSI-X, 5 vectors \\(irq 8192-8196" APPEND blk.queues=4)
 blk_pattern_test(NAME pci.fill.mq4_intx MODE guest-fill DISKS 16M,pci,queues=4 BOOT --gic 3
                  EXPECT "not MSI-X: vpci.msix=0" APPEND blk.queues=4 vpci.msix=0)
+
+# The packed ring over PCI: MSI-X through the ITS, and INTx.
+blk_pattern_test(NAME pci.fill.packed_its MODE guest-fill DISKS 16M,pci,packed BOOT --gic 3
+                 EXPECT "packed ring")
+blk_pattern_test(NAME pci.check.packed_intx_gic2 MODE host-write DISKS 16M,pci,packed,novectors BOOT --gic 2
+                 EXPECT "packed ring")
