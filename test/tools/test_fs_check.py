@@ -161,6 +161,15 @@ def main():
         sh("debugfs", "-w", "-R", "sif /durable/f2 links_count 3", dam)
         run(tool, ["fsdurable", "--image", dam, "--console", slog], 0, "e2fsck -fy exit 1",
             "fsdurable repairs what e2fsck -fy can and then checks")
+        # A clean file system whose superblock says "not clean" (e2fsck -fn passes it): not a clean unmount.
+        dirty = os.path.join(tmp, "notclean.img")
+        sh("cp", img, dirty)
+        sh("debugfs", "-w", "-R", "ssv state 0", dirty)
+        run(tool, ["fswrite", "--image", dirty, "--console", log], 1, 'state is "not clean" after the unmount',
+            "a superblock left not clean fails")
+        run(tool, ["state", "--image", dirty, "--want", "not-clean"], 0, '"not clean" PASS', "state: not clean")
+        run(tool, ["state", "--image", img, "--want", "not-clean"], 1, "FAIL", "state: clean is not not-clean")
+
         # intact: the files the image's SHA256SUMS lists, after e2fsck -fy.
         run(tool, ["intact", "--image", img], 0, "2 listed files intact", "intact: unchanged files pass")
         changed = os.path.join(tmp, "changed.img")
