@@ -76,6 +76,15 @@ struct blk_counters {
 	uint64_t resets;       /* device resets for recovery (in-flight requests resubmitted) */
 	uint64_t bounces;      /* bio pieces copied through the layer's own buffers */
 	uint64_t bounce_waits; /* placements that found no bounce buffer free and waited */
+	/*
+	 * Contention (blkdev_counters reads these from the lock and the submit
+	 * path): queue lock acquisitions and the waiting-loop turns they spun
+	 * (spins per acquisition measures contention); with several CPUs, the
+	 * passes that moved staged bios into the queue and the submissions that
+	 * left theirs to another CPU's pass (src/blk/blk_core.c, "Submission").
+	 */
+	uint64_t lock_acquired, lock_spins;
+	uint64_t submit_moves, submit_handoffs;
 	uint64_t in_flight;    /* gauge: requests owned by the driver now */
 	uint64_t queued;       /* gauge: bios accepted and not yet ended */
 };

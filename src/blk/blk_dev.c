@@ -198,7 +198,10 @@ void blkdev_counters(const struct blkdev *dev, struct blk_counters *out)
 	irqflags_t f = blk_lock(d);
 
 	*out = dev->ctr;
+	out->submit_moves = dev->sw_runs;
 	blk_unlock(d, f);
+	out->submit_handoffs = __atomic_load_n(&dev->sw_handoffs, __ATOMIC_RELAXED);
+	spin_stats(&d->lock, &out->lock_acquired, &out->lock_spins);
 }
 
 void blkdev_latency(const struct blkdev *dev, struct blk_latency *out)

@@ -220,6 +220,10 @@ static void bench_add_delta(struct blk_counters *sum, const struct bench_disk *d
 	BENCH_DELTA(timeouts);
 	BENCH_DELTA(lost_irqs);
 	BENCH_DELTA(resets);
+	BENCH_DELTA(lock_acquired);
+	BENCH_DELTA(lock_spins);
+	BENCH_DELTA(submit_moves);
+	BENCH_DELTA(submit_handoffs);
 #undef BENCH_DELTA
 }
 

@@ -71,7 +71,8 @@ void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t)
 	    "\"bios\":%lu,\"requests\":%lu,\"merges\":%lu,\"splits\":%lu,\"kicks\":%lu,"
 	    "\"irqs\":%lu,\"errors\":%lu,\"cpu_util\":%lu.%03lu,\"cpu_ns_per_io\":%lu,"
 	    "\"avg_request_kib\":%lu.%01lu,\"seed\":%lu,\"disks\":%u,"
-	    "\"timeouts\":%lu,\"lost_irqs\":%lu,\"resets\":%lu}",
+	    "\"timeouts\":%lu,\"lost_irqs\":%lu,\"resets\":%lu,\"qlock_acquired\":%lu,"
+	    "\"qlock_spins\":%lu,\"submit_moves\":%lu,\"submit_handoffs\":%lu}",
 	    t->dev, bench_rw_name(cfg->rw), cfg->bs, cfg->qd, cfg->threads,
 	    bench_engine_name(cfg->engine), FIX(t->elapsed_ns / NSEC_PER_MSEC, THOUSANDTHS),
 	    (unsigned long)t->ios, FIX(iops10, TENTHS), FIX(mbps100, HUNDREDTHS),
@@ -82,6 +83,8 @@ void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t)
 	    (unsigned long)(t->ctr.errors > t->errors_seen ? t->ctr.errors : t->errors_seen),
 	    FIX(util1000, THOUSANDTHS), (unsigned long)ns_per_io, FIX(rq_kib10, TENTHS),
 	    (unsigned long)cfg->seed, t->disks, (unsigned long)t->ctr.timeouts,
-	    (unsigned long)t->ctr.lost_irqs, (unsigned long)t->ctr.resets);
+	    (unsigned long)t->ctr.lost_irqs, (unsigned long)t->ctr.resets,
+	    (unsigned long)t->ctr.lock_acquired, (unsigned long)t->ctr.lock_spins,
+	    (unsigned long)t->ctr.submit_moves, (unsigned long)t->ctr.submit_handoffs);
 	kprintf("%s\n", line);
 }

@@ -357,6 +357,36 @@ class FakeRunTest(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("QEMU exited with 3", out)
 
+    def test_smp_set_boots_vcpus_and_queues(self):
+        """--smp-set: each point boots as many vCPUs as bench threads, the disk
+        offers as many queues, blk.mq=1 and (from 2 vCPUs) blk.mq=0; the
+        summary lists IOPS per vCPU count; results go to OUT/smp/."""
+        fake = {"LEVBLK_QEMU_BOOT": os.path.join(os.path.dirname(__file__), "fake_qemu_boot.py")}
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        p = subprocess.run([sys.executable, BENCH_PATH, "--smp-set", "--no-build", "--no-ceiling",
+                            "--secs", "1", "--size", "8M", "--out", self.dir],
+                           capture_output=True, text=True, timeout=300, env=dict(os.environ, **fake))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        with open(os.path.join(self.dir, "smp", "results.json")) as f:
+            points = json.load(f)["points"]
+        self.assertEqual(len(points), 15)  # 3 workloads x (1 + 2 + 2)
+        seen = set()
+        for pt in points:
+            argv = pt["reps"][0]["raw"]["argv"]
+            flags = argv[:argv.index("--")]
+            n = int(flags[flags.index("--smp") + 1]) if "--smp" in flags else 1
+            self.assertIn("threads=%d" % n, argv)
+            disk = flags[flags.index("--disk") + 1]
+            self.assertTrue(disk.endswith(",queues=%d" % n), disk)
+            mq = [w for w in argv if w.startswith("blk.mq=")]
+            self.assertEqual(len(mq), 1)
+            seen.add((pt["rw"], n, mq[0]))
+        self.assertIn(("randwrite", 4, "blk.mq=0"), seen)
+        self.assertNotIn(("randread", 1, "blk.mq=0"), seen)
+        self.assertIn("IOPS mq=1", p.stdout)
+        self.assertRegex(p.stdout, r"randread bs=4k qd=32 +4 +[0-9]+ +[0-9]+")
+
     def test_image_warmed_before_every_run(self):
         """Every guest boot and every qemu-img bench run reads the image first
         (warm_image), against the host's proactive page-cache reclaim."""

@@ -15,10 +15,10 @@ from . import ceiling as ceiling_mod
 from . import qemu
 from .benchline import parse_bench
 from .checks import check_results
-from .matrix import Point, parse_point, quick_matrix, standard_matrix, vq_matrix
+from .matrix import Point, parse_point, quick_matrix, smp_matrix, standard_matrix, vq_matrix
 from .plots import draw_plots, draw_vq_plots
 from .qemu import FAKE_MODES, host_cpus
-from .report import print_table, progress_line, write_outputs
+from .report import print_smp_summary, print_table, progress_line, write_outputs
 from .results import PointResult, Rep
 from .stats import add_ratios
 from .units import MIB, TOP, parse_size
@@ -101,6 +101,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                  description="levblk benchmark matrix runner (see the header)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--point", action="append", default=[])
+    ap.add_argument("--smp-set", action="store_true")
     ap.add_argument("--cache", choices=("writeback", "none"), default="writeback")
     ap.add_argument("--iothread", action="store_true")
     ap.add_argument("--pool-max", type=int)
@@ -230,6 +231,8 @@ def main(argv: list[str]) -> int:
         matrix = args.points
     elif args.vq:
         matrix = vq_matrix()
+    elif args.smp_set:
+        matrix = smp_matrix()
     else:
         matrix = quick_matrix() if args.quick else standard_matrix()
     defaults = {"secs": str(args.secs)}
@@ -247,10 +250,15 @@ def main(argv: list[str]) -> int:
     add_ratios(results)
     print()
     print_table(results)
+    if args.smp_set:
+        print()
+        print_smp_summary(results)
     meta = meta_of(args, img, results)
-    # --point runs go to OUT/points/, so trying one point does not replace the matrix's files.
+    # --point runs go to OUT/points/, --vq to OUT/vq/ and the SMP set to OUT/smp/,
+    # so none replaces the standard matrix's files.
     res_dir = os.path.join(out, "points") if args.points else (
-        os.path.join(out, "vq") if args.vq else out)
+        os.path.join(out, "vq") if args.vq else
+        os.path.join(out, "smp") if args.smp_set else out)
     os.makedirs(res_dir, exist_ok=True)
     write_outputs(res_dir, meta.to_json(), results)
     plots = draw_vq_plots(res_dir, results, config) if args.vq else draw_plots(

@@ -12,7 +12,8 @@ RWS = ("read", "write", "randread", "randwrite", "randrw")
 ENGINES = ("async", "sync")
 
 # Point keys that make up the point's identity; any other key=value goes to the guest.
-POINT_KEYS = ("rw", "bs", "qd", "engine", "threads")
+# smp (vCPUs) and queues (the device's num-queues, 0: QEMU's default) go to QEMU.
+POINT_KEYS = ("rw", "bs", "qd", "engine", "threads", "smp", "queues")
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Point:
     engine: str = "async"
     threads: int = 1
     extra: dict[str, str] = field(default_factory=dict)
+    smp: int = 1     # vCPUs
+    queues: int = 0  # request queues the device offers (QEMU's num-queues); 0: its default
 
     def __post_init__(self):
         if self.rw not in RWS:
@@ -34,6 +37,10 @@ class Point:
             raise ValueError("bs must be a multiple of 512 from 512 to 1 MiB, not %d" % self.bs)
         if not 1 <= self.qd <= 256:
             raise ValueError("qd must be 1 to 256, not %d" % self.qd)
+        if not 1 <= self.smp <= 8:
+            raise ValueError("smp must be 1 to 8, not %d" % self.smp)
+        if not 0 <= self.queues <= 8:
+            raise ValueError("queues must be 0 to 8, not %d" % self.queues)
         self.extra = dict(self.extra or {})  # never shared with the caller's dict
 
     @property
@@ -51,7 +58,8 @@ class Point:
 
     def workload(self) -> tuple:
         """What the sync reference of an async point shares with it."""
-        return (self.rw, self.bs, self.threads, tuple(sorted(self.extra.items())))
+        return (self.rw, self.bs, self.threads, self.smp, self.queues,
+                tuple(sorted(self.extra.items())))
 
     def depth(self) -> int:
         """The queue depth the device sees: sync keeps one request in flight."""
@@ -61,6 +69,10 @@ class Point:
         words = [self.rw, "bs=" + fmt_bs(self.bs), "qd=%d" % self.qd]
         if self.threads != 1:
             words.append("threads=%d" % self.threads)
+        if self.smp != 1:
+            words.append("smp=%d" % self.smp)
+        if self.queues:
+            words.append("queues=%d" % self.queues)
         words.append(self.engine)
         words += ["%s=%s" % kv for kv in sorted(self.extra.items())]
         return " ".join(words)
@@ -80,7 +92,8 @@ class Point:
 
     def as_dict(self) -> dict:
         return {"rw": self.rw, "bs": self.bs, "qd": self.qd, "engine": self.engine,
-                "threads": self.threads, "extra": dict(self.extra)}
+                "threads": self.threads, "smp": self.smp, "queues": self.queues,
+                "extra": dict(self.extra)}
 
 
 def parse_point(spec: str) -> Point:
@@ -94,7 +107,8 @@ def parse_point(spec: str) -> Point:
     if "rw" not in keys or "bs" not in keys:
         raise ValueError("a point needs at least rw= and bs=: %r" % spec)
     return Point(keys["rw"], parse_size(keys["bs"]), int(keys.get("qd", "1")),
-                 keys.get("engine", "async"), int(keys.get("threads", "1")), extra)
+                 keys.get("engine", "async"), int(keys.get("threads", "1")), extra,
+                 int(keys.get("smp", "1")), int(keys.get("queues", "0")))
 
 
 def with_sync(async_points: list[Point]) -> list[Point]:
@@ -103,7 +117,7 @@ def with_sync(async_points: list[Point]) -> list[Point]:
     for p in async_points:
         if p.workload() not in seen:
             seen.add(p.workload())
-            out.append(Point(p.rw, p.bs, 1, "sync", p.threads, p.extra))
+            out.append(Point(p.rw, p.bs, 1, "sync", p.threads, p.extra, p.smp, p.queues))
         out.append(p)
     return out
 
@@ -139,3 +153,21 @@ def quick_matrix() -> list[Point]:
            Point("write", 4096, 32, extra={"ios": "2000"}),
            Point("read", 128 * KIB, 8, extra={"ios": "200"})]
     return with_sync(pts)
+
+
+SMP_VCPUS = (1, 2, 4)
+SMP_WORKLOADS = (("randread", 4096, 32), ("randwrite", 4096, 32), ("read", MIB, 4))
+
+
+def smp_matrix() -> list[Point]:
+    """The SMP set: 1, 2 and 4 vCPUs, one bench thread per vCPU (each at the
+    workload's depth), the disk offering one queue per vCPU; multi-queue on
+    (blk.mq=1) and off (blk.mq=0: one virtqueue) from 2 vCPUs on (with one
+    vCPU both are one queue)."""
+    pts = []
+    for rw, bs, qd in SMP_WORKLOADS:
+        for n in SMP_VCPUS:
+            for mq in (("1", "0") if n > 1 else ("1",)):
+                pts.append(Point(rw, bs, qd, threads=n, smp=n, queues=n,
+                                 extra={"blk.mq": mq}))
+    return pts

@@ -71,7 +71,7 @@ def warm_image(img: str) -> None:
             pass
 
 
-def disk_spec(img: str, args) -> str:
+def disk_spec(img: str, args, queues: int = 0) -> str:
     spec = "%s,cache=%s" % (img, args.cache)
     if getattr(args, "packed", False):
         spec += ",packed"
@@ -79,6 +79,8 @@ def disk_spec(img: str, args) -> str:
         spec += ",iothread"
     if getattr(args, "pci", False):
         spec += ",pci"
+    if queues:
+        spec += ",queues=%d" % queues
     return spec
 
 
@@ -99,8 +101,10 @@ def run_guest(point: Point, args, img: str, defaults: dict[str, str], workdir: s
     # LEVBLK_QEMU_BOOT replaces tools/qemu-boot, for the tests of tools/bench.
     boot = os.environ.get("LEVBLK_QEMU_BOOT") or os.path.join(TOP, "tools", "qemu-boot")
     cmd = [boot, "--kernel", args.kernel,
-           "--disk", disk_spec(img, args), "--gic", str(args.gic), "--timeout",
+           "--disk", disk_spec(img, args, point.queues), "--gic", str(args.gic), "--timeout",
            str(secs * 4 + 120), "--workdir", workdir, "--print-cmd"]
+    if point.smp != 1:
+        cmd += ["--smp", str(point.smp)]
     if args.legacy:
         cmd.append("--legacy")
     for arg in QEMU_GUEST_ARGS + pool_args(args):

@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+from .units import fmt_bs
+
 from .benchline import LAT_FIELDS, RECOVERY_FIELDS
 from .results import PointResult
 
@@ -112,3 +114,24 @@ def write_outputs(out: str, meta: dict, results: list[PointResult]) -> None:
         w.writeheader()
         for res in results:
             w.writerow(csv_row(res))
+
+
+def print_smp_summary(results: list[PointResult], stream=None) -> None:
+    """The SMP set as IOPS per vCPU count, multi-queue on and off, with what
+    each run's BENCH says of the CPUs and the queue lock when it has it."""
+    stream = stream or sys.stdout
+    print("%-22s %5s %10s %10s %8s %9s %9s" % ("workload", "vCPUs", "IOPS mq=1", "IOPS mq=0",
+                                                "cpus", "ns/io mq1", "ns/io mq0"), file=stream)
+    rows: dict = {}
+    for res in results:
+        p = res.point
+        key = ("%s bs=%s qd=%d" % (p.rw, fmt_bs(p.bs), p.qd), p.smp)
+        rows.setdefault(key, {})[p.extra.get("blk.mq", "1")] = res.bench
+    for (wl, n), by in rows.items():
+        on, off = by.get("1"), by.get("0")
+        cpus = (on.more.get("cpus") if on else None)
+        print("%-22s %5d %10s %10s %8s %9s %9s"
+              % (wl, n, "%.0f" % on.iops if on else "-", "%.0f" % off.iops if off else "-",
+                 "-" if cpus is None else cpus,
+                 "%.0f" % on.cpu_ns_per_io if on else "-",
+                 "%.0f" % off.cpu_ns_per_io if off else "-"), file=stream)
