@@ -833,6 +833,68 @@ static void test_random_4k(void **state)
 	random_ops(4096);
 }
 
+/*
+ * Releasing files that hold an extended attribute block (made by debugfs,
+ * shared by two files with a reference count of 2): the first release
+ * drops a reference, the second frees the block; e2fsck agrees each time.
+ */
+static void test_release_xattr_block(void **state)
+{
+	struct himg h;
+	struct ext2_vol v;
+	struct ext2_inode_info f, g;
+	const char *dir = host_tmpdir();
+	uint64_t fb0, fi0, d0, fb, fi, d;
+	uint32_t orphan, acl;
+	char img[512];
+
+	(void)state;
+	assert_non_null(dir);
+	snprintf(img, sizeof(img), "%s/xattr.img", dir);
+	/* f: 6 bytes of data and a 600-byte attribute (too big for the inode: a block); g: no data. */
+	assert_int_equal(host_run("cd '%s' && echo hello >hello && head -c 600 /dev/zero | tr '\\0' a >val && "
+				  "'%s' -q -F -t ext2 -b 1024 xattr.img 4096 && "
+				  "'%s' -w -R 'write hello f' xattr.img && '%s' -w -R 'write /dev/null g' xattr.img && "
+				  "'%s' -w -R 'ea_set -f val f user.big' xattr.img >/dev/null 2>&1",
+				  dir, LEVBLK_MKE2FS, LEVBLK_DEBUGFS, LEVBLK_DEBUGFS, LEVBLK_DEBUGFS),
+			 0);
+	assert_int_equal(himg_load(&h, img), 0);
+	host_run("rm -rf '%s'", dir);
+	assert_int_equal(himg_mount(&h, &v), 0);
+	v.now = test_now;
+	assert_int_equal(ext2_path_lookup(&v, "/f", &f), 0);
+	assert_int_equal(ext2_path_lookup(&v, "/g", &g), 0);
+	acl = f.file_acl;
+	assert_true(acl != 0);
+	assert_int_equal(f.blocks_512, 4); /* one data block and the attribute block */
+	/* Share it with g: g points at it too, counted in g's blocks, and the block counts two references. */
+	g.file_acl = acl;
+	g.blocks_512 = 2;
+	assert_int_equal(ext2_inode_put(&v, &g), 0);
+	h.bytes[(uint64_t)acl * 1024u + EXT2_XATTR_REFCOUNT_OFF] = 2;
+	h.bytes[(uint64_t)acl * 1024u + EXT2_XATTR_REFCOUNT_OFF + 1u] = 0;
+	fsck_clean(&h, &v);
+	group_sums(&v, &fb0, &fi0, &d0);
+
+	assert_int_equal(ext2_unlink(&v, "/f", &orphan), 0);
+	assert_int_equal(orphan, f.ino);
+	assert_int_equal(ext2_inode_get_unlinked(&v, orphan, &f), 0);
+	assert_int_equal(ext2_inode_release(&v, &f), 0);
+	group_sums(&v, &fb, &fi, &d);
+	assert_int_equal(fb, fb0 + 1u); /* the data block only: g still holds the attribute block */
+	assert_int_equal(h.bytes[(uint64_t)acl * 1024u + EXT2_XATTR_REFCOUNT_OFF], 1);
+	fsck_clean(&h, &v);
+
+	assert_int_equal(ext2_unlink(&v, "/g", &orphan), 0);
+	assert_int_equal(ext2_inode_get_unlinked(&v, orphan, &g), 0);
+	assert_int_equal(ext2_inode_release(&v, &g), 0);
+	group_sums(&v, &fb, &fi, &d);
+	assert_int_equal(fb, fb0 + 2u);
+	assert_int_equal(fi, fi0 + 2u);
+	fsck_clean(&h, &v);
+	himg_free(&h);
+}
+
 /* Saves the whole image, so that a refused change can be shown to have changed nothing. */
 static uint8_t *snapshot(const struct himg *h)
 {
@@ -986,6 +1048,7 @@ int main(void)
 		cmocka_unit_test(test_random_1k),
 		cmocka_unit_test(test_random_4k),
 		cmocka_unit_test(test_release),
+		cmocka_unit_test(test_release_xattr_block),
 		cmocka_unit_test(test_inode_enospc),
 		cmocka_unit_test(test_inode_placement),
 		cmocka_unit_test(test_goal_follows_file),
