@@ -372,6 +372,26 @@ int ext2_inode_release(struct ext2_vol *v, struct ext2_inode_info *ip);
  */
 int ext2_dir_add(struct ext2_vol *v, struct ext2_inode_info *dir, const char *name, size_t len, uint32_t ino,
 		 uint32_t file_type);
+/* Where a new name goes in a directory: found by ext2_dir_prepare_add, used by ext2_dir_add_at. */
+struct ext2_dir_slot {
+	uint64_t lblk;
+	uint32_t pblk;
+	uint32_t off;
+	uint32_t ino, rec_len, name_len; /* the record there as found, to be found again unchanged */
+	bool append;                     /* no record has room: a new block at lblk, the directory's end */
+};
+/*
+ * ext2_dir_add in two steps, with one pass over the directory for both the
+ * name check and the room: prepare returns -EEXIST if the name is there,
+ * else 0 with *slot where add_at will put it, changing nothing. The slot
+ * stays right while nothing else changes dir (the writer's exclusion;
+ * allocating the new inode and its blocks does not touch dir); add_at finds
+ * the slot's record again unchanged or gives -EUCLEAN.
+ */
+int ext2_dir_prepare_add(struct ext2_vol *v, const struct ext2_inode_info *dir, const char *name, size_t len,
+			 struct ext2_dir_slot *slot);
+int ext2_dir_add_at(struct ext2_vol *v, struct ext2_inode_info *dir, const struct ext2_dir_slot *slot,
+		    const char *name, size_t len, uint32_t ino, uint32_t file_type);
 /* Removes entry name, merging its record into the previous one of its block; *ino is what it pointed to. -ENOENT. */
 int ext2_dir_remove(struct ext2_vol *v, struct ext2_inode_info *dir, const char *name, size_t len,
 		    uint32_t *ino);

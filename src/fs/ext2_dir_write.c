@@ -40,6 +40,7 @@ struct dir_slot {
 	uint32_t off;
 	uint32_t prev_off;      /* previous record in the same block; EXT2_DIR_NO_PREV if off is the first */
 	struct ext2_dirent_view d;
+	bool set;               /* DIR_WANT_ADD: a record with room was found */
 };
 
 #define EXT2_DIR_NO_PREV        UINT32_MAX
@@ -48,6 +49,7 @@ struct dir_slot {
 enum dir_want {
 	DIR_WANT_NAME,          /* the used record holding a name */
 	DIR_WANT_ROOM,          /* the first record with room for a new record of `need` bytes */
+	DIR_WANT_ADD,           /* the used record holding a name, noting the first room on the way */
 };
 
 static int dir_writable(const struct ext2_vol *v, const struct ext2_inode_info *dir);
@@ -63,6 +65,10 @@ static void rec_write(const struct ext2_geom *g, uint8_t *block, uint32_t off, u
 static int dir_append_block(struct ext2_vol *v, struct ext2_inode_info *dir, const char *name, size_t len,
 			    uint32_t ino, uint32_t file_type);
 static int name_check(const struct ext2_vol *v, const char *name, size_t len);
+static int dir_put_at(struct ext2_vol *v, struct ext2_inode_info *dir, const struct dir_slot *slot, const char *name,
+		      size_t len, uint32_t ino, uint32_t file_type);
+static int add_check(const struct ext2_vol *v, const struct ext2_inode_info *dir, const char *name, size_t len,
+		     uint32_t ino, uint32_t file_type);
 static int empty_check(void *ctx, const struct ext2_dirent_view *d);
 
 static int dir_writable(const struct ext2_vol *v, const struct ext2_inode_info *dir)
@@ -124,10 +130,23 @@ static int dir_block_scan(struct ext2_vol *v, const struct ext2_inode_info *dir,
 			err = ext2_corrupt(v, dir->ino, f.what, f.value);
 			break;
 		}
-		if (want == DIR_WANT_NAME)
-			hit = d.ino != 0 && d.name_len == len && memcmp(d.name, name, len) == 0;
-		else
+		if (want == DIR_WANT_ROOM)
 			hit = d.rec_len - rec_used(&d) >= need;
+		else
+			hit = d.ino != 0 && d.name_len == len && memcmp(d.name, name, len) == 0;
+		if (want == DIR_WANT_ADD && !hit && !slot->set && d.rec_len - rec_used(&d) >= need) {
+			slot->lblk = lblk;
+			slot->pblk = pblk;
+			slot->off = off;
+			slot->prev_off = prev;
+			slot->d = d;
+			slot->d.name = NULL;
+			slot->set = true;
+		}
+		if (hit && want == DIR_WANT_ADD) {
+			err = 1; /* the name is there; the slot does not matter */
+			break;
+		}
 		if (hit) {
 			slot->lblk = lblk;
 			slot->pblk = pblk;
@@ -236,13 +255,45 @@ static int dir_append_block(struct ext2_vol *v, struct ext2_inode_info *dir, con
 	return 0;
 }
 
-int ext2_dir_add(struct ext2_vol *v, struct ext2_inode_info *dir, const char *name, size_t len, uint32_t ino,
-		 uint32_t file_type)
+/* Puts the new record at slot (NULL: in a new block), then updates the directory's inode. */
+static int dir_put_at(struct ext2_vol *v, struct ext2_inode_info *dir, const struct dir_slot *slot, const char *name,
+		      size_t len, uint32_t ino, uint32_t file_type)
 {
-	const uint32_t need = EXT2_DIRENT_REC_LEN(len);
-	struct dir_slot slot;
 	uint8_t *data;
 	void *ref;
+	int err;
+
+	if (slot == NULL) {
+		err = dir_append_block(v, dir, name, len, ino, file_type);
+		if (err != 0)
+			return err;
+	} else {
+		err = dir_block_mut(v, dir, slot, &data, &ref);
+		if (err != 0)
+			return err;
+		if (slot->d.ino == 0) {
+			/* An unused record is taken whole; its slack stays with it for later splits. */
+			rec_write(&v->g, data, slot->off, ino, slot->d.rec_len, name, len, file_type);
+		} else {
+			/* A used record keeps what its name needs; the new record gets the rest. */
+			uint32_t keep = rec_used(&slot->d);
+			struct ext2_dirent *old = (struct ext2_dirent *)(void *)(data + slot->off);
+
+			rec_write(&v->g, data, slot->off + keep, ino, slot->d.rec_len - keep, name, len, file_type);
+			old->rec_len = ext2_le16((uint16_t)keep);
+		}
+		ext2_block_dirty(v, ref, true);
+		ext2_block_put(v, ref);
+	}
+	dir->flags &= ~EXT2_INDEX_FL;
+	dir->mtime = dir->ctime = ext2_now(v);
+	return ext2_inode_put(v, dir);
+}
+
+/* What every add checks before looking at the directory. */
+static int add_check(const struct ext2_vol *v, const struct ext2_inode_info *dir, const char *name, size_t len,
+		     uint32_t ino, uint32_t file_type)
+{
 	int err = dir_writable(v, dir);
 
 	if (err == 0)
@@ -252,34 +303,78 @@ int ext2_dir_add(struct ext2_vol *v, struct ext2_inode_info *dir, const char *na
 	if (ino == 0 || ino > v->g.inodes_count || (ino < v->g.first_ino && ino != EXT2_ROOT_INO) ||
 	    file_type >= EXT2_FT_MAX)
 		return -EINVAL;
-	err = dir_find(v, dir, DIR_WANT_ROOM, NULL, 0, need, &slot);
+	return 0;
+}
+
+int ext2_dir_add(struct ext2_vol *v, struct ext2_inode_info *dir, const char *name, size_t len, uint32_t ino,
+		 uint32_t file_type)
+{
+	struct dir_slot slot;
+	int err = add_check(v, dir, name, len, ino, file_type);
+
+	if (err != 0)
+		return err;
+	err = dir_find(v, dir, DIR_WANT_ROOM, NULL, 0, EXT2_DIRENT_REC_LEN(len), &slot);
 	if (err < 0)
 		return err;
-	if (err == 0) {
-		err = dir_append_block(v, dir, name, len, ino, file_type);
-		if (err != 0)
-			return err;
-	} else {
-		err = dir_block_mut(v, dir, &slot, &data, &ref);
-		if (err != 0)
-			return err;
-		if (slot.d.ino == 0) {
-			/* An unused record is taken whole; its slack stays with it for later splits. */
-			rec_write(&v->g, data, slot.off, ino, slot.d.rec_len, name, len, file_type);
-		} else {
-			/* A used record keeps what its name needs; the new record gets the rest. */
-			uint32_t keep = rec_used(&slot.d);
-			struct ext2_dirent *old = (struct ext2_dirent *)(void *)(data + slot.off);
+	return dir_put_at(v, dir, err == 1 ? &slot : NULL, name, len, ino, file_type);
+}
 
-			rec_write(&v->g, data, slot.off + keep, ino, slot.d.rec_len - keep, name, len, file_type);
-			old->rec_len = ext2_le16((uint16_t)keep);
-		}
-		ext2_block_dirty(v, ref, true);
-		ext2_block_put(v, ref);
+int ext2_dir_prepare_add(struct ext2_vol *v, const struct ext2_inode_info *dir, const char *name, size_t len,
+			 struct ext2_dir_slot *out)
+{
+	struct dir_slot slot = { .set = false };
+	int err = dir_writable(v, dir);
+
+	if (err == 0)
+		err = name_check(v, name, len);
+	if (err != 0)
+		return err;
+	err = dir_find(v, dir, DIR_WANT_ADD, name, len, EXT2_DIRENT_REC_LEN(len), &slot);
+	if (err < 0)
+		return err;
+	if (err == 1)
+		return -EEXIST;
+	memset(out, 0, sizeof(*out));
+	out->append = !slot.set;
+	if (out->append) {
+		out->lblk = dir->size >> v->g.block_log;
+		return 0;
 	}
-	dir->flags &= ~EXT2_INDEX_FL;
-	dir->mtime = dir->ctime = ext2_now(v);
-	return ext2_inode_put(v, dir);
+	out->lblk = slot.lblk;
+	out->pblk = slot.pblk;
+	out->off = slot.off;
+	out->ino = slot.d.ino;
+	out->rec_len = slot.d.rec_len;
+	out->name_len = slot.d.name_len;
+	return 0;
+}
+
+int ext2_dir_add_at(struct ext2_vol *v, struct ext2_inode_info *dir, const struct ext2_dir_slot *at,
+		    const char *name, size_t len, uint32_t ino, uint32_t file_type)
+{
+	struct dir_slot slot;
+	int err = add_check(v, dir, name, len, ino, file_type);
+
+	if (err != 0)
+		return err;
+	if (at->append) {
+		if (at->lblk != dir->size >> v->g.block_log)
+			return ext2_corrupt(v, dir->ino, "directory changed under its writer (value: size)", dir->size);
+		return dir_put_at(v, dir, NULL, name, len, ino, file_type);
+	}
+	/* The record must still have room for this name: dir_block_mut finds it again as it was. */
+	memset(&slot, 0, sizeof(slot));
+	slot.lblk = at->lblk;
+	slot.pblk = at->pblk;
+	slot.off = at->off;
+	slot.prev_off = EXT2_DIR_NO_PREV;
+	slot.d.ino = at->ino;
+	slot.d.rec_len = at->rec_len;
+	slot.d.name_len = at->name_len;
+	if (slot.d.rec_len - rec_used(&slot.d) < EXT2_DIRENT_REC_LEN(len))
+		return -EINVAL;
+	return dir_put_at(v, dir, &slot, name, len, ino, file_type);
 }
 
 int ext2_dir_remove(struct ext2_vol *v, struct ext2_inode_info *dir, const char *name, size_t len,

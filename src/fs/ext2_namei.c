@@ -49,7 +49,7 @@ static int nm_child(struct ext2_vol *v, const struct ext2_inode_info *dir, const
 		    struct ext2_inode_info *ip);
 static int nm_writable(const struct ext2_vol *v);
 static int nm_new(struct ext2_vol *v, const char *path, uint16_t mode, struct nm_path *np,
-		  struct ext2_inode_info *dir);
+		  struct ext2_inode_info *dir, struct ext2_dir_slot *slot);
 static void nm_undo_new(struct ext2_vol *v, struct ext2_inode_info *ip);
 static int nm_dir_block(struct ext2_vol *v, struct ext2_inode_info *ip, uint32_t parent);
 static int nm_symlink_body(struct ext2_vol *v, struct ext2_inode_info *ip, const char *target, size_t tlen);
@@ -139,12 +139,12 @@ static int nm_child(struct ext2_vol *v, const struct ext2_inode_info *dir, const
 /*
  * What creating a name needs checked first: the volume writable, the path
  * naming a new last component in an existing directory *dir. -EEXIST if
- * the name (or "." or "..", or the root) is there already.
+ * the name (or "." or "..", or the root) is there already. The same pass
+ * over the directory finds *slot, where the name will go.
  */
 static int nm_new(struct ext2_vol *v, const char *path, uint16_t mode, struct nm_path *np,
-		  struct ext2_inode_info *dir)
+		  struct ext2_inode_info *dir, struct ext2_dir_slot *slot)
 {
-	struct ext2_inode_info old;
 	int err = nm_writable(v);
 
 	if (err == 0)
@@ -156,10 +156,8 @@ static int nm_new(struct ext2_vol *v, const char *path, uint16_t mode, struct nm
 	err = nm_parent(v, path, np, dir);
 	if (err != 0)
 		return err;
-	err = nm_child(v, dir, np, &old);
-	if (err == 0)
-		return -EEXIST;
-	if (err != -ENOENT)
+	err = ext2_dir_prepare_add(v, dir, np->name, np->len, slot);
+	if (err != 0)
 		return err;
 	/* "new/" names a directory: only mkdir may make it. */
 	if (np->trailing_slash && (mode & EXT2_S_IFMT) != EXT2_S_IFDIR)
@@ -181,8 +179,9 @@ int ext2_create(struct ext2_vol *v, const char *path, uint16_t mode, struct ext2
 {
 	const uint16_t imode = (uint16_t)(EXT2_S_IFREG | (mode & EXT2_S_PERM_MASK));
 	struct ext2_inode_info dir;
+	struct ext2_dir_slot slot;
 	struct nm_path np;
-	int err = nm_new(v, path, imode, &np, &dir);
+	int err = nm_new(v, path, imode, &np, &dir, &slot);
 
 	if (err != 0)
 		return err;
@@ -192,7 +191,7 @@ int ext2_create(struct ext2_vol *v, const char *path, uint16_t mode, struct ext2
 	ip->links = 1;
 	err = ext2_inode_put(v, ip);
 	if (err == 0)
-		err = ext2_dir_add(v, &dir, np.name, np.len, ip->ino, EXT2_FT_REG_FILE);
+		err = ext2_dir_add_at(v, &dir, &slot, np.name, np.len, ip->ino, EXT2_FT_REG_FILE);
 	if (err != 0)
 		nm_undo_new(v, ip);
 	return err;
@@ -239,8 +238,9 @@ int ext2_mkdir(struct ext2_vol *v, const char *path, uint16_t mode, struct ext2_
 {
 	const uint16_t imode = (uint16_t)(EXT2_S_IFDIR | (mode & EXT2_S_PERM_MASK));
 	struct ext2_inode_info dir;
+	struct ext2_dir_slot slot;
 	struct nm_path np;
-	int err = nm_new(v, path, imode, &np, &dir);
+	int err = nm_new(v, path, imode, &np, &dir, &slot);
 
 	if (err != 0)
 		return err;
@@ -253,7 +253,7 @@ int ext2_mkdir(struct ext2_vol *v, const char *path, uint16_t mode, struct ext2_
 		err = ext2_inode_put(v, ip);
 	}
 	if (err == 0)
-		err = ext2_dir_add(v, &dir, np.name, np.len, ip->ino, EXT2_FT_DIR);
+		err = ext2_dir_add_at(v, &dir, &slot, np.name, np.len, ip->ino, EXT2_FT_DIR);
 	if (err != 0) {
 		nm_undo_new(v, ip);
 		return err;
@@ -301,6 +301,7 @@ int ext2_symlink(struct ext2_vol *v, const char *target, const char *path)
 {
 	const uint16_t imode = (uint16_t)(EXT2_S_IFLNK | 0777u);
 	struct ext2_inode_info dir, ip;
+	struct ext2_dir_slot slot;
 	struct nm_path np;
 	size_t tlen = 0;
 	int err;
@@ -313,7 +314,7 @@ int ext2_symlink(struct ext2_vol *v, const char *target, const char *path)
 	/* A slow symlink's target and its NUL fit in its one block. */
 	if (tlen >= v->g.block_bytes)
 		return -ENAMETOOLONG;
-	err = nm_new(v, path, imode, &np, &dir);
+	err = nm_new(v, path, imode, &np, &dir, &slot);
 	if (err != 0)
 		return err;
 	err = ext2_inode_new(v, dir.ino, imode, &ip);
@@ -325,7 +326,7 @@ int ext2_symlink(struct ext2_vol *v, const char *target, const char *path)
 		err = ext2_inode_put(v, &ip);
 	}
 	if (err == 0)
-		err = ext2_dir_add(v, &dir, np.name, np.len, ip.ino, EXT2_FT_SYMLINK);
+		err = ext2_dir_add_at(v, &dir, &slot, np.name, np.len, ip.ino, EXT2_FT_SYMLINK);
 	if (err != 0)
 		nm_undo_new(v, &ip);
 	return err;
@@ -334,6 +335,7 @@ int ext2_symlink(struct ext2_vol *v, const char *target, const char *path)
 int ext2_link(struct ext2_vol *v, const char *oldpath, const char *newpath)
 {
 	struct ext2_inode_info odir, ndir, ip;
+	struct ext2_dir_slot slot;
 	struct nm_path op, np;
 	bool old_dir;
 	int err = nm_writable(v);
@@ -353,7 +355,7 @@ int ext2_link(struct ext2_vol *v, const char *oldpath, const char *newpath)
 		old_dir = ext2_is_dir(&ip);
 	}
 	/* As Linux: the new name is checked before the old inode's type ("new/" is no file: -ENOENT). */
-	err = nm_new(v, newpath, EXT2_S_IFLNK, &np, &ndir);
+	err = nm_new(v, newpath, EXT2_S_IFLNK, &np, &ndir, &slot);
 	if (err != 0)
 		return err;
 	if (old_dir)
@@ -368,7 +370,7 @@ int ext2_link(struct ext2_vol *v, const char *oldpath, const char *newpath)
 	err = ext2_inode_put(v, &ip);
 	if (err != 0)
 		return err;
-	err = ext2_dir_add(v, &ndir, np.name, np.len, ip.ino, ext2_mode_file_type(ip.mode));
+	err = ext2_dir_add_at(v, &ndir, &slot, np.name, np.len, ip.ino, ext2_mode_file_type(ip.mode));
 	if (err != 0) {
 		ip.links--;
 		(void)ext2_inode_put(v, &ip);
