@@ -133,6 +133,7 @@ static void hash_remove(struct bcache *bc, struct bcache_buf *b);
 static void lru_remove(struct bcache *bc, struct bcache_buf *b);
 static void lru_add_tail(struct bcache *bc, struct bcache_buf *b);
 static struct bcache_buf *take_victim(struct bcache *bc, uint64_t blkno);
+static void take_hit_locked(struct bcache *bc, struct bcache_buf *b);
 static void start_read(struct bcache *bc, struct bcache_buf *b);
 static void bcache_end_io(struct bio *bio);
 static bool read_ended_locked(struct bcache *bc, struct bcache_buf *b, int status);
@@ -236,6 +237,18 @@ static struct bcache_buf *take_victim(struct bcache *bc, uint64_t blkno)
 	/* Nobody can be waiting on io_done: the buffer was neither pinned nor READING. */
 	reinit_completion(&b->io_done);
 	return b;
+}
+
+/* Under bc->lock: a get found b cached and up to date: pinned, off the LRU, counted. */
+static void take_hit_locked(struct bcache *bc, struct bcache_buf *b)
+{
+	b->refs++;
+	lru_remove(bc, b);
+	if (b->prefetched) {
+		bc->st.ra_hits++;
+		b->prefetched = false;
+	}
+	bc->st.hits++;
 }
 
 static void start_read(struct bcache *bc, struct bcache_buf *b)
@@ -398,12 +411,34 @@ int bcache_get(struct bcache *bc, uint64_t blkno, struct bcache_buf **out)
 
 	if (blkno >= bc->nblocks)
 		return -EINVAL;
+	/*
+	 * The common case first, in one lock round trip: the block cached and
+	 * up to date. Nothing here sleeps, so IRQs need no mask beyond the
+	 * lock's (each change of the mask costs an exit from QEMU's translated
+	 * code); anything else takes the path below.
+	 */
+	flags = spin_lock_irqsave(&bc->lock);
+	b = hash_find(bc, blkno);
+	if (b != NULL && b->state == BUF_UPTODATE) {
+		take_hit_locked(bc, b);
+		spin_unlock_irqrestore(&bc->lock, flags);
+		*out = b;
+		return 0;
+	}
+	spin_unlock_irqrestore(&bc->lock, flags);
 retry:
 	/* IRQs stay masked from the look-up to a possible sleep on free_wq (see the file comment). */
 	outer = irq_save();
 	for (;;) {
 		flags = spin_lock_irqsave(&bc->lock);
 		b = hash_find(bc, blkno);
+		if (b != NULL && b->state == BUF_UPTODATE) {
+			/* Up to date since the look-up above: no read to wait for. */
+			take_hit_locked(bc, b);
+			ready = true;
+			spin_unlock_irqrestore(&bc->lock, flags);
+			break;
+		}
 		if (b != NULL) {
 			b->refs++;
 			lru_remove(bc, b);
@@ -411,11 +446,7 @@ retry:
 				bc->st.ra_hits++;
 				b->prefetched = false;
 			}
-			if (b->state == BUF_UPTODATE) {
-				/* The common case: no read to wait for, so no trip through the completion. */
-				bc->st.hits++;
-				ready = true;
-			} else if (b->state == BUF_READING) {
+			if (b->state == BUF_READING) {
 				bc->st.waits++;
 			} else {
 				/* A failed read that someone still holds: read again for this get. */
