@@ -19,7 +19,7 @@
 #include <levblk/kern/thread.h>
 #include "blk_queue.h"
 
-/* Non-empty plug lists handed to the queue, by cause; guarded by masking IRQs. */
+/* Non-empty plug lists handed to the queue, by cause; atomic (threads on every CPU flush). */
 static uint64_t plug_flushes;
 static uint64_t plug_timeouts;
 
@@ -30,8 +30,11 @@ static struct bio *plug_take_locked(struct blk_plug *plug, bool by_time)
 
 	plug->head = plug->tail = NULL;
 	plug->count = 0;
-	plug_flushes += head != NULL;
-	plug_timeouts += head != NULL && by_time;
+	/* Plugs of threads on several CPUs flush at once: atomic, or counts get lost. */
+	if (head)
+		__atomic_fetch_add(&plug_flushes, 1, __ATOMIC_RELAXED);
+	if (head && by_time)
+		__atomic_fetch_add(&plug_timeouts, 1, __ATOMIC_RELAXED);
 	return head;
 }
 
@@ -122,7 +125,7 @@ void blk_finish_plug(struct blk_plug *plug)
 void blk_plug_stats(uint64_t *flushes, uint64_t *timeouts)
 {
 	irqflags_t f = irq_save();
-	*flushes = plug_flushes;
-	*timeouts = plug_timeouts;
+	*flushes = __atomic_load_n(&plug_flushes, __ATOMIC_RELAXED);
+	*timeouts = __atomic_load_n(&plug_timeouts, __ATOMIC_RELAXED);
 	irq_restore(f);
 }
