@@ -5,8 +5,8 @@
  * several, a CPU that finds another CPU moving staged bios leaves its own
  * to that mover and returns without touching the queue; the mover takes
  * every context's bios in submission (ticket) order, also for a thread that
- * moved between CPUs; an end_io that resubmits on another CPU uses that
- * CPU's ending context.
+ * moved between CPUs, and over random rounds of hand-offs; an end_io that
+ * resubmits on another CPU uses that CPU's ending context.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,12 +190,65 @@ static void test_percpu_end_io_resubmits_on_another_cpu(void **state)
 		assert_int_equal(blk_end_ctx[c].depth, 0);
 }
 
+/*
+ * Rounds of bios from random CPUs, some while "another CPU" is moving (the
+ * flag held): whatever the mix, the bios enter the queue exactly in the
+ * order they were submitted, each once, and every one ends.
+ */
+static void test_percpu_random_rounds_keep_order(void **state)
+{
+	static struct pb pbs[24];
+	uint64_t sec[32], want[24];
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+	(void)state;
+	struct fake_drv *fd = make(CPU_MAX);
+	blk_param_trace = 1;
+	for (unsigned int round = 0; round < 50; round++) {
+		unsigned int n = 0;
+
+		blk_trace_clear();
+		while (n < 24) {
+			rng ^= rng << 13;
+			rng ^= rng >> 7;
+			rng ^= rng << 17;
+			bool held = (rng >> 8) & 1; /* a mover elsewhere while this one stages */
+			unsigned int cpu = (unsigned int)(rng >> 16) % CPU_MAX;
+			unsigned int burst = 1 + (unsigned int)(rng >> 24) % 4;
+			fd->dev->sw_mover = held;
+			for (unsigned int k = 0; k < burst && n < 24; k++, n++) {
+				/* Far apart and shuffled: no merges, and sector order is not submission order. */
+				want[n] = 8 + 64ull * ((n * 7 + round) % 24);
+				pb_submit(&pbs[n], fd, n % 8, want[n], cpu);
+			}
+		}
+		/* The other CPU's pass ends; one more submission moves whatever is left. */
+		fd->dev->sw_mover = 0;
+		hal_host_cpu = 0;
+		struct pb last;
+		pb_submit(&last, fd, 0, 8 + 64ull * 30, 0);
+		unsigned int got = queued_sectors(sec, 32);
+		assert_int_equal(got, 25);
+		for (unsigned int i = 0; i < 24; i++)
+			assert_int_equal(sec[i], want[i]);
+		fake_complete_all(fd);
+		for (unsigned int i = 0; i < 24; i++) {
+			assert_int_equal(pbs[i].ends, 1);
+			assert_int_equal(pbs[i].status, 0);
+		}
+		assert_int_equal(last.ends, 1);
+		for (unsigned int c = 0; c < CPU_MAX; c++)
+			assert_null(fd->dev->sw[c].head);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_percpu_direct_with_one_cpu_or_off, teardown),
 	    cmocka_unit_test_teardown(test_percpu_staged_bios_moved_in_submission_order, teardown),
 	    cmocka_unit_test_teardown(test_percpu_end_io_resubmits_on_another_cpu, teardown),
+	    cmocka_unit_test_teardown(test_percpu_random_rounds_keep_order, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
