@@ -256,7 +256,7 @@ static inline bool bio_is_inflight(const struct bio *bio)
  * queue so none of the batch is held back.
  */
 struct bio_batch {
-	/* Private: changed with IRQs masked (the end_io side runs in interrupt context). */
+	/* Private: pending and status change atomically (end_io runs on any CPU). */
 	unsigned int pending; /* bios not ended yet, + 1 until bio_batch_wait */
 	unsigned int count;   /* bios added since init */
 	int status;	      /* first error, or 0 */

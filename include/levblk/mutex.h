@@ -17,9 +17,10 @@
  * unless a test installed a hook (src/kern/kern_test_hooks.h); the faulty call then
  * returns without changing the lock (a lock call without taking it).
  *
- * Wake-ups are not lost: the owner field and the wait queue are only changed
- * with IRQs masked on the one CPU that runs the kernel, the same argument as
- * for completions (src/kern/completion.c).
+ * Wake-ups are not lost on any number of CPUs: the owner field and the wait
+ * queue are only changed under the wait lock, the same argument as for
+ * completions (src/kern/completion.c). Whatever the holder wrote before
+ * mutex_unlock is visible to the next holder (the lock's release/acquire).
  */
 #ifndef LEVBLK_MUTEX_H
 #define LEVBLK_MUTEX_H

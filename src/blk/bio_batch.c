@@ -29,27 +29,31 @@ void bio_batch_init(struct bio_batch *batch)
 static void bio_batch_end_io(struct bio *bio)
 {
 	struct bio_batch *batch = bio->bio_private;
-	irqflags_t f = irq_save();
+	int none = 0;
 
 	/* Ended: the bio is the caller's again, ready for another add or wait. */
 	bio->bio_end_io = NULL;
 	bio->bio_private = NULL;
 
-	if (bio->bio_status && !batch->status)
-		batch->status = bio->bio_status;
-	if (--batch->pending == 0)
+	/*
+	 * Bios of one batch end on several CPUs at once: the first error wins
+	 * by compare-and-swap, and the count drops atomically. Release on the
+	 * decrement: this bio's data and status are visible to whoever sees the
+	 * count reach 0 (bio_batch_wait's acquire, or complete()'s lock).
+	 */
+	if (bio->bio_status)
+		__atomic_compare_exchange_n(&batch->status, &none, bio->bio_status, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	if (__atomic_sub_fetch(&batch->pending, 1, __ATOMIC_ACQ_REL) == 0)
 		complete(&batch->done);
-	irq_restore(f);
 }
 
 int bio_batch_add(struct bio_batch *batch, struct bio *bio)
 {
 	if (bio->bio_end_io)
 		return -EBUSY;
-	irqflags_t f = irq_save();
-	batch->pending++;
-	batch->count++;
-	irq_restore(f);
+	__atomic_add_fetch(&batch->pending, 1, __ATOMIC_RELAXED);
+	batch->count++; /* the adding thread's own */
 	bio->bio_end_io = bio_batch_end_io;
 	bio->bio_private = batch;
 	submit_bio(bio);
@@ -59,9 +63,8 @@ int bio_batch_add(struct bio_batch *batch, struct bio *bio)
 int bio_batch_wait(struct bio_batch *batch)
 {
 	blk_plug_flush_current(); /* none of the batch may sit in this thread's plug */
-	irqflags_t f = irq_save();
-	bool all_ended = --batch->pending == 0;
-	irq_restore(f);
+	/* Acquire: pairs with the last end_io's release (its status, its data). */
+	bool all_ended = __atomic_sub_fetch(&batch->pending, 1, __ATOMIC_ACQ_REL) == 0;
 
 	if (!all_ended)
 		wait_for_completion(&batch->done);

@@ -26,10 +26,13 @@
  * Sleeping: a get waits for a read through the buffer's completion
  * (complete_all in end_io; reinit_completion only while no one can wait on
  * it, i.e. before the buffer is hashed for its next read). A get that finds
- * no evictable buffer sleeps on bc->free_wq: it masks IRQs before dropping
- * the spinlock and keeps them masked into waitq_sleep_locked, so a put (which
- * wakes free_wq after dropping the lock) cannot slip in between the check
- * and the sleep on the one CPU the kernel runs on.
+ * no evictable buffer sleeps on bc->free_wq: it takes the wait lock
+ * (waitq_lock_irqsave) before bc->lock and keeps it into waitq_sleep_locked,
+ * so a put (which wakes free_wq, taking the wait lock, after dropping
+ * bc->lock) cannot slip in between the check and the sleep, on any CPU.
+ * Lock order: the wait lock, then bc->lock; so nothing that takes the wait
+ * lock (complete, complete_all, waitq_wake_*) is called under bc->lock
+ * (reinit_completion takes no lock).
  */
 #include <levblk/bio.h>
 #include <levblk/errno.h>
@@ -388,10 +391,10 @@ void bcache_destroy(struct bcache *bc)
 				wait_for_completion(&b->io_done);
 			/* A write in flight reads data: wait for it too (bcache_sync first writes everything). */
 			while (b->data != NULL && b->writing) {
-				irqflags_t outer = irq_save();
-				if (b->writing)
+				irqflags_t outer = waitq_lock_irqsave();
+				if (__atomic_load_n(&b->writing, __ATOMIC_ACQUIRE))
 					waitq_sleep_locked(&bc->wb_wq);
-				irq_restore(outer);
+				waitq_unlock_irqrestore(outer);
 			}
 			kfree(b->data);
 		}
@@ -427,8 +430,8 @@ int bcache_get(struct bcache *bc, uint64_t blkno, struct bcache_buf **out)
 	}
 	spin_unlock_irqrestore(&bc->lock, flags);
 retry:
-	/* IRQs stay masked from the look-up to a possible sleep on free_wq (see the file comment). */
-	outer = irq_save();
+	/* The wait lock is held from the look-up to a possible sleep on free_wq (see the file comment). */
+	outer = waitq_lock_irqsave();
 	for (;;) {
 		flags = spin_lock_irqsave(&bc->lock);
 		b = hash_find(bc, blkno);
@@ -474,7 +477,7 @@ retry:
 		if (bc->st.dirty != 0 && bc->nwriting == 0 && (bc->nfailed == bc->st.dirty || bc->stopped)) {
 			/* Nothing clean, and the dirty blocks cannot be written: waiting would never end. */
 			spin_unlock_irqrestore(&bc->lock, flags);
-			irq_restore(outer);
+			waitq_unlock_irqrestore(outer);
 			return -EIO;
 		}
 		bool kick = bc->st.dirty != 0 && bc->wb_thread != NULL;
@@ -486,7 +489,7 @@ retry:
 		spin_unlock_irqrestore(&bc->lock, flags);
 		if (write_here) {
 			/* No write-back thread (none could be started): write them from here, then look again. */
-			irq_restore(outer);
+			waitq_unlock_irqrestore(outer);
 			mutex_lock(&bc->wb_mutex);
 			wb_pass(bc, true);
 			mutex_unlock(&bc->wb_mutex);
@@ -499,7 +502,7 @@ retry:
 		bc->free_waiters--;
 		spin_unlock_irqrestore(&bc->lock, flags);
 	}
-	irq_restore(outer);
+	waitq_unlock_irqrestore(outer);
 
 	if (ready) {
 		*out = b;
@@ -610,11 +613,10 @@ void bcache_prefetch_run(struct bcache *bc, uint64_t blkno, uint32_t count)
 int bcache_get_new(struct bcache *bc, uint64_t blkno, struct bcache_buf **out)
 {
 	struct bcache_buf *b;
-	irqflags_t outer, flags;
+	irqflags_t flags;
 
 	if (blkno >= bc->nblocks)
 		return -EINVAL;
-	outer = irq_save();
 	flags = spin_lock_irqsave(&bc->lock);
 	b = hash_find(bc, blkno);
 	if (b == NULL)
@@ -624,14 +626,13 @@ int bcache_get_new(struct bcache *bc, uint64_t blkno, struct bcache_buf **out)
 		b->refs = 1;
 		b->state = BUF_UPTODATE;
 		memset(b->data, 0, bc->block_bytes);
-		complete_all(&b->io_done);
 		spin_unlock_irqrestore(&bc->lock, flags);
-		irq_restore(outer);
+		/* After bc->lock (lock order, file comment): a get that found it meanwhile waits for this. */
+		complete_all(&b->io_done);
 		*out = b;
 		return 0;
 	}
 	spin_unlock_irqrestore(&bc->lock, flags);
-	irq_restore(outer);
 	/* Cached already (or no buffer free right now): the ordinary get, which reads or waits. */
 	return bcache_get(bc, blkno, out);
 }
@@ -639,7 +640,7 @@ int bcache_get_new(struct bcache *bc, uint64_t blkno, struct bcache_buf **out)
 void bcache_write_begin(struct bcache_buf *b)
 {
 	struct bcache *bc = b->bc;
-	irqflags_t outer = irq_save(), flags;
+	irqflags_t outer = waitq_lock_irqsave(), flags;
 
 	for (;;) {
 		flags = spin_lock_irqsave(&bc->lock);
@@ -649,9 +650,9 @@ void bcache_write_begin(struct bcache_buf *b)
 			break;
 		}
 		spin_unlock_irqrestore(&bc->lock, flags);
-		waitq_sleep_locked(&bc->wb_wq); /* IRQs masked since the check: the end of the write wakes us */
+		waitq_sleep_locked(&bc->wb_wq); /* wait lock held since the check: the end of the write wakes us */
 	}
-	irq_restore(outer);
+	waitq_unlock_irqrestore(outer);
 }
 
 void bcache_write_end(struct bcache_buf *b)
@@ -822,7 +823,7 @@ int bcache_sync(struct bcache *bc)
 	wb_pass(bc, true);
 	mutex_unlock(&bc->wb_mutex);
 	/* Wait for every write in flight, ours and the thread's (also once stopped: they may still end). */
-	outer = irq_save();
+	outer = waitq_lock_irqsave();
 	for (;;) {
 		flags = spin_lock_irqsave(&bc->lock);
 		bool busy = bc->nwriting != 0;
@@ -831,7 +832,7 @@ int bcache_sync(struct bcache *bc)
 			break;
 		waitq_sleep_locked(&bc->wb_wq);
 	}
-	irq_restore(outer);
+	waitq_unlock_irqrestore(outer);
 	if (bcache_stopped(bc))
 		return -EIO; /* not even a flush: nothing reaches the disk after a failed metadata write */
 	bio_init_nodata(&flush, bc->dev, BIO_OP_FLUSH, 0, 0, NULL, NULL);

@@ -35,6 +35,31 @@ static void parse_gic(const struct fdt *f, struct dt_gic *g)
 		g->version = 0;
 }
 
+/* The cpu nodes directly under /cpus (device_type "cpu"), their reg = MPIDR affinity. */
+static void parse_cpus(const struct fdt *f, struct dt_info *out)
+{
+	int cpus = fdt_path_offset(f, "/cpus"), depth = 0;
+	uint32_t len;
+
+	if (cpus < 0)
+		return;
+	for (int node = fdt_next_node(f, cpus, &depth); node >= 0 && depth > 0;
+	     node = fdt_next_node(f, node, &depth)) {
+		const char *type = fdt_getprop(f, node, "device_type", &len);
+		const uint8_t *reg;
+
+		if (depth != 1 || !type || len < 4 || strcmp(type, "cpu") != 0)
+			continue;
+		reg = fdt_getprop(f, node, "reg", &len);
+		if (!reg || (len != 4 && len != 8) || out->n_cpus == DT_MAX_CPUS)
+			continue;
+		uint64_t mpidr = fdt_be32(reg);
+		if (len == 8)
+			mpidr = mpidr << 32 | fdt_be32(reg + 4);
+		out->cpu_mpidr[out->n_cpus++] = mpidr;
+	}
+}
+
 int dt_parse(const struct fdt *f, struct dt_info *out)
 {
 	uint32_t len;
@@ -65,6 +90,7 @@ int dt_parse(const struct fdt *f, struct dt_info *out)
 		if (m && len >= 4 && memchr(m, '\0', len))
 			out->psci_smc = strcmp(m, "smc") == 0;
 	}
+	parse_cpus(f, out);
 	for (node = fdt_find_compatible(f, -1, "virtio,mmio");
 	     node >= 0 && out->n_virtio < DT_MAX_VIRTIO_MMIO;
 	     node = fdt_find_compatible(f, node, "virtio,mmio")) {

@@ -12,4 +12,7 @@
 extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
 extern char __boot_stack_top[];
 
+/* Another CPU, first thing in C: the boot CPU's page tables and settings, MMU and caches on. */
+void hal_mmu_enable_secondary(void);
+
 #endif

@@ -138,7 +138,7 @@ static void dcache_inval_range(const void *start, const void *end)
 	__asm__ volatile("dsb ish" ::: "memory");
 }
 
-static void mmu_enable(void)
+static void mmu_enable(bool tables_written_uncached)
 {
 	uint64_t mmfr0, sctlr;
 
@@ -151,7 +151,9 @@ static void mmu_enable(void)
 	uint64_t tcr = ((64ull - MMU_VA_BITS) << TCR_T0SZ_SHIFT) | TCR_IRGN0_WBWA | TCR_ORGN0_WBWA |
 		       TCR_SH0_INNER | TCR_TG0_4K | TCR_EPD1 | (ips << TCR_IPS_SHIFT);
 
-	dcache_inval_range(mmu_tables, mmu_tables + MMU_MAX_TABLES);
+	/* Only the boot CPU wrote them uncached; another CPU must not discard the boot CPU's lines. */
+	if (tables_written_uncached)
+		dcache_inval_range(mmu_tables, mmu_tables + MMU_MAX_TABLES);
 	__asm__ volatile("msr mair_el1, %0" : : "r"(MAIR_EL1_VALUE));
 	__asm__ volatile("msr tcr_el1, %0" : : "r"(tcr));
 	__asm__ volatile("msr ttbr0_el1, %0" : : "r"((uint64_t)(uintptr_t)mmu_tables[0]));
@@ -178,6 +180,11 @@ static void mmu_enable(void)
 	/* Instructions after this are fetched and translated with the MMU on. */
 	__asm__ volatile("isb" ::: "memory");
 	mmu_on = true;
+}
+
+void hal_mmu_enable_secondary(void)
+{
+	mmu_enable(false);
 }
 
 bool hal_mmu_enabled(void)
@@ -231,7 +238,7 @@ int hal_mem_init(void)
 	}
 	if (err)
 		panic("mmu: cannot build the identity map");
-	mmu_enable();
+	mmu_enable(true);
 	kprintf("mem: MMU and caches on, RAM 0x%lx + %lu MiB, %u page tables\n",
 		(unsigned long)dt->mem_base, (unsigned long)(dt->mem_size >> 20), mmu_tables_used);
 	return 0;

@@ -25,6 +25,8 @@ PARAM_U64("lock.debug_ms", spin_debug_limit_ms, 1, 3600000,
 
 static bool spin_lse;
 static unsigned int spin_debug;
+static uint64_t spin_debug_boot;
+PARAM_U64("lock.debug", spin_debug_boot, 0, 1, "1: spinlock debug checks on from boot (panic on a fault)");
 static spin_fault_hook_fn *spin_fault_hook;
 
 static void spin_fault(const spinlock_t *l, const char *what)
@@ -238,6 +240,8 @@ static int spin_choose_atomics(void)
 
 	__asm__ volatile("mrs %0, id_aa64isar0_el1" : "=r"(isar0));
 	spin_lse = ((isar0 >> ID_AA64ISAR0_ATOMIC_SHIFT) & 0xfu) >= ID_AA64ISAR0_ATOMIC_LSE;
+	if (spin_debug_boot)
+		spin_debug = SPIN_DEBUG_ON;
 	return 0;
 }
 INITCALL(INIT_LEVEL_EARLY, spin_choose_atomics);

@@ -7,21 +7,9 @@
  * where any early fault would loop silently), then the stack, then BSS, then C.
  */
 #include "sysregs.h"
+#include "cpu_start.h"
 
-	.section .text.boot, "ax"
-	.globl _start
-_start:
-	mrs	x9, CurrentEL
-	lsr	x9, x9, #2
-	cmp	x9, #2
-	b.eq	from_el2
-	cmp	x9, #1
-	b.eq	at_el1
-	/* EL3 (virt,secure=on) is not supported: park the CPU. */
-1:	wfe
-	b	1b
-
-from_el2:
+.macro EL2_TO_EL1_SETUP
 	/* EL1 runs AArch64; EL1 may use both counters and timers. */
 	mov	x9, #HCR_EL2_RW
 	msr	hcr_el2, x9
@@ -43,17 +31,34 @@ from_el2:
 	 */
 	mrs	x9, id_aa64pfr0_el1
 	ubfx	x9, x9, #ID_AA64PFR0_GIC_SHIFT, #4
-	cbz	x9, 5f
+	cbz	x9, 55f
 	mrs	x9, icc_sre_el2
 	orr	x9, x9, #ICC_SRE_EL2_SRE
 	orr	x9, x9, #ICC_SRE_EL2_ENABLE
 	msr	icc_sre_el2, x9
 	isb
-5:
+55:
 	ldr	x9, =SCTLR_EL1_RESET
 	msr	sctlr_el1, x9
 	mov	x9, #SPSR_EL1H_DAIF_MASKED
 	msr	spsr_el2, x9
+.endm
+
+	.section .text.boot, "ax"
+	.globl _start
+_start:
+	mrs	x9, CurrentEL
+	lsr	x9, x9, #2
+	cmp	x9, #2
+	b.eq	from_el2
+	cmp	x9, #1
+	b.eq	at_el1
+	/* EL3 (virt,secure=on) is not supported: park the CPU. */
+1:	wfe
+	b	1b
+
+from_el2:
+	EL2_TO_EL1_SETUP
 	adr	x9, at_el1
 	msr	elr_el2, x9
 	mov	x9, #1
@@ -64,6 +69,8 @@ from_el2:
 at_el1:
 	/* The boot CPU is logical CPU 0 (levblk/hal/percpu.h): TPIDR_EL1 has no defined reset value. */
 	msr	tpidr_el1, xzr
+	/* No thread runs yet (the scheduler keeps the current thread in TPIDRRO_EL0). */
+	msr	tpidrro_el0, xzr
 	adrp	x9, exception_vectors
 	add	x9, x9, :lo12:exception_vectors
 	msr	vbar_el1, x9
@@ -85,6 +92,43 @@ at_el1:
 	bl	kmain
 4:	wfe
 	b	4b
+
+/*
+ * Every other CPU, started by PSCI CPU_ON (cpu_start.c) with x0 = its
+ * logical number, MMU off, DAIF masked, at EL2 or EL1 like the boot CPU.
+ * It gets the same EL1 set-up, its number in TPIDR_EL1, its own stack
+ * (hal_cpu_stacks), then C: hal_secondary_main turns the MMU on.
+ */
+	.globl hal_secondary_entry
+hal_secondary_entry:
+	mov	x19, x0
+	mrs	x9, CurrentEL
+	lsr	x9, x9, #2
+	cmp	x9, #2
+	b.ne	6f
+	EL2_TO_EL1_SETUP
+	adr	x9, 6f
+	msr	elr_el2, x9
+	eret
+6:	adrp	x9, exception_vectors
+	add	x9, x9, :lo12:exception_vectors
+	msr	vbar_el1, x9
+	msr	tpidr_el1, x19
+	msr	tpidrro_el0, xzr
+	isb
+	/* sp = hal_cpu_stacks + (cpu + 1) * HAL_CPU_STACK_SIZE */
+	adrp	x9, hal_cpu_stacks
+	add	x9, x9, :lo12:hal_cpu_stacks
+	add	x10, x19, #1
+	mov	x11, #HAL_CPU_STACK_SIZE
+	madd	x9, x10, x11, x9
+	mov	sp, x9
+	mov	x29, xzr
+	mov	x30, xzr
+	mov	x0, x19
+	bl	hal_secondary_main
+7:	wfe
+	b	7b
 
 	/* Written before BSS is zeroed, so it lives in .data. */
 	.section .data

@@ -24,10 +24,17 @@
 #define GIC_BANK_WORD(intid, bits)  (((intid) * (bits) / 32u) * 4u)
 #define GIC_BANK_SHIFT(intid, bits) (((intid) * (bits)) % 32u)
 
+/*
+ * Per-CPU parts (SGIs, PPIs, the CPU interface, GICv3's redistributor) act
+ * on the calling CPU (cpu_id()) unless a `cpu` is named; the caller keeps
+ * the thread on its CPU (IRQs masked) while it uses them.
+ */
 struct gic_ops {
 	int version;
-	/* Resets and enables distributor + this CPU's interface; 0 or -Exxx. */
+	/* Boot CPU: resets and enables the distributor and its own interface; 0 or -Exxx. */
 	int (*init)(const struct dt_gic *g);
+	/* Every other CPU, once, IRQs masked: its CPU interface (and redistributor); 0 or -Exxx. */
+	int (*cpu_init)(void);
 	/* INTIDs the distributor implements (32 * (ITLinesNumber + 1), capped at 1020). */
 	uint32_t (*nr_intids)(void);
 	/* Reads the acknowledge register: returns the raw value to give eoi(). */
@@ -43,6 +50,10 @@ struct gic_ops {
 	void (*set_priority)(uint32_t intid, uint8_t prio);
 	/* SGI to this CPU, or set-pending of a PPI/SPI (GICD_ISPENDR / GICR_ISPENDR0). */
 	void (*raise)(uint32_t intid);
+	/* SGI to CPU `cpu` (which has run init or cpu_init). */
+	void (*send_sgi)(uint32_t intid, unsigned int cpu);
+	/* Routes an SPI to CPU `cpu` (GICv2 ITARGETSR, GICv3 IROUTER). */
+	void (*route)(uint32_t intid, unsigned int cpu);
 };
 
 /* GICv3 frames, for its ITS (gicv3_its.c). */

@@ -23,6 +23,7 @@
 #define GICD_TYPER_ITLINES_MASK 0x1fu	   /* (ITLinesNumber + 1) * 32 INTIDs */
 #define GICD_SGIR_TARGET_SELF	(2u << 24) /* TargetListFilter: this CPU only */
 #define GICD_SGIR_INTID_MASK	0xfu
+#define GICD_SGIR_TARGETS_SHIFT 16 /* CPUTargetList, with TargetListFilter 0 */
 
 /* CPU interface (4.4). */
 #define GICC_CTLR 0x000u

@@ -1,7 +1,9 @@
 /*
  * Generic interrupt dispatch over the GIC driver chosen from the device tree
- * (include/levblk/irq/irq.h). One CPU, no nesting: the exception entry masks
- * IRQs and handlers run to completion with them masked.
+ * (include/levblk/irq/irq.h). Every CPU dispatches its own interrupts; no
+ * nesting: the exception entry masks IRQs and handlers run to completion
+ * with them masked. A handler may run on one CPU while another CPU's runs:
+ * what handlers share, they lock.
  *
  * Dispatch: acknowledge (IAR) -> handler -> dsb -> end of interrupt (EOIR);
  * then the trap code calls the scheduler's exit hook
@@ -15,6 +17,8 @@
 #include <levblk/hal/cpu.h>
 #include <levblk/hal/dt.h>
 #include <levblk/hal/exit.h>
+#include <levblk/hal/percpu.h>
+#include <levblk/hal/spinlock.h>
 #include <levblk/hal/trap_hooks.h>
 #include <levblk/irq/irq.h>
 #include <levblk/init.h>
@@ -23,15 +27,23 @@
 struct irq_desc {
 	irq_handler_t fn;
 	void *arg;
-	uint64_t count;
+	uint64_t count; /* atomic: several CPUs may take the same SPI over time */
+	uint8_t prio;
+	int8_t cpu;	/* SPI: the CPU it is routed to; -1 before routing */
 };
 
-/* Written at registration with IRQs masked, read by dispatch: no lock needed on one CPU. */
+/*
+ * Written under irq_lock (registration); read by dispatch without it: the
+ * GIC only signals an interrupt after it was enabled, which happens after
+ * fn/arg were written (the enable is an MMIO write ordered after them: the
+ * registration's lock release and the GIC write's own barrier).
+ */
 static struct irq_desc irq_table[GIC_INTID_LIMIT];
 /* GICv3 LPIs handed out by the ITS (gicv3_its.c): INTIDs GIC_LPI_BASE and up. */
 static struct irq_desc irq_lpi_table[IRQ_MAX_LPIS];
 static uint64_t irq_spurious;
 static const struct gic_ops *gic;
+static spinlock_t irq_lock = SPINLOCK_INIT("irq");
 
 static bool irq_is_lpi(uint32_t intid)
 {
@@ -73,21 +85,22 @@ static void irq_dispatch(void)
 			 * between signal and ack. A special INTID gets no EOI.
 			 */
 			if (n == 0)
-				irq_spurious++;
+				__atomic_fetch_add(&irq_spurious, 1, __ATOMIC_RELAXED);
 			break;
 		}
 		if (!d) { /* an LPI beyond those handed out: cannot happen; count, finish it */
-			irq_spurious++;
+			__atomic_fetch_add(&irq_spurious, 1, __ATOMIC_RELAXED);
 			dsb_sy();
 			gic->eoi(raw);
 			continue;
 		}
-		d->count++;
-		if (d->fn)
-			d->fn(d->arg);
-		else
-			irq_spurious++; /* enabled without a handler cannot happen; count, do not
-					   die */
+		irq_handler_t fn = __atomic_load_n(&d->fn, __ATOMIC_ACQUIRE);
+
+		__atomic_fetch_add(&d->count, 1, __ATOMIC_RELAXED);
+		if (fn)
+			fn(d->arg);
+		else /* enabled without a handler cannot happen; count, do not die */
+			__atomic_fetch_add(&irq_spurious, 1, __ATOMIC_RELAXED);
 		/*
 		 * The handler's device writes (e.g. virtio InterruptACK) must have
 		 * reached the device before the GIC re-samples the level at EOI, or
@@ -103,18 +116,22 @@ int irq_register(uint32_t intid, irq_handler_t fn, void *arg)
 	if (!irq_valid(intid) || !fn)
 		return -EINVAL;
 	struct irq_desc *d = irq_desc_of(intid);
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&irq_lock);
 	if (d->fn) {
-		irq_restore(f);
+		spin_unlock_irqrestore(&irq_lock, f);
 		return -EBUSY;
 	}
-	d->fn = fn;
 	d->arg = arg;
+	d->prio = IRQ_PRIO_DEFAULT;
+	/* Release: dispatch's acquire load of fn sees arg too. */
+	__atomic_store_n(&d->fn, fn, __ATOMIC_RELEASE);
 	gic->disable(intid);
 	gic->configure(intid);
+	if (intid >= GIC_FIRST_SPI && intid < GIC_INTID_LIMIT)
+		irq_table[intid].cpu = (int8_t)cpu_id();
 	gic->set_priority(intid, IRQ_PRIO_DEFAULT);
 	gic->enable(intid);
-	irq_restore(f);
+	spin_unlock_irqrestore(&irq_lock, f);
 	return 0;
 }
 
@@ -123,23 +140,23 @@ void irq_unregister(uint32_t intid)
 	if (!irq_valid(intid))
 		return;
 	struct irq_desc *d = irq_desc_of(intid);
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&irq_lock);
 	gic->disable(intid);
-	d->fn = NULL;
+	__atomic_store_n(&d->fn, NULL, __ATOMIC_RELEASE);
 	d->arg = NULL;
-	irq_restore(f);
+	spin_unlock_irqrestore(&irq_lock, f);
 }
 
 void irq_set_edge(uint32_t intid)
 {
 	if (!irq_valid(intid))
 		return;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&irq_lock);
 	gic->disable(intid);
 	gic->set_edge(intid);
 	if (irq_desc_of(intid)->fn)
 		gic->enable(intid);
-	irq_restore(f);
+	spin_unlock_irqrestore(&irq_lock, f);
 }
 
 void irq_enable(uint32_t intid)
@@ -156,8 +173,60 @@ void irq_disable(uint32_t intid)
 
 void irq_set_priority(uint32_t intid, uint8_t prio)
 {
-	if (irq_valid(intid))
-		gic->set_priority(intid, prio);
+	if (!irq_valid(intid))
+		return;
+	irqflags_t f = spin_lock_irqsave(&irq_lock);
+	irq_desc_of(intid)->prio = prio;
+	gic->set_priority(intid, prio);
+	spin_unlock_irqrestore(&irq_lock, f);
+}
+
+int irq_set_affinity(uint32_t intid, unsigned int cpu)
+{
+	if (!irq_valid(intid) || intid < GIC_FIRST_SPI || intid >= GIC_INTID_LIMIT ||
+	    cpu >= cpu_count())
+		return -EINVAL;
+	irqflags_t f = spin_lock_irqsave(&irq_lock);
+	gic->route(intid, cpu);
+	irq_table[intid].cpu = (int8_t)cpu;
+	spin_unlock_irqrestore(&irq_lock, f);
+	return 0;
+}
+
+int irq_affinity(uint32_t intid)
+{
+	if (!irq_valid(intid) || intid < GIC_FIRST_SPI || intid >= GIC_INTID_LIMIT ||
+	    !irq_table[intid].fn)
+		return -EINVAL;
+	return __atomic_load_n(&irq_table[intid].cpu, __ATOMIC_RELAXED);
+}
+
+void irq_send_ipi(uint32_t sgi, unsigned int cpu)
+{
+	if (gic && sgi < GIC_SGI_COUNT && cpu < cpu_count())
+		gic->send_sgi(sgi, cpu);
+}
+
+int irq_cpu_init(void)
+{
+	int err;
+
+	if (!gic)
+		return -ENODEV;
+	err = gic->cpu_init();
+	if (err)
+		return err;
+	/* This CPU's banked SGIs and PPIs: the ones registered so far, as registered. */
+	irqflags_t f = spin_lock_irqsave(&irq_lock);
+	for (uint32_t i = 0; i < GIC_FIRST_SPI; i++) {
+		if (!irq_table[i].fn)
+			continue;
+		gic->configure(i);
+		gic->set_priority(i, irq_table[i].prio);
+		gic->enable(i);
+	}
+	spin_unlock_irqrestore(&irq_lock, f);
+	return 0;
 }
 
 void irq_raise(uint32_t intid)

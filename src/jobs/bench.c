@@ -17,6 +17,7 @@
  * Everything the run needs (slots, buffers, threads' state) is set up here
  * before the clock starts; the I/O loops are in bench_engine.c.
  */
+#include <levblk/hal/percpu.h>
 #include <stddef.h>
 #include <levblk/errno.h>
 #include <levblk/hal/clock.h>
@@ -256,7 +257,7 @@ static void bench_total(const struct bench_cfg *cfg, uint32_t mask, uint64_t win
 			bench_add_delta(&t->ctr, &cfg->disks[i]);
 	}
 	t->elapsed_ns = end - cfg->t_start_ns;
-	t->cpu_window_ns = window_ns;
+	t->cpu_window_ns = window_ns * cpu_count();
 	t->busy_ns = busy_ns;
 	t->all_ios = all_ios;
 }
@@ -287,8 +288,9 @@ static int bench_job(const char **why)
 	cfg->t_start_ns = clock_ns();
 	cfg->deadline_ns = cfg->secs ? cfg->t_start_ns + cfg->secs * NSEC_PER_SEC : 0;
 	for (unsigned int i = 0; i < cfg->nthreads; i++) {
-		cfg->threads_of[i]->thread =
-		    thread_create("bench", bench_thread_main, cfg->threads_of[i]);
+		/* Spread over the CPUs: thread i on CPU i mod cpu_count(). */
+		cfg->threads_of[i]->thread = thread_create_on("bench", bench_thread_main,
+							      cfg->threads_of[i], (int)(i % cpu_count()));
 		if (!cfg->threads_of[i]->thread) {
 			/* Not a clean run any more: stop the others at once, then fail. */
 			kprintf("bench: out of threads after %u\n", i);
@@ -308,10 +310,11 @@ static int bench_job(const char **why)
 		blkdev_counters(cfg->disks[i].dev, &cfg->disks[i].ctr1);
 
 	/*
-	 * The CPU is shared by all disks: cpu_util and cpu_ns_per_io are of the
-	 * whole run (busy time over every disk's I/Os), the same on every line.
+	 * The CPUs are shared by all disks: cpu_util and cpu_ns_per_io are of the
+	 * whole run (busy time of every CPU online over every disk's I/Os), the
+	 * same on every line; cpu_util is over the window times the CPUs.
 	 */
-	busy = t_end - cfg->t_start_ns;
+	busy = (t_end - cfg->t_start_ns) * cpu_count();
 	busy = idle1 - idle0 < busy ? busy - (idle1 - idle0) : 0;
 	for (unsigned int i = 0; i < cfg->nthreads; i++)
 		all_ios += cfg->threads_of[i]->ios;

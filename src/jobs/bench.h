@@ -22,6 +22,7 @@
 #ifndef LEVBLK_JOBS_BENCH_H
 #define LEVBLK_JOBS_BENCH_H
 
+#include <levblk/hal/spinlock.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <levblk/bio.h>
@@ -84,8 +85,12 @@ struct bench_thread {
 	uint32_t nslots;
 	struct prng rng;
 	struct thread *thread;
-	/* engine=async: the done list and the thread's wait for it, IRQs masked. */
+	/*
+	 * engine=async: the done list (under lock: end_io runs on any CPU) and
+	 * the thread's wait for it (the wait lock).
+	 */
 	struct bench_slot *done;
+	spinlock_t lock;
 	struct waitq wq;
 	/* Results, read after the thread has ended. */
 	uint64_t ios, errors, t_end_ns;

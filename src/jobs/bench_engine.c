@@ -32,6 +32,9 @@
 #include <levblk/kern/thread.h>
 #include "bench.h"
 
+/* The disks' shared claim state (ios_left, next_block): threads on every CPU claim. */
+static spinlock_t bench_claim_lock = SPINLOCK_INIT("bench_claim");
+
 struct bench_cfg *bench_cfg_active;
 
 struct bench_claim {
@@ -82,8 +85,8 @@ static bool bench_claim(struct bench_thread *th, struct bench_claim *c, uint64_t
 		    : prng_below(&th->rng, d->nblocks);
 
 	bool seq = cfg->rw == BENCH_READ || cfg->rw == BENCH_WRITE;
-	if (cfg->ios || seq) { /* a random run by time shares nothing: no mask (~33 ns) */
-		irqflags_t f = irq_save();
+	if (cfg->ios || seq) { /* a random run by time shares nothing: no lock */
+		irqflags_t f = spin_lock_irqsave(&bench_claim_lock);
 		if (cfg->ios) {
 			if (d->ios_left)
 				d->ios_left--;
@@ -94,7 +97,7 @@ static bool bench_claim(struct bench_thread *th, struct bench_claim *c, uint64_t
 			block = d->next_block;
 			d->next_block = block + 1 < d->nblocks ? block + 1 : 0; /* wrap at the end */
 		}
-		irq_restore(f);
+		spin_unlock_irqrestore(&bench_claim_lock, f);
 	}
 	c->sector = block * (cfg->bs >> SECTOR_SHIFT);
 	return ok;
@@ -112,7 +115,8 @@ static void bench_async_end_io(struct bio *bio)
 	struct bench_thread *th = s->th;
 	uint64_t now = bio->bio_end_ns; /* the layer's stamp: no clock read per I/O */
 
-	irqflags_t f = irq_save(); /* end_io may also run from the thread itself */
+	/* end_io runs on any CPU, or in the thread itself (a refused bio) */
+	irqflags_t f = spin_lock_irqsave(&th->lock);
 	hist_record(&th->hist, now - s->t0_ns);
 	th->ios++;
 	if (bio->bio_status)
@@ -122,8 +126,10 @@ static void bench_async_end_io(struct bio *bio)
 	/* The thread sleeps only on an empty list: only the first slot back wakes it. */
 	bool first = th->done == NULL;
 	s->next = th->done;
-	th->done = s;
-	irq_restore(f);
+	/* Release: the slot's fields are visible to the thread that takes the list. */
+	__atomic_store_n(&th->done, s, __ATOMIC_RELEASE);
+	spin_unlock_irqrestore(&th->lock, f);
+	/* After the list is non-empty: the waiter checks it under the wait lock (no lost wake-up). */
 	if (first)
 		waitq_wake_one(&th->wq);
 }
@@ -156,12 +162,14 @@ static void bench_async_main(struct bench_thread *th)
 	while (inflight) {
 		struct bench_slot *list;
 
-		irqflags_t f = irq_save();
-		while (!th->done)
+		irqflags_t f = waitq_lock_irqsave();
+		while (!__atomic_load_n(&th->done, __ATOMIC_ACQUIRE))
 			waitq_sleep_locked(&th->wq);
+		waitq_unlock_irqrestore(f);
+		f = spin_lock_irqsave(&th->lock);
 		list = th->done;
 		th->done = NULL;
-		irq_restore(f);
+		spin_unlock_irqrestore(&th->lock, f);
 
 		plugged = list->next != NULL;
 		if (plugged)

@@ -8,14 +8,17 @@
  * 10^6 bytes per second (2 decimals), lat_us microseconds (3 decimals: the
  * clock's nanoseconds), cpu_util a fraction of the run (3 decimals),
  * cpu_ns_per_io nanoseconds, avg_request_kib KiB per request (1 decimal).
- * cpu_util is busy time (not in the idle thread's WFI) over the window it
- * was measured in, start to every thread joined, so it never exceeds 1;
- * cpu_ns_per_io divides the same busy time by the I/Os of every disk.
+ * cpu_util is busy time (not in an idle thread's WFI) of every CPU online
+ * over the window it was measured in (start to every thread joined) times
+ * the CPUs, so it never exceeds 1; cpu_ns_per_io divides the same busy time
+ * by the I/Os of every disk. cpus is how many CPUs ran bench threads
+ * (thread i runs on CPU i mod the CPUs online).
  * avg_request_kib is the bytes the bios carried over the requests the
  * device got (blk_counters has no byte count; every bio here is bs bytes).
  * Counters are deltas over the run. The line is formatted whole and then
  * printed with one kprintf, so nothing can cut into it.
  */
+#include <levblk/hal/percpu.h>
 #include <levblk/hal/clock.h>
 #include <levblk/console.h>
 #include <levblk/lib/fmt.h>
@@ -72,7 +75,7 @@ void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t)
 	    "\"irqs\":%lu,\"errors\":%lu,\"cpu_util\":%lu.%03lu,\"cpu_ns_per_io\":%lu,"
 	    "\"avg_request_kib\":%lu.%01lu,\"seed\":%lu,\"disks\":%u,"
 	    "\"timeouts\":%lu,\"lost_irqs\":%lu,\"resets\":%lu,\"qlock_acquired\":%lu,"
-	    "\"qlock_spins\":%lu,\"submit_moves\":%lu,\"submit_handoffs\":%lu}",
+	    "\"qlock_spins\":%lu,\"submit_moves\":%lu,\"submit_handoffs\":%lu,\"cpus\":%u}",
 	    t->dev, bench_rw_name(cfg->rw), cfg->bs, cfg->qd, cfg->threads,
 	    bench_engine_name(cfg->engine), FIX(t->elapsed_ns / NSEC_PER_MSEC, THOUSANDTHS),
 	    (unsigned long)t->ios, FIX(iops10, TENTHS), FIX(mbps100, HUNDREDTHS),
@@ -85,6 +88,7 @@ void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t)
 	    (unsigned long)cfg->seed, t->disks, (unsigned long)t->ctr.timeouts,
 	    (unsigned long)t->ctr.lost_irqs, (unsigned long)t->ctr.resets,
 	    (unsigned long)t->ctr.lock_acquired, (unsigned long)t->ctr.lock_spins,
-	    (unsigned long)t->ctr.submit_moves, (unsigned long)t->ctr.submit_handoffs);
+	    (unsigned long)t->ctr.submit_moves, (unsigned long)t->ctr.submit_handoffs,
+	    cfg->nthreads < cpu_count() ? cfg->nthreads : cpu_count());
 	kprintf("%s\n", line);
 }

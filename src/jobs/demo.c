@@ -18,6 +18,7 @@
 #include <levblk/hal/clock.h>
 #include <levblk/console.h>
 #include <levblk/hal/cpu.h>
+#include <levblk/hal/spinlock.h>
 #include <levblk/hal/dma.h>
 #include <levblk/hal/dt.h>
 #include <levblk/kern/cmdline.h>
@@ -136,7 +137,8 @@ struct demo_sample {
 	uint64_t blocks; /* DEMO_SAMPLE_BYTES blocks on the disk */
 	uint64_t end_ns;
 	uint64_t ios, errors;
-	unsigned int live; /* bios in flight; guarded by masking IRQs */
+	unsigned int live; /* bios in flight; under lock */
+	spinlock_t lock;   /* rng, ios, errors, live: end_io runs on any CPU */
 	struct completion idle;
 	struct bio bio[DEMO_SAMPLE_QD];
 	struct bio_seg seg[DEMO_SAMPLE_QD];
@@ -146,7 +148,10 @@ static void demo_sample_end_io(struct bio *b);
 
 static void demo_sample_submit(struct demo_sample *s, unsigned int i)
 {
+	irqflags_t f = spin_lock_irqsave(&s->lock);
 	uint64_t sector = prng_below(&s->rng, s->blocks) * (DEMO_SAMPLE_BYTES / SECTOR_SIZE);
+
+	spin_unlock_irqrestore(&s->lock, f);
 	bio_init_rw(&s->bio[i], s->dev, BIO_OP_READ, sector, &s->seg[i], 1, demo_sample_end_io, s);
 	submit_bio(&s->bio[i]);
 }
@@ -156,14 +161,15 @@ static void demo_sample_end_io(struct bio *b)
 {
 	struct demo_sample *s = b->bio_private;
 	unsigned int i = (unsigned int)(b - s->bio);
+	irqflags_t f = spin_lock_irqsave(&s->lock);
 
 	s->ios++;
 	s->errors += b->bio_status != 0;
-	if (clock_ns() < s->end_ns) {
+	bool again = clock_ns() < s->end_ns, last = !again && --s->live == 0;
+	spin_unlock_irqrestore(&s->lock, f);
+	if (again)
 		demo_sample_submit(s, i);
-		return;
-	}
-	if (--s->live == 0)
+	else if (last)
 		complete(&s->idle);
 }
 
@@ -184,12 +190,12 @@ static void demo_sample(struct blkdev *dev, uint8_t *bufs)
 	uint64_t t0 = clock_ns();
 	s.end_ns = t0 + DEMO_SAMPLE_NS;
 	s.live = DEMO_SAMPLE_QD;
-	irqflags_t f = irq_save(); /* no completion runs before every slot is started */
-	for (unsigned int i = 0; i < DEMO_SAMPLE_QD; i++) {
+	spin_init(&s.lock, "demo_sample");
+	for (unsigned int i = 0; i < DEMO_SAMPLE_QD; i++)
 		s.seg[i] = (struct bio_seg){bufs + i * DEMO_SAMPLE_BYTES, DEMO_SAMPLE_BYTES};
+	/* Every slot counts as live from the start: an early end never sees live reach 0. */
+	for (unsigned int i = 0; i < DEMO_SAMPLE_QD; i++)
 		demo_sample_submit(&s, i);
-	}
-	irq_restore(f);
 	wait_for_completion(&s.idle);
 	uint64_t ns = clock_ns() - t0;
 	uint64_t iops = s.ios * NSEC_PER_SEC / (ns ? ns : 1);

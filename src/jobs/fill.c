@@ -23,6 +23,8 @@
 #include <levblk/errno.h>
 #include <levblk/console.h>
 #include <levblk/hal/cpu.h>
+#include <levblk/hal/percpu.h>
+#include <levblk/hal/spinlock.h>
 #include <levblk/hal/dma.h>
 #include <levblk/kern/cmdline.h>
 #include <levblk/completion.h>
@@ -60,7 +62,7 @@ struct fill_thread {
 	struct prng rng;
 	unsigned int nslots, idle; /* slots it owns / not in flight */
 	struct fill_slot *slots;
-	struct fill_slot *done;	 /* ended, not yet looked at; guarded by masking IRQs */
+	struct fill_slot *done;	 /* ended, not yet looked at; under the job's lock */
 	struct completion ended; /* one complete() per ended bio */
 	/* The stripe being cut into bios. */
 	uint64_t cur, cur_end;
@@ -72,8 +74,9 @@ struct fill_job {
 	const char *name;
 	uint64_t seed, start, count, maxbio;		/* sectors */
 	uint32_t lb;					/* sectors per logical block */
-	uint64_t nstripes, perm_a, perm_b, next_stripe; /* next_stripe guarded by masking IRQs */
-	/* Results, guarded by masking IRQs (threads add their share). */
+	uint64_t nstripes, perm_a, perm_b, next_stripe; /* next_stripe under lock */
+	/* Results, under lock (threads on every CPU add their share). */
+	spinlock_t lock;
 	uint64_t bios, errors, mismatches, shown;
 	uint64_t qd;
 	struct fill_thread thr[FILL_MAX_THREADS];
@@ -96,9 +99,9 @@ static uint64_t fill_gcd(uint64_t a, uint64_t b)
 /* The next stripe in permuted order, or false when all are taken. */
 static bool fill_take_stripe(struct fill_job *j, uint64_t *first, uint64_t *end)
 {
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&j->lock);
 	uint64_t i = j->next_stripe < j->nstripes ? j->next_stripe++ : UINT64_MAX;
-	irq_restore(f);
+	spin_unlock_irqrestore(&j->lock, f);
 
 	if (i == UINT64_MAX)
 		return false;
@@ -179,10 +182,10 @@ static uint64_t fill_compare(struct fill_job *j, struct fill_slot *s)
 			if (got == want || sector_bad)
 				continue;
 			sector_bad = true;
-			irqflags_t f = irq_save();
+			irqflags_t f = spin_lock_irqsave(&j->lock);
 			bool show = j->shown < FILL_SHOW_MISMATCH;
 			j->shown += show;
-			irq_restore(f);
+			spin_unlock_irqrestore(&j->lock, f);
 			if (show)
 				kprintf(
 				    "MISMATCH sector=%llu word=%u got=0x%016llx want=0x%016llx\n",
@@ -199,11 +202,11 @@ static void fill_end_io(struct bio *b)
 {
 	struct fill_slot *s = b->bio_private;
 	struct fill_thread *t = s->owner;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&t->job->lock);
 
 	s->next_done = t->done;
 	t->done = s;
-	irq_restore(f);
+	spin_unlock_irqrestore(&t->job->lock, f);
 	complete(&t->ended);
 }
 
@@ -220,11 +223,11 @@ static void fill_reap(struct fill_thread *t, struct fill_slot *s)
 	} else if (j->check) {
 		mism = fill_compare(j, s);
 	}
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&j->lock);
 	j->bios++;
 	j->errors += s->bio.bio_status != 0;
 	j->mismatches += mism;
-	irq_restore(f);
+	spin_unlock_irqrestore(&j->lock, f);
 	t->idle++;
 }
 
@@ -232,10 +235,10 @@ static void fill_reap(struct fill_thread *t, struct fill_slot *s)
 static struct fill_slot *fill_wait_slot(struct fill_thread *t)
 {
 	wait_for_completion(&t->ended);
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&t->job->lock);
 	struct fill_slot *list = t->done;
 	t->done = NULL;
-	irq_restore(f);
+	spin_unlock_irqrestore(&t->job->lock, f);
 	struct fill_slot *free = NULL;
 	while (list) {
 		struct fill_slot *next = list->next_done;
@@ -487,9 +490,10 @@ static int fill_run(bool check, const char **why)
 	for (unsigned int k = 0; k < njobs; k++) {
 		struct fill_job *j = &jobs[k];
 		blkdev_counters(j->dev, &j->before);
+		/* Spread over the CPUs: thread i of every job on CPU i mod cpu_count(). */
 		for (unsigned int i = 0; i < j->nthreads; i++)
-			j->thr[i].thr =
-			    thread_create(check ? "check" : "fill", fill_thread_fn, &j->thr[i]);
+			j->thr[i].thr = thread_create_on(check ? "check" : "fill", fill_thread_fn,
+							 &j->thr[i], (int)(i % cpu_count()));
 	}
 	for (unsigned int k = 0; k < njobs; k++) {
 		struct fill_job *j = &jobs[k];

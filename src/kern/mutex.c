@@ -1,6 +1,7 @@
 /*
  * Mutexes (levblk/mutex.h). The owner field and the wait queue are only
- * touched with IRQs masked (the scheduler's own rule, sched_private.h).
+ * touched under sched_lock (the scheduler's own lock, sched_private.h), on
+ * any CPU: the lost-wake-up argument of completion.c holds for them.
  * Ownership is handed over by mutex_unlock to the first waiter, which finds
  * itself the owner when it wakes: no window in which a third thread could
  * take the mutex, and FIFO order among waiters.
@@ -27,10 +28,10 @@ void mutex_lock(struct mutex *m)
 
 	if (!self)
 		return;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (m->owner == self) {
-		irq_restore(f);
+		spin_unlock_irqrestore(&sched_lock, f);
 		lock_fault(LOCK_FAULT_RECURSIVE, KIND, m->name);
 		return;
 	}
@@ -39,7 +40,7 @@ void mutex_lock(struct mutex *m)
 	/* Woken by mutex_unlock, which made us the owner before waking us. */
 	while (m->owner != self)
 		waitq_sleep_locked(&m->wq);
-	irq_restore(f);
+	spin_unlock_irqrestore(&sched_lock, f);
 }
 
 bool mutex_trylock(struct mutex *m)
@@ -49,12 +50,12 @@ bool mutex_trylock(struct mutex *m)
 
 	if (!self)
 		return false;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&sched_lock);
 	if (!m->owner) {
 		m->owner = self;
 		got = true;
 	}
-	irq_restore(f);
+	spin_unlock_irqrestore(&sched_lock, f);
 	return got;
 }
 
@@ -64,10 +65,10 @@ void mutex_unlock(struct mutex *m)
 
 	if (!self)
 		return;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (m->owner != self) {
-		irq_restore(f);
+		spin_unlock_irqrestore(&sched_lock, f);
 		lock_fault(LOCK_FAULT_NOT_OWNER, KIND, m->name);
 		return;
 	}
@@ -76,7 +77,7 @@ void mutex_unlock(struct mutex *m)
 	m->owner = next; /* NULL: free */
 	if (next)
 		sched_wake(next); /* unlinks it from m->wq */
-	irq_restore(f);
+	spin_unlock_irqrestore(&sched_lock, f);
 }
 
 bool mutex_held(const struct mutex *m)

@@ -1,11 +1,11 @@
 /*
  * Reader-writer sleeping locks (levblk/rwlock.h). Every field is touched
- * with IRQs masked only. The lock is handed to waiters, never left free
+ * under sched_lock only (sched_private.h), from any CPU. The lock is handed to waiters, never left free
  * for them to race for:
  *   - waiting writers sleep on wq until `writer` names them;
  *   - waiting readers sleep on rq until `read_grants` moves past the value
  *     they saw: a writer's unlock counts them all into `readers` at once.
- * Invariants (IRQs masked): writer != NULL implies readers == 0; the lock
+ * Invariants (sched_lock held): writer != NULL implies readers == 0; the lock
  * is never free (writer == NULL && readers == 0) while anyone waits, since
  * each release hands it on; readers_waiting > 0 only while a writer holds
  * or waits (a reader waits for nothing else).
@@ -26,7 +26,7 @@ void rwlock_init(struct rwlock *rw, const char *name)
 	waitq_init(&rw->wq);
 }
 
-/* IRQs masked, no holder left: lets all waiting readers in at once. */
+/* sched_lock held, no holder left: lets all waiting readers in at once. */
 static bool grant_readers(struct rwlock *rw)
 {
 	if (!rw->readers_waiting)
@@ -34,11 +34,11 @@ static bool grant_readers(struct rwlock *rw)
 	rw->readers = rw->readers_waiting;
 	rw->readers_waiting = 0;
 	rw->read_grants++;
-	waitq_wake_all(&rw->rq);
+	waitq_wake_all_locked(&rw->rq);
 	return true;
 }
 
-/* IRQs masked, no holder left: makes the first waiting writer the holder. */
+/* sched_lock held, no holder left: makes the first waiting writer the holder. */
 static bool grant_writer(struct rwlock *rw)
 {
 	struct thread *t = rw->wq.head;
@@ -52,7 +52,7 @@ static bool grant_writer(struct rwlock *rw)
 }
 
 /*
- * IRQs masked, the lock just became free. After a writer, the readers that
+ * sched_lock held, the lock just became free. After a writer, the readers that
  * queued behind it go first; after the last reader, a writer (the readers
  * waiting then queued behind that writer). Each side is served in turn, so
  * neither starves.
@@ -74,10 +74,10 @@ void rwlock_read_lock(struct rwlock *rw)
 
 	if (!self)
 		return;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (rw->writer == self) {
-		irq_restore(f);
+		spin_unlock_irqrestore(&sched_lock, f);
 		lock_fault(LOCK_FAULT_RECURSIVE, KIND, rw->name);
 		return;
 	}
@@ -89,7 +89,7 @@ void rwlock_read_lock(struct rwlock *rw)
 		while (rw->read_grants == seen)
 			waitq_sleep_locked(&rw->rq);
 	}
-	irq_restore(f);
+	spin_unlock_irqrestore(&sched_lock, f);
 }
 
 bool rwlock_read_trylock(struct rwlock *rw)
@@ -99,12 +99,12 @@ bool rwlock_read_trylock(struct rwlock *rw)
 
 	if (!self)
 		return false;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&sched_lock);
 	if (!rw->writer && !rw->writers_waiting) {
 		rw->readers++;
 		got = true;
 	}
-	irq_restore(f);
+	spin_unlock_irqrestore(&sched_lock, f);
 	return got;
 }
 
@@ -112,16 +112,16 @@ void rwlock_read_unlock(struct rwlock *rw)
 {
 	if (!lock_context(KIND, rw->name))
 		return;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (rw->readers == 0) {
-		irq_restore(f);
+		spin_unlock_irqrestore(&sched_lock, f);
 		lock_fault(LOCK_FAULT_NO_READER, KIND, rw->name);
 		return;
 	}
 	if (--rw->readers == 0)
 		hand_on(rw, false);
-	irq_restore(f);
+	spin_unlock_irqrestore(&sched_lock, f);
 }
 
 void rwlock_write_lock(struct rwlock *rw)
@@ -130,10 +130,10 @@ void rwlock_write_lock(struct rwlock *rw)
 
 	if (!self)
 		return;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (rw->writer == self) {
-		irq_restore(f);
+		spin_unlock_irqrestore(&sched_lock, f);
 		lock_fault(LOCK_FAULT_RECURSIVE, KIND, rw->name);
 		return;
 	}
@@ -145,7 +145,7 @@ void rwlock_write_lock(struct rwlock *rw)
 		while (rw->writer != self)
 			waitq_sleep_locked(&rw->wq);
 	}
-	irq_restore(f);
+	spin_unlock_irqrestore(&sched_lock, f);
 }
 
 bool rwlock_write_trylock(struct rwlock *rw)
@@ -155,12 +155,12 @@ bool rwlock_write_trylock(struct rwlock *rw)
 
 	if (!self)
 		return false;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&sched_lock);
 	if (!rw->writer && rw->readers == 0) {
 		rw->writer = self;
 		got = true;
 	}
-	irq_restore(f);
+	spin_unlock_irqrestore(&sched_lock, f);
 	return got;
 }
 
@@ -170,16 +170,16 @@ void rwlock_write_unlock(struct rwlock *rw)
 
 	if (!self)
 		return;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (rw->writer != self) {
-		irq_restore(f);
+		spin_unlock_irqrestore(&sched_lock, f);
 		lock_fault(LOCK_FAULT_NOT_OWNER, KIND, rw->name);
 		return;
 	}
 	rw->writer = NULL;
 	hand_on(rw, true);
-	irq_restore(f);
+	spin_unlock_irqrestore(&sched_lock, f);
 }
 
 bool rwlock_write_held(const struct rwlock *rw)

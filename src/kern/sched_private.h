@@ -2,10 +2,11 @@
  * Thread control block and the scheduler primitives that wait queues and
  * completions are built on. Private to src/kern.
  *
- * Locking: the scheduler state (run queue, thread states, wait queues) is
- * guarded by masking IRQs on the one CPU that runs the kernel. Every
- * function here that says "IRQs masked" must be called that way; it never
- * unmasks them itself (a switch away and back returns with them still masked).
+ * Locking: the scheduler state (run queue, thread states, wait queues,
+ * mutex and rwlock fields, completion counts) is guarded by sched_lock, a
+ * spinlock always taken with IRQs masked. Every function here that says
+ * "sched_lock held" must be called that way; it never drops it for good
+ * (a switch away and back returns with it held again, IRQs still masked).
  */
 #ifndef LEVBLK_KERN_SCHED_PRIVATE_H
 #define LEVBLK_KERN_SCHED_PRIVATE_H
@@ -16,15 +17,24 @@
 #include <levblk/completion.h>
 #include <levblk/kern/thread.h>
 #include <levblk/kern/timer.h>
+#include <levblk/hal/spinlock.h>
 #include "switch.h"
+
+/* The one lock of the scheduler and of every wait queue (see above). */
+extern spinlock_t sched_lock;
+
+/* The SGI that tells a CPU to reschedule (src/kern/sched.c). */
+#define SCHED_SGI_RESCHED 0u
+/* The SGI that runs a function on a chosen CPU (src/kern/smp.c). */
+#define SMP_SGI_CALL 1u
 
 #define THREAD_MAX	96
 #define THREAD_NAME_MAX 16
 
 enum thread_state {
 	THREAD_FREE = 0, /* slot unused */
-	THREAD_READY,	 /* on the run queue (the idle thread: never queued) */
-	THREAD_RUNNING,	 /* the current thread */
+	THREAD_READY,	 /* on the run queue (the idle threads: never queued) */
+	THREAD_RUNNING,	 /* the current thread of some CPU */
 	THREAD_BLOCKED,	 /* asleep: on a wait queue and/or waiting for its sleep timer */
 	THREAD_DEAD,	 /* returned from its function; slot freed by thread_join */
 };
@@ -40,21 +50,50 @@ struct thread {
 	struct waitq join_wq; /* thread_join() sleeps here */
 	struct ktimer sleep_timer;
 	uint64_t *stack_base; /* lowest address of its stack; a canary lives there */
-	void *plug;	      /* thread_set_plug(); read by schedule() and the tick */
+	void *plug;	      /* thread_set_plug(); read by sched_block, IRQ exit and the tick */
 	thread_plug_hook_fn *plug_hook;
+	int8_t pin;	      /* the one CPU it may run on, -1: any */
+	uint8_t cpu;	      /* the CPU it runs or last ran on */
+	bool blocking;	      /* between deciding to block and blocking (plug hook running) */
+	bool woken;	      /* a wake-up arrived while `blocking` */
+	bool timed_sleep;     /* in waitq_sleep_locked_until: its timer may wake it */
 };
 
-/* IRQs masked. Marks the current thread blocked and switches away; returns when woken. */
+/*
+ * sched_lock held. Marks the current thread blocked and switches away;
+ * returns when woken (or at once if a wake-up came while its plug was
+ * flushed: the caller re-checks its condition in a loop anyway).
+ */
 void sched_block(void);
-/* IRQs masked. Makes a blocked thread ready (unlinking it from its wait queue); else no-op. */
+/*
+ * sched_lock held. Makes a blocked thread ready (unlinking it from its wait
+ * queue) and gets a CPU to run it; else no-op.
+ */
 void sched_wake(struct thread *t);
 /*
- * IRQs masked, thread context. Like waitq_sleep_locked, but also woken at
- * deadline_ns (clock_ns units). The caller re-checks its condition and the
- * clock on return.
+ * sched_lock held, thread context. Like waitq_sleep_locked, but also woken
+ * at deadline_ns (clock_ns units). The caller re-checks its condition and
+ * the clock on return.
  */
 void waitq_sleep_locked_until(struct waitq *wq, uint64_t deadline_ns);
-/* IRQs masked. Removes t from wq if it is there. */
+/* sched_lock held. Removes t from wq if it is there. */
 void waitq_unlink(struct waitq *wq, struct thread *t);
+/* sched_lock held: waitq_wake_one / waitq_wake_all. */
+void waitq_wake_one_locked(struct waitq *wq);
+void waitq_wake_all_locked(struct waitq *wq);
+/*
+ * Takes sched_lock with IRQs masked unless this CPU holds it already (a
+ * wake-up from code that runs under it, such as a plug flushed at a switch).
+ * Returns whether it took it, for sched_unlock_if.
+ */
+bool sched_lock_if_needed(irqflags_t *flags);
+void sched_unlock_if(bool took, irqflags_t flags);
+
+/* Bring-up (src/kern/smp.c): the boot CPU starts the others, IRQs masked. */
+void smp_boot_cpus(void);
+/* A CPU other than the boot CPU: tells the boot CPU it is ready to run threads. */
+void smp_cpu_ready(void);
+/* Where every other CPU starts in the kernel (after src/hal's entry, MMU on, IRQs masked). */
+_Noreturn void sched_secondary_main(void);
 
 #endif

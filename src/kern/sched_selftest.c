@@ -12,6 +12,7 @@
 #include <levblk/kern/sched.h>
 #include <levblk/kern/thread.h>
 #include <levblk/kern/timer.h>
+#include <levblk/hal/percpu.h>
 
 #define PINGPONG_ROUNDS 10000u
 #define HOP_TIMEOUT_NS	(500ull * NSEC_PER_MSEC)
@@ -62,8 +63,9 @@ static bool st_pingpong(void)
 	completion_init(&to_pong);
 	completion_init(&to_ping);
 	ping_n = pong_n = pp_lost = 0;
-	struct thread *a = thread_create("ping", ping_main, NULL);
-	struct thread *b = thread_create("pong", pong_main, NULL);
+	/* One CPU: this is about completions from a timer interrupt (smp.* crosses CPUs). */
+	struct thread *a = thread_create_on("ping", ping_main, NULL, 0);
+	struct thread *b = thread_create_on("pong", pong_main, NULL, 0);
 	if (!a || !b)
 		return false;
 	thread_join(a);
@@ -234,16 +236,18 @@ SELFTEST("sched.many_threads", st_many_threads);
 
 static bool st_idle_accounting(void)
 {
-	uint64_t i0 = sched_idle_ns(), t0 = clock_ns();
+	/* This CPU's idle time: the others idle as they please (the runner stays on CPU 0). */
+	unsigned int c = cpu_id();
+	uint64_t i0 = sched_cpu_idle_ns(c), t0 = clock_ns();
 
 	thread_sleep_ns(20 * NSEC_PER_MSEC);
-	uint64_t idle = sched_idle_ns() - i0, wall = clock_ns() - t0;
+	uint64_t idle = sched_cpu_idle_ns(c) - i0, wall = clock_ns() - t0;
 
-	i0 = sched_idle_ns();
+	i0 = sched_cpu_idle_ns(c);
 	t0 = clock_ns();
 	while (clock_ns() - t0 < 10 * NSEC_PER_MSEC)
 		cpu_relax();
-	uint64_t busy_idle = sched_idle_ns() - i0;
+	uint64_t busy_idle = sched_cpu_idle_ns(c) - i0;
 	kprintf("# idle %lu of %lu us asleep; %lu us idle while spinning\n",
 		(unsigned long)(idle / NSEC_PER_USEC), (unsigned long)(wall / NSEC_PER_USEC),
 		(unsigned long)(busy_idle / NSEC_PER_USEC));
@@ -263,20 +267,21 @@ static bool st_idle_poll_hint(void)
 {
 	const uint64_t hint_ns = 30 * NSEC_PER_MSEC, sleep_ns = 5 * NSEC_PER_MSEC;
 	uint64_t polls = 0, slept = 0, t0 = 0;
+	unsigned int c = cpu_id(); /* the runner's CPU (pinned): the others poll as they please */
 
 	for (int round = 0; round < 3 && !polls; round++) {
-		uint64_t p0 = sched_idle_polls();
+		uint64_t p0 = sched_cpu_idle_polls(c);
 		t0 = clock_ns();
 		sched_idle_poll_until(t0 + hint_ns);
 		thread_sleep_ns(sleep_ns); /* the sleep's timer interrupt ends the spin */
 		slept = clock_ns() - t0;
-		polls = sched_idle_polls() - p0;
+		polls = sched_cpu_idle_polls(c) - p0;
 	}
 	while (clock_ns() < t0 + hint_ns)
 		thread_sleep_ns(NSEC_PER_MSEC);
-	uint64_t p0 = sched_idle_polls();
+	uint64_t p0 = sched_cpu_idle_polls(c);
 	thread_sleep_ns(2 * NSEC_PER_MSEC);
-	uint64_t polls_after = sched_idle_polls() - p0;
+	uint64_t polls_after = sched_cpu_idle_polls(c) - p0;
 	kprintf("# %lu idle polls in a 5 ms sleep (%lu us) inside the hint, %lu in a 2 ms sleep "
 		"after\n",
 		(unsigned long)polls, (unsigned long)(slept / NSEC_PER_USEC),

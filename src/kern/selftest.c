@@ -5,6 +5,7 @@
 #include <levblk/console.h>
 #include <levblk/kern/cmdline.h>
 #include <levblk/init.h>
+#include <levblk/thread.h>
 #include <levblk/lib/string.h>
 
 extern const struct selftest __start_levblk_selftests[], __stop_levblk_selftests[];
@@ -23,6 +24,12 @@ static int selftest_job(const char **why)
 
 	for (const struct selftest *t = __start_levblk_selftests; t < __stop_levblk_selftests; t++)
 		n += selected(t, only);
+	/*
+	 * The runner stays on CPU 0: tests of per-CPU things (an SGI raised to
+	 * "this CPU", a CPU's idle time) must not move mid-test. Tests that
+	 * want other CPUs create threads there.
+	 */
+	thread_pin(thread_current(), 0);
 	kprintf("TAP version 13\n1..%u\n", n);
 	for (const struct selftest *t = __start_levblk_selftests; t < __stop_levblk_selftests; t++) {
 		if (!selected(t, only))

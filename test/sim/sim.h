@@ -5,7 +5,7 @@
  * What it provides to the code under test (the host build's hardware):
  *  - mmio_read32_relaxed / mmio_write32_relaxed / mmio_read8_relaxed: a
  *    register file per slot, virtio-mmio Version 1 or 2 (4.2.2, 4.2.4);
- *  - irq_register / irq_unregister / irq_enable / irq_disable / irq_count /
+ *  - irq_register / irq_set_affinity / irq_unregister / irq_enable / irq_disable / irq_count /
  *    irq_set_priority / irq_spurious_count / irq_gic_version from
  *    <levblk/irq/irq.h>: the "interrupt controller". A device raises its line by
  *    calling the registered handler directly, unless the host HAL says IRQs

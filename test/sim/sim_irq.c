@@ -3,6 +3,7 @@
  * Devices "raise" their line by calling sim_irq_dispatch, which runs the
  * registered handler with host IRQs masked, as the kernel's IRQ entry would.
  */
+#include <levblk/hal/percpu.h>
 #include <stddef.h>
 #include <levblk/errno.h>
 #include <levblk/hal/cpu.h>
@@ -51,6 +52,12 @@ int irq_register(uint32_t intid, irq_handler_t fn, void *arg)
 		return -EBUSY;
 	sim_irqs[intid] = (struct sim_irq){.fn = fn, .arg = arg, .enabled = true};
 	return 0;
+}
+
+/* One simulated CPU takes every interrupt: routing is accepted and changes nothing. */
+int irq_set_affinity(uint32_t intid, unsigned int cpu)
+{
+	return intid < SIM_IRQ_MAX && cpu < cpu_count() ? 0 : -EINVAL;
 }
 
 void irq_unregister(uint32_t intid)

@@ -1,7 +1,8 @@
 /*
- * CPU-local interrupt masking. levblk runs its kernel on CPU 0 only (other
- * CPUs given with -smp stay parked in PSCI), so masking IRQs is what makes
- * a spinlock section atomic against the interrupt handler.
+ * CPU-local interrupt masking. Masking IRQs keeps this CPU's interrupt
+ * handlers (and preemption, so a move to another CPU) out; it excludes
+ * nothing on the other CPUs: shared data needs a spinlock
+ * (levblk/hal/spinlock.h), which masks IRQs too.
  */
 #ifndef LEVBLK_HAL_CPU_H
 #define LEVBLK_HAL_CPU_H

@@ -11,6 +11,7 @@
 #include <levblk/lib/pci_host_dt.h>
 
 #define DT_MAX_VIRTIO_MMIO 64
+#define DT_MAX_CPUS	   8 /* the kernel runs at most CPU_MAX (levblk/hal/percpu.h) */
 
 struct dt_virtio_mmio {
 	uint64_t base, size;
@@ -30,6 +31,8 @@ struct dt_info {
 	struct dt_gic gic;
 	uint32_t timer_intid_virt, timer_intid_phys; /* EL1 virtual / non-secure physical */
 	int psci_smc;          /* 1: conduit SMC, 0: HVC, -1: no PSCI node */
+	unsigned int n_cpus;   /* cpu nodes under /cpus (up to DT_MAX_CPUS), in tree order */
+	uint64_t cpu_mpidr[DT_MAX_CPUS]; /* their reg: MPIDR_EL1 affinity fields */
 	unsigned int n_virtio;
 	struct dt_virtio_mmio virtio[DT_MAX_VIRTIO_MMIO]; /* in device-tree order */
 	struct pci_host_dt pcie;  /* the PCIe host bridge; pcie.present false when none */

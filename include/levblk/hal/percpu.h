@@ -37,13 +37,30 @@ static inline unsigned int cpu_id(void)
 {
 	uint64_t id;
 
-	/* No "memory" clobber: the value never changes on a CPU; the compiler may cache it. */
-	__asm__("mrs %0, tpidr_el1" : "=r"(id));
+	/*
+	 * volatile: the value is fixed per CPU, but a thread may move to another
+	 * CPU between two calls, so the compiler must not reuse an earlier read.
+	 */
+	__asm__ volatile("mrs %0, tpidr_el1" : "=r"(id));
 	return (unsigned int)id;
 }
 
 /* CPUs online (src/hal/percpu.c). */
 unsigned int cpu_count(void);
+
+/*
+ * Bring-up, for the scheduler (src/kern): starts the CPU whose MPIDR
+ * affinity is `mpidr` as logical CPU `cpu` (1 .. CPU_MAX-1) with PSCI
+ * CPU_ON. It runs fn() on its own stack with its MMU and caches on and IRQs
+ * masked; fn never returns. 0 once PSCI accepted it (whether it arrives is
+ * for the caller to see), -EINVAL, -EBUSY (already on), -EPERM, -ENODEV (no
+ * PSCI), -EIO.
+ */
+int cpu_start(unsigned int cpu, uint64_t mpidr, void (*fn)(void));
+/* This CPU's MPIDR_EL1 affinity fields (Aff3..Aff0), as the device tree's cpu reg gives them. */
+uint64_t cpu_read_mpidr(void);
+/* Boot CPU only: CPUs 0 .. n-1 are ready to run threads (release: their set-up is visible). */
+void cpu_set_online(unsigned int n);
 #endif
 
 #endif

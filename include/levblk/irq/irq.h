@@ -17,9 +17,14 @@ typedef void (*irq_handler_t)(void *arg);
 #define IRQ_PRIO_DEFAULT 0xa0u /* lower value = more urgent; the timer uses a more urgent one */
 
 /*
- * Installs fn(arg) for `intid` (SGI, PPI, SPI, or an LPI irq_msi_alloc gave), configured level-sensitive,
- * routed to CPU 0, at IRQ_PRIO_DEFAULT, and enables it. Returns 0, -EINVAL
- * (no such INTID) or -EBUSY (already registered). Thread context, at init.
+ * Installs fn(arg) for `intid` (SGI, PPI, SPI, or an LPI irq_msi_alloc gave),
+ * configured level-sensitive, routed to the calling CPU, at IRQ_PRIO_DEFAULT,
+ * and enables it. Returns 0, -EINVAL (no such INTID) or -EBUSY (already
+ * registered). Thread context, at init. An SGI or PPI is per CPU: it is
+ * enabled on every CPU brought up later; of the CPUs already up, GICv3
+ * enables it on all, GICv2 (whose banks only their own CPU reaches) on the
+ * calling CPU only: register per-CPU interrupts before the other CPUs come
+ * up, or stay on one CPU (pinned).
  */
 int irq_register(uint32_t intid, irq_handler_t fn, void *arg);
 void irq_unregister(uint32_t intid);
@@ -28,6 +33,21 @@ void irq_set_edge(uint32_t intid);
 void irq_enable(uint32_t intid);
 void irq_disable(uint32_t intid);
 void irq_set_priority(uint32_t intid, uint8_t prio);
+/*
+ * Routes an SPI to CPU `cpu` (< cpu_count()): GICv3 GICD_IROUTER, GICv2
+ * GICD_ITARGETSR. 0 or -EINVAL (not an SPI, no such CPU). Any context.
+ */
+int irq_set_affinity(uint32_t intid, unsigned int cpu);
+/* The CPU a registered SPI is routed to, or -EINVAL. */
+int irq_affinity(uint32_t intid);
+/* Sends SGI `sgi` (0..15) to CPU `cpu`. Any context. */
+void irq_send_ipi(uint32_t sgi, unsigned int cpu);
+/*
+ * A CPU other than the boot CPU, once, IRQs masked, before it takes
+ * interrupts: its GIC CPU interface (GICv3: its redistributor too) and the
+ * SGIs/PPIs registered so far. 0 or -Exxx.
+ */
+int irq_cpu_init(void);
 /* Interrupts taken for intid, and acknowledgements that found no pending interrupt. */
 uint64_t irq_count(uint32_t intid);
 uint64_t irq_spurious_count(void);

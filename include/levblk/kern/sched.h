@@ -12,15 +12,21 @@
 /*
  * Called once by kmain on the boot stack with IRQs masked, after the
  * interrupt controller is up: starts the timer tick and the idle thread,
- * then runs fn in a new thread ("main") with IRQs enabled. Never returns;
- * the boot stack is abandoned.
+ * brings up the other CPUs (each with its own idle thread and tick; prints
+ * "smp: N CPUs online"), then runs fn in a new thread ("main") with IRQs
+ * enabled. Never returns; the boot stack is abandoned.
  */
 _Noreturn void sched_start(void (*fn)(void));
 
-/* Total time the idle thread has spent in WFI since boot, in ns (for cpu_util). */
+/* Total time the idle threads of all CPUs have spent in WFI since boot, in ns (for cpu_util). */
 uint64_t sched_idle_ns(void);
-/* Times the idle thread spun instead of WFI (sched_idle_poll_until; diagnostics). */
+/* The same for one CPU. */
+uint64_t sched_cpu_idle_ns(unsigned int cpu);
+/* Reschedule SGIs sent to wake or preempt another CPU (diagnostics). */
+uint64_t sched_kick_count(void);
+/* Times the idle threads spun instead of WFI (sched_idle_poll_until; diagnostics), all CPUs / one. */
 uint64_t sched_idle_polls(void);
+uint64_t sched_cpu_idle_polls(unsigned int cpu);
 /* The latest sched_idle_poll_until() deadline (clock_ns; 0 if none was ever given). */
 uint64_t sched_idle_poll_deadline(void);
 /* Thread switches since boot (diagnostics). */

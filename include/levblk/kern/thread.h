@@ -38,7 +38,7 @@ void *thread_plug(void);
  * scheduler, which costs more than a short completion takes; a spinning one
  * takes the interrupt at once. The interrupt is still taken, so nothing
  * changes for the code it runs. Hints only extend: a later deadline wins.
- * Any context, IRQs masked or not (one CPU: a plain store).
+ * Every idle CPU follows the one hint. Any context, IRQs masked or not.
  */
 void sched_idle_poll_until(uint64_t deadline_ns);
 

@@ -19,6 +19,7 @@ struct ktimer {
 	void *arg;
 	struct ktimer *next;
 	bool pending;
+	uint8_t cpu; /* the CPU whose list holds it while pending (kern/timer.c) */
 };
 
 /* Inserts t (not on the list) in deadline order, marks it pending; true if t is now first. */
