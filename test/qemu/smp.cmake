@@ -3,3 +3,34 @@
 # ticket locks take LDADDA instead.
 levblk_qemu_test(NAME selftest.spin_lse TIMEOUT 120 ARGS --cpu max APPEND "run=selftest only=spin."
                  EXPECT_REGEX "ticket locks use LSE" "RESULT PASS")
+
+# Every CPU at work, while bring-up is behind smp.cpus= (default 1): the smp.*
+# selftests on 2 vCPUs, GICv2 and GICv3, and the whole suite on 2 CPUs. Several
+# vCPUs under TCG on this host's 2 cores are slow (a wake-up across vCPUs costs
+# milliseconds), so the sizes are small and the timeouts long; 4 and 8 vCPUs pass
+# by hand (--smp 4 -- run=selftest only=smp. smp.cpus=4) but too slowly for ctest.
+foreach(g 2 3)
+  levblk_qemu_test(NAME selftest.smp2_gic${g} TIMEOUT 400 ARGS --gic ${g} --smp 2
+                   APPEND "run=selftest only=smp. smp.cpus=2"
+                   EXPECT_REGEX "smp: 2 CPUs online" "# 2 CPUs online" "RESULT PASS")
+endforeach()
+levblk_qemu_test(NAME selftest.all_smp2 TIMEOUT 400 ARGS --smp 2 APPEND "run=selftest smp.cpus=2"
+                 EXPECT_REGEX "smp: 2 CPUs online" "RESULT PASS")
+
+# A CPU that PSCI refuses (smp.fail_cpu: it is asked for at an MPIDR no CPU has) is
+# reported and the others come up.
+levblk_qemu_test(NAME smp.cpu_refused TIMEOUT 200 ARGS --smp 4
+                 APPEND "run=selftest only=smp.every smp.cpus=4 smp.fail_cpu=2"
+                 EXPECT_REGEX "smp: CPU mpidr 0x2 did not start .PSCI CPU_ON: -22."
+                              "smp: 3 CPUs online" "RESULT PASS")
+
+# smp.cpus= brings up fewer CPUs than QEMU has.
+levblk_qemu_test(NAME smp.cpus_limit TIMEOUT 120 ARGS --smp 4 APPEND "run=selftest only=smp.every smp.cpus=2"
+                 EXPECT_REGEX "smp: 2 CPUs online" "RESULT PASS")
+
+# The bench spreads its threads over the CPUs: 4 threads on 2 vCPUs report cpus 2, and
+# on one CPU cpus 1 (tools/bench-check: every field, errors 0, ios == bios).
+levblk_bench_test(NAME smp2_threads4 APPEND "rw=randread bs=4096 qd=8 threads=4 ios=2000 engine=async smp.cpus=2"
+                  CHECKS --ios 2000 --field cpus=2 ARGS --smp 2 TIMEOUT 300)
+levblk_bench_test(NAME smp1_threads4 APPEND "rw=randread bs=4096 qd=8 threads=4 ios=2000 engine=async"
+                  CHECKS --ios 2000 --field cpus=1)
