@@ -17,7 +17,7 @@ import unittest
 
 BENCH_PATH = None
 # tools/benchlib's modules, imported by load_benchlib().
-benchline = ceiling = checks = cli = matrix = plots = qemu = report = results = stats = None
+benchline = ceiling = checks = cli = fsset = matrix = plots = qemu = report = results = stats = None
 units = None
 
 CANNED = {"dev": "vda", "rw": "randread", "bs": 4096, "qd": 32, "threads": 1,
@@ -33,7 +33,7 @@ def load_benchlib(bench_path):
     sys.path.insert(0, os.path.dirname(os.path.abspath(bench_path)))
     import importlib
     g = globals()
-    for name in ("benchline", "ceiling", "checks", "cli", "matrix", "plots", "qemu", "report",
+    for name in ("benchline", "ceiling", "checks", "cli", "fsset", "matrix", "plots", "qemu", "report",
                  "results", "stats", "units"):
         g[name] = importlib.import_module("benchlib." + name)
 
@@ -489,6 +489,37 @@ class FakeRunTest(unittest.TestCase):
             self.assertEqual(rc, 1, mode)
             self.assertIn(want, out, mode)
             self.assertIn("check: FAIL\n", out, mode)
+
+
+class FsSetTest(unittest.TestCase):
+    """tools/bench --fs: the lines it reads and the medians and ratios it reports."""
+
+    def test_json_line_takes_the_last(self):
+        console = 'x\nFSBENCH {"mbps": 1}\nFSBENCH {"mbps": 2}\nRESULT PASS\n'
+        self.assertEqual(fsset.json_line(console, "FSBENCH"), {"mbps": 2})
+        with self.assertRaises(ValueError):
+            fsset.json_line("BENCH {}\n", "FSBENCH")
+
+    def test_medians_and_ratios(self):
+        def rep(raw, seq, ra0, failed_write=False):
+            return {"raw": {"mbps": raw, "requests": 10}, "seqread": {"mbps": seq, "requests": 5},
+                    "seqread_ra0": {"mbps": ra0, "requests": 50},
+                    "seqwrite": {"error": "no FSBENCH line"} if failed_write else
+                    {"mbps": 100, "requests": 4, "avg_request_kib": 128},
+                    "smallfiles": {"mbps": 1, "files_per_s": 500, "requests": 30, "files": 200}}
+        s = fsset.summarise([rep(1000, 700, 50), rep(2000, 900, 70, True), rep(3000, 800, 60)])
+        m = s["medians"]
+        self.assertEqual(m["raw"]["mbps"], 2000)
+        self.assertEqual(m["seqread"]["mbps"], 800)
+        self.assertEqual(m["seqwrite"]["reps"], 2)  # the failed repetition is left out
+        self.assertAlmostEqual(s["ratios"]["seqread_vs_raw"], 0.4)
+        self.assertAlmostEqual(s["ratios"]["seqread_vs_no_readahead"], 800 / 60)
+        self.assertAlmostEqual(s["ratios"]["smallfiles_requests_per_file"], 30 / 200)
+
+    def test_a_workload_failed_everywhere_is_an_error(self):
+        s = fsset.summarise([{name: {"error": "QEMU status 1"} for name in fsset.WORKLOADS}])
+        self.assertIn("error", s["medians"]["seqread"])
+        self.assertNotIn("seqread_vs_raw", s["ratios"])
 
 
 if __name__ == "__main__":

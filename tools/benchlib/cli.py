@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Optional
 
 from . import ceiling as ceiling_mod
-from . import qemu
+from . import fsset, qemu
 from .benchline import parse_bench
 from .checks import check_results
 from .matrix import Point, parse_point, quick_matrix, smp_matrix, standard_matrix, vq_matrix
@@ -110,6 +110,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--packed", action="store_true")
     ap.add_argument("--vq", action="store_true")
     ap.add_argument("--pci", action="store_true")
+    ap.add_argument("--fs", action="store_true")
+    ap.add_argument("--fs-file-mib", type=int, default=256)
+    ap.add_argument("--fs-files", type=int, default=10000)
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--secs", type=int, default=5)
     ap.add_argument("--size")
@@ -223,6 +226,8 @@ def main(argv: list[str]) -> int:
     if not args.no_build:
         prepare(args)
     out = os.path.abspath(args.out)
+    if args.fs:
+        return fsset.main(args, out, config_line(args))
     workdir = os.path.join(out, "qemu")
     os.makedirs(workdir, exist_ok=True)
     img = os.path.join(out, "bench.img")
