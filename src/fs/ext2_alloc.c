@@ -496,8 +496,9 @@ int ext2_super_write(struct ext2_vol *v, uint16_t state)
 		return err;
 	sb = (struct ext2_super *)(void *)(data + at);
 	if (ext2_le16(sb->s_magic) != EXT2_SUPER_MAGIC) {
+		uint16_t magic = ext2_le16(sb->s_magic); /* read before the put ends the block's lifetime */
 		ext2_block_put(v, ref);
-		return ext2_corrupt(v, 0, "superblock magic changed while mounted", ext2_le16(sb->s_magic));
+		return ext2_corrupt(v, 0, "superblock magic changed while mounted", magic);
 	}
 	v->g.free_blocks = (uint32_t)free_blocks;
 	v->g.free_inodes = (uint32_t)free_inodes;

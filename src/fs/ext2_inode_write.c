@@ -93,8 +93,9 @@ static int set_large_file(struct ext2_vol *v)
 		return err;
 	sb = (struct ext2_super *)(void *)(data + at);
 	if (ext2_le16(sb->s_magic) != EXT2_SUPER_MAGIC) {
+		uint16_t magic = ext2_le16(sb->s_magic); /* read before the put ends the block's lifetime */
 		ext2_block_put(v, ref);
-		return ext2_corrupt(v, 0, "superblock magic changed while mounted", ext2_le16(sb->s_magic));
+		return ext2_corrupt(v, 0, "superblock magic changed while mounted", magic);
 	}
 	v->g.feature_ro_compat |= EXT2_FEATURE_RO_COMPAT_LARGE_FILE;
 	sb->s_feature_ro_compat = ext2_le32(ext2_le32(sb->s_feature_ro_compat) | EXT2_FEATURE_RO_COMPAT_LARGE_FILE);

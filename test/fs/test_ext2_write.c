@@ -988,6 +988,47 @@ static void test_inode_new_live_inode_refused(void **state)
 	himg_free(&h);
 }
 
+/*
+ * Regression: ext2_super_write (and the large_file setting of
+ * ext2_inode_put) that found the superblock's magic changed while mounted
+ * reported the magic read from the block after putting it (use after free,
+ * found by fuzz_ext2). Now -EUCLEAN with the value read first, and nothing
+ * written.
+ */
+static void test_super_write_magic_changed(void **state)
+{
+	struct himg h;
+	struct ext2_vol v;
+	struct ext2_inode_info ip;
+	uint8_t *snap;
+
+	(void)state;
+	mk(&h, &v, 1024, 8192, NULL);
+	h.quiet = 1;
+	h.bytes[EXT2_SUPER_OFFSET + offsetof(struct ext2_super, s_magic)] ^= 0x5a;
+	snap = snapshot(&h);
+	assert_int_equal(ext2_super_write(&v, EXT2_VALID_FS), -EUCLEAN);
+	assert_int_equal(h.last.value, EXT2_SUPER_MAGIC ^ 0x5a);
+	assert_memory_equal(h.bytes, snap, h.len);
+	free(snap);
+	balanced(&h);
+	himg_free(&h);
+
+	/* The same in setting large_file, when a file first needs it. */
+	mk(&h, &v, 1024, 8192, "-O ^large_file");
+	h.quiet = 1;
+	assert_int_equal(ext2_inode_new(&v, EXT2_ROOT_INO, FILE_MODE, &ip), 0);
+	h.bytes[EXT2_SUPER_OFFSET + offsetof(struct ext2_super, s_magic)] ^= 0x5a;
+	snap = snapshot(&h);
+	ip.size = 1ull << 31;
+	assert_int_equal(ext2_inode_put(&v, &ip), -EUCLEAN);
+	assert_int_equal(h.last.value, EXT2_SUPER_MAGIC ^ 0x5a);
+	assert_memory_equal(h.bytes, snap, h.len);
+	free(snap);
+	balanced(&h);
+	himg_free(&h);
+}
+
 /* Superblock totals found wrong at mount (they are hints) are right again after ext2_super_write. */
 static void test_super_totals_stale(void **state)
 {
@@ -1057,6 +1098,7 @@ int main(void)
 		cmocka_unit_test(test_damage_refused),
 		cmocka_unit_test(test_inode_new_live_inode_refused),
 		cmocka_unit_test(test_super_totals_stale),
+		cmocka_unit_test(test_super_write_magic_changed),
 		cmocka_unit_test(test_read_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
