@@ -160,14 +160,14 @@ SMP_WORKLOADS = (("randread", 4096, 32), ("randwrite", 4096, 32), ("read", MIB, 
 
 
 def smp_matrix() -> list[Point]:
-    """The SMP set: 1, 2 and 4 vCPUs, one bench thread per vCPU (each at the
-    workload's depth), the disk offering one queue per vCPU; multi-queue on
-    (blk.mq=1) and off (blk.mq=0: one virtqueue) from 2 vCPUs on (with one
-    vCPU both are one queue)."""
+    """The SMP set: 1, 2 and 4 vCPUs, all brought up (smp.cpus=N), one bench
+    thread per vCPU (each at the workload's depth), the disk offering one
+    queue per vCPU; multi-queue on (blk.mq=1) and off (blk.mq=0: one
+    virtqueue) from 2 vCPUs on (with one vCPU both are one queue)."""
     pts = []
     for rw, bs, qd in SMP_WORKLOADS:
         for n in SMP_VCPUS:
             for mq in (("1", "0") if n > 1 else ("1",)):
                 pts.append(Point(rw, bs, qd, threads=n, smp=n, queues=n,
-                                 extra={"blk.mq": mq}))
+                                 extra={"blk.mq": mq, "smp.cpus": str(n)}))
     return pts
