@@ -334,7 +334,10 @@ static void vblk_ring_state(void *drv, struct blk_resources *out)
 	}
 }
 
-/* The attachment words of run=demo's BLKDEV line (docs/interface.md, demo). */
+/*
+ * The attachment words of run=demo's BLKDEV line (docs/interface.md, demo).
+ * The line's fields are fixed; the number of queues is on the probe line.
+ */
 static void vblk_describe(void *drv, char *buf, size_t len)
 {
 	struct vblk *vb = drv;
@@ -342,8 +345,7 @@ static void vblk_describe(void *drv, char *buf, size_t len)
 	char where[40];
 
 	virtio_describe(vb->vdev, where, sizeof(where));
-	fmt_snprintf(buf, len, "%s features=0x%llx queues=%u", where,
-		     (unsigned long long)vb->features, vb->nvqs);
+	fmt_snprintf(buf, len, "%s features=0x%llx", where, (unsigned long long)vb->features);
 }
 
 /* Completes what one queue's used ring holds; returns how many. Queue lock held. */

@@ -116,7 +116,7 @@ macro(blk_img_test name)
   set_tests_properties(qemu.${name} PROPERTIES FIXTURES_REQUIRED blk_images RESOURCE_LOCK blk_images)
 endmacro()
 blk_img_test(blk.demo TIMEOUT 60 ARGS --disk ${LEVBLK_BLK_IMG}/a.img APPEND "run=demo scratch=2048"
-  EXPECT_REGEX "BLKDEV name=vda capacity=32768 lbs=512 ro=0 transport=2 irq=[0-9]+ features=0x[0-9a-f]+"
+  EXPECT_REGEX "BLKDEV name=vda capacity=32768 lbs=512 ro=0 transport=2 irq=[0-9]+ features=0x[0-9a-f]+[[:space:]]*$"
   "and read them back: identical" "async sample on vda: [1-9][0-9]* random" "RESULT PASS")
 blk_img_test(blk.demo_legacy_ro_4k TIMEOUT 60
   ARGS --legacy --disk ${LEVBLK_BLK_IMG}/ro.img,ro --disk ${LEVBLK_BLK_IMG}/k4.img,lbs=4096

@@ -337,6 +337,16 @@ unsigned sim_queues(const struct sim_dev *d)
 	return d->nq;
 }
 
+unsigned sim_queues_ready(const struct sim_dev *d)
+{
+	unsigned n = 0;
+
+	/* Modern: QueueReady; legacy: a non-zero QueuePFN is the setup. */
+	for (unsigned i = 0; i < d->nq; i++)
+		n += d->q[i].ready != 0 || d->q[i].pfn != 0;
+	return n;
+}
+
 void sim_set_reset_hangs(struct sim_dev *d, bool on)
 {
 	d->cfg.reset_never_completes = on;

@@ -182,6 +182,8 @@ unsigned sim_pending(const struct sim_dev *d);
 unsigned sim_pending_queue(const struct sim_dev *d, unsigned qi);
 /* Request queues the device has (num_queues, at least 1). */
 unsigned sim_queues(const struct sim_dev *d);
+/* Request queues the driver has set up (QueueReady 1, or a QueuePFN on the legacy transport). */
+unsigned sim_queues_ready(const struct sim_dev *d);
 /*
  * Completes up to `max` pending chains in the given order, then raises the
  * interrupt if any completion asked for one (and delivers interrupts still
