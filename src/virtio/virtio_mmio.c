@@ -318,7 +318,6 @@ int vmmio_setup_queue(struct vmmio_dev *dev, unsigned index, unsigned wanted_siz
 	struct vq_params p = {.index = index, .notify = vmmio_notify, .notify_arg = dev};
 	struct virtqueue *vq;
 	uint32_t max;
-	unsigned size;
 	int err;
 
 	bool packed;
@@ -341,20 +340,10 @@ int vmmio_setup_queue(struct vmmio_dev *dev, unsigned index, unsigned wanted_siz
 	max = vmmio_rd(dev, VMMIO_QUEUE_NUM_MAX);
 	if (max == 0)
 		return -ENODEV; /* no such queue */
-	size = wanted_size;
-	if (packed)
-		size = size > max ? max : size;
-	while (!packed && size > max)
-		size >>= 1;
-	if (size < 2) {
+	if (vq_params_negotiated(&p, dev->driver_features, wanted_size, max) != 0) {
 		vmmio_fail(dev, "QueueNumMax too small");
 		return -EIO;
 	}
-	p.size = size;
-	p.packed = packed;
-	p.event_idx = (dev->driver_features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX)) != 0;
-	if (dev->driver_features & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC))
-		p.indirect_segs = (unsigned)vmmio_indirect_segs;
 	err = vq_create(&p, &vq);
 	if (err) {
 		vmmio_fail(dev, "no memory for the rings");

@@ -356,7 +356,7 @@ static int vpci_setup_queue(struct vpci_dev *d, unsigned index, unsigned wanted_
 {
 	struct vq_params p = {.index = index, .notify = vpci_notify, .notify_arg = d};
 	struct virtqueue *vq;
-	unsigned size, max;
+	unsigned max;
 	bool packed = (d->driver_features & VIRTIO_BIT(VIRTIO_F_RING_PACKED)) != 0;
 	int err;
 
@@ -378,20 +378,10 @@ static int vpci_setup_queue(struct vpci_dev *d, unsigned index, unsigned wanted_
 	max = cr16(d, VPCI_COMMON_Q_SIZE);
 	if (max == 0)
 		return -ENODEV;
-	size = wanted_size;
-	if (packed)
-		size = size > max ? max : size;
-	while (!packed && size > max)
-		size >>= 1;
-	if (size < 2) {
+	if (vq_params_negotiated(&p, d->driver_features, wanted_size, max) != 0) {
 		vpci_fail(d, "queue_size too small");
 		return -EIO;
 	}
-	p.size = size;
-	p.packed = packed;
-	p.event_idx = (d->driver_features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX)) != 0;
-	if (d->driver_features & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC))
-		p.indirect_segs = (unsigned)vmmio_indirect_segs;
 	err = vq_create(&p, &vq);
 	if (err) {
 		vpci_fail(d, "no memory for the rings");

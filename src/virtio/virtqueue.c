@@ -100,6 +100,24 @@ uint64_t vq_ring_features(void)
 	return vq_param_packed ? VIRTIO_BIT(VIRTIO_F_RING_PACKED) : 0;
 }
 
+int vq_params_negotiated(struct vq_params *p, uint64_t driver_features, unsigned wanted, unsigned max)
+{
+	unsigned size = wanted;
+
+	p->packed = (driver_features & VIRTIO_BIT(VIRTIO_F_RING_PACKED)) != 0;
+	if (p->packed)
+		size = size > max ? max : size;
+	while (!p->packed && size > max)
+		size >>= 1;
+	if (size < 2)
+		return -EIO;
+	p->size = size;
+	p->event_idx = (driver_features & VIRTIO_BIT(VIRTIO_F_EVENT_IDX)) != 0;
+	p->indirect_segs = (driver_features & VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC)) != 0 ?
+				   (unsigned)vmmio_indirect_segs : 0;
+	return 0;
+}
+
 /* A packed queue: a bare handle whose calls all go to virtqueue_packed.c. */
 static int vq_create_packed(const struct vq_params *p, struct virtqueue **out)
 {

@@ -32,6 +32,16 @@ extern uint64_t vq_param_packed; /* the vq.packed setting (host tests change it)
 /* vq.indirect_segs (virtio_mmio.c): entries per indirect table, for every transport. */
 extern uint64_t vmmio_indirect_segs;
 
+/*
+ * Fills the ring part of *p for a queue the device allows at most max
+ * entries of (max > 0), from the negotiated driver_features: the format
+ * (packed or split), event index, indirect tables (vq.indirect_segs), and
+ * the size: wanted, lowered to max (a packed ring takes any size, a split
+ * ring halves until it fits). Leaves index and notify alone. -EIO when the
+ * device allows fewer than two entries. The same for every transport.
+ */
+int vq_params_negotiated(struct vq_params *p, uint64_t driver_features, unsigned wanted, unsigned max);
+
 /* Allocates rings, shadow and indirect tables (thread context, init time). 0, -EINVAL, -ENOMEM. */
 int vq_create(const struct vq_params *p, struct virtqueue **out);
 void vq_destroy(struct virtqueue *vq);
