@@ -8,6 +8,7 @@
  */
 #include <stdbool.h>
 #include <levblk/hal/clock.h>
+#include <levblk/atomic.h>
 #include <levblk/console.h>
 #include <levblk/hal/cpu.h>
 #include <levblk/init.h>
@@ -89,54 +90,69 @@ SELFTEST("lock.mutex_counted", st_mutex);
 /* --- rwlock: readers share ----------------------------------------------------- */
 
 static struct rwlock rw = RWLOCK_INIT("selftest");
-static volatile unsigned int share_inside, share_peak;
+/* Readers on several CPUs count themselves in at once: atomics, not a plain ++. */
+static atomic32_t share_inside, share_peak;
 static uint64_t share_deadline;
 
 static void share_main(void *arg)
 {
 	(void)arg;
 	rwlock_read_lock(&rw);
-	share_inside++;
-	if (share_inside > share_peak)
-		share_peak = share_inside;
+	uint32_t now = atomic32_add_return(&share_inside, 1);
+	uint32_t peak = atomic32_read(&share_peak);
+	while (now > peak) {
+		uint32_t seen = atomic32_cmpxchg(&share_peak, peak, now);
+		if (seen == peak)
+			break;
+		peak = seen;
+	}
 	/* Stay until every reader is inside: only possible if readers share. */
-	while (share_peak < SHARE_READERS && clock_ns() < share_deadline)
+	while (atomic32_read(&share_peak) < SHARE_READERS && clock_ns() < share_deadline)
 		thread_sleep_ns(NSEC_PER_MSEC);
-	share_inside--;
+	atomic32_dec(&share_inside);
 	rwlock_read_unlock(&rw);
 }
 
 static bool st_rw_share(void)
 {
-	share_inside = share_peak = 0;
+	atomic32_set(&share_inside, 0);
+	atomic32_set(&share_peak, 0);
 	share_deadline = clock_ns() + SHARE_WAIT_NS;
 	bool ok = spawn_join(SHARE_READERS, share_main, NULL);
 
-	kprintf("# rwlock: %u of %u readers inside at once\n", share_peak, SHARE_READERS);
-	return ok && share_peak == SHARE_READERS && rw.readers == 0;
+	kprintf("# rwlock: %u of %u readers inside at once\n", atomic32_read(&share_peak), SHARE_READERS);
+	return ok && atomic32_read(&share_peak) == SHARE_READERS && rw.readers == 0;
 }
 SELFTEST("lock.rwlock_readers_share", st_rw_share);
 
 /* --- rwlock: a writer excludes everyone ---------------------------------------- */
 
 static volatile unsigned long rw_a, rw_b; /* a writer keeps them equal, torn in between */
-static volatile unsigned int rd_inside, wr_inside, rw_bad;
-static volatile unsigned long rd_ops, wr_ops;
+/*
+ * Readers share the lock, on several CPUs at once: what they count goes
+ * through atomics (a plain ++ from two CPUs loses updates, and a lost
+ * rd_inside-- would look like a reader inside with the writer). What only
+ * a writer changes is plain: the lock orders it.
+ */
+static atomic32_t rd_inside, rw_bad;
+static atomic64_t rd_ops;
+static volatile unsigned int wr_inside;
+static volatile unsigned long wr_ops;
 
 static void rw_reader(void *arg)
 {
 	(void)arg;
 	for (unsigned int i = 0; i < RW_ROUNDS; i++) {
 		rwlock_read_lock(&rw);
-		rd_inside++;
+		atomic32_inc(&rd_inside);
 		if (wr_inside || rw_a != rw_b)
-			rw_bad++;
+			atomic32_inc(&rw_bad);
 		if (i % 3 == 0)
 			thread_yield();
 		if (wr_inside || rw_a != rw_b)
-			rw_bad++;
-		rd_inside--;
-		rd_ops++;
+			atomic32_inc(&rw_bad);
+		atomic32_dec(&rd_inside);
+		atomic64_inc(&rd_ops);
 		rwlock_read_unlock(&rw);
 	}
 }
@@ -146,8 +162,8 @@ static void rw_writer(void *arg)
 	(void)arg;
 	for (unsigned int i = 0; i < RW_ROUNDS; i++) {
 		rwlock_write_lock(&rw);
-		if (wr_inside++ || rd_inside || !rwlock_write_held(&rw))
-			rw_bad++;
+		if (wr_inside++ || atomic32_read(&rd_inside) || !rwlock_write_held(&rw))
+			atomic32_inc(&rw_bad);
 		rw_a++;
 		thread_yield(); /* a reader let in now would see a != b */
 		rw_b++;
@@ -171,15 +187,19 @@ static bool st_rw_exclude(void)
 	void *args[RW_READERS + RW_WRITERS];
 
 	rw_a = rw_b = 0;
-	rd_inside = wr_inside = rw_bad = 0;
-	rd_ops = wr_ops = 0;
+	atomic32_set(&rd_inside, 0);
+	atomic32_set(&rw_bad, 0);
+	atomic64_set(&rd_ops, 0);
+	wr_inside = 0;
+	wr_ops = 0;
 	/* Writers spread among the readers. */
 	for (unsigned int i = 0; i < RW_READERS + RW_WRITERS; i++)
 		args[i] = (i % 4 == 1) ? &writer_mark : NULL;
 	bool ok = spawn_join(RW_READERS + RW_WRITERS, rw_either, args);
 
-	kprintf("# rwlock: %lu reads, %lu writes, %u violations\n", rd_ops, wr_ops, rw_bad);
-	return ok && rw_bad == 0 && rd_ops == (unsigned long)RW_READERS * RW_ROUNDS &&
+	kprintf("# rwlock: %llu reads, %lu writes, %u violations\n", (unsigned long long)atomic64_read(&rd_ops),
+		wr_ops, atomic32_read(&rw_bad));
+	return ok && atomic32_read(&rw_bad) == 0 && atomic64_read(&rd_ops) == (uint64_t)RW_READERS * RW_ROUNDS &&
 	       wr_ops == (unsigned long)RW_WRITERS * RW_ROUNDS && rw_a == wr_ops && rw_b == wr_ops &&
 	       rw.readers == 0 && rw.writer == NULL && rw.readers_waiting == 0 &&
 	       rw.writers_waiting == 0;
