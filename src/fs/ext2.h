@@ -213,6 +213,11 @@ int ext2_bmap(const struct ext2_vol *v, const struct ext2_inode_info *ip, uint64
 int ext2_bmap_run(const struct ext2_vol *v, const struct ext2_inode_info *ip, uint64_t lblk, uint32_t max,
 		  uint32_t *pblk, uint32_t *count);
 /*
+ * Reads entry `index` (below g.ptrs_per_block) of indirect block `block` into
+ * *out, as stored: the caller checks the block number it gets.
+ */
+int ext2_indirect_entry(const struct ext2_vol *v, uint32_t ino, uint32_t block, uint32_t index, uint32_t *out);
+/*
  * Reads up to len bytes at byte offset off of a regular file (or a slow
  * symlink or directory) into buf; holes read as zeros, nothing is read past
  * the size. *done is the count copied, also when an error stops the read.

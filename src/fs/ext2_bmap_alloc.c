@@ -25,18 +25,13 @@ static int read_entry(const struct ext2_vol *v, uint32_t ino, uint32_t block, ui
 static int write_entry(struct ext2_vol *v, uint32_t ino, uint32_t block, bool fresh, uint32_t index, uint32_t val);
 static void free_all(struct ext2_vol *v, uint32_t ino, const uint32_t *blocks, unsigned int n);
 
+/* An indirect block's entry, checked to be a hole or a block inside the file system. */
 static int read_entry(const struct ext2_vol *v, uint32_t ino, uint32_t block, uint32_t index, uint32_t *out)
 {
-	const uint8_t *data;
-	uint32_t le;
-	void *ref;
-	int err = ext2_block_get(v, ino, block, &data, &ref);
+	int err = ext2_indirect_entry(v, ino, block, index, out);
 
 	if (err != 0)
 		return err;
-	memcpy(&le, data + (size_t)index * sizeof(le), sizeof(le));
-	ext2_block_put(v, ref);
-	*out = ext2_le32(le);
 	if (*out != 0 && (*out < v->g.first_data_block || *out >= v->g.blocks_count))
 		return ext2_corrupt(v, ino, "block pointer outside the file system", *out);
 	return 0;

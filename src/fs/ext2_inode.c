@@ -10,7 +10,6 @@
 
 static int inode_read(const struct ext2_vol *v, uint32_t ino, struct ext2_inode_info *ip, bool unlinked_ok);
 static int inode_check(const struct ext2_vol *v, struct ext2_inode_info *ip, bool unlinked_ok);
-static int indirect_entry(const struct ext2_vol *v, uint32_t ino, uint32_t block, uint32_t index, uint32_t *out);
 static uint32_t pointer_run(const struct ext2_vol *v, const void *ptrs, bool le, uint32_t index, uint32_t nptrs,
 			    uint32_t first, uint32_t max);
 
@@ -103,8 +102,7 @@ static int inode_check(const struct ext2_vol *v, struct ext2_inode_info *ip, boo
 	return 0;
 }
 
-/* Reads entry `index` of indirect block `block`. */
-static int indirect_entry(const struct ext2_vol *v, uint32_t ino, uint32_t block, uint32_t index, uint32_t *out)
+int ext2_indirect_entry(const struct ext2_vol *v, uint32_t ino, uint32_t block, uint32_t index, uint32_t *out)
 {
 	const uint8_t *data;
 	uint32_t le;
@@ -154,7 +152,7 @@ int ext2_bmap(const struct ext2_vol *v, const struct ext2_inode_info *ip, uint64
 			cover /= p;
 			uint32_t index = (uint32_t)(rel / cover);
 			rel %= cover;
-			int err = indirect_entry(v, ip->ino, ptr, index, &ptr);
+			int err = ext2_indirect_entry(v, ip->ino, ptr, index, &ptr);
 			if (err != 0)
 				return err;
 		}
@@ -228,7 +226,7 @@ int ext2_bmap_run(const struct ext2_vol *v, const struct ext2_inode_info *ip, ui
 			uint32_t index = (uint32_t)(rel / cover);
 			rel %= cover;
 			if (levels > 1) {
-				int err = indirect_entry(v, ip->ino, ptr, index, &ptr);
+				int err = ext2_indirect_entry(v, ip->ino, ptr, index, &ptr);
 				if (err != 0)
 					return err;
 				continue;
