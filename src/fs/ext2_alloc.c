@@ -38,6 +38,8 @@ static bool bit_test(const uint8_t *map, uint32_t bit);
 static void bit_set(uint8_t *map, uint32_t bit);
 static void bit_clear(uint8_t *map, uint32_t bit);
 static bool find_zero(const uint8_t *map, uint32_t from, uint32_t end, uint32_t *bit);
+static int bitmap_release(struct ext2_vol *v, uint32_t ino, uint32_t bitmap, uint32_t bit, const char *what,
+			  uint64_t value);
 static int block_alloc_in_group(struct ext2_vol *v, uint32_t ino, uint32_t group, uint32_t from, uint32_t *out);
 static int inode_alloc_in_group(struct ext2_vol *v, uint32_t group, bool dir, uint32_t *out);
 static uint32_t dir_group(const struct ext2_vol *v, uint32_t parent_group);
@@ -184,6 +186,29 @@ static bool find_zero(const uint8_t *map, uint32_t from, uint32_t end, uint32_t 
 	return false;
 }
 
+/*
+ * Clears bit `bit` of bitmap block `bitmap` (a block or an inode being freed).
+ * A bit already clear is damage: -EUCLEAN with what/value, nothing changed.
+ */
+static int bitmap_release(struct ext2_vol *v, uint32_t ino, uint32_t bitmap, uint32_t bit, const char *what,
+			  uint64_t value)
+{
+	uint8_t *map;
+	void *ref;
+	int err = ext2_block_get_mut(v, ino, bitmap, false, &map, &ref);
+
+	if (err != 0)
+		return err;
+	if (!bit_test(map, bit)) {
+		ext2_block_put(v, ref);
+		return ext2_corrupt(v, ino, what, value);
+	}
+	bit_clear(map, bit);
+	ext2_block_dirty(v, ref, true);
+	ext2_block_put(v, ref);
+	return 0;
+}
+
 static int block_alloc_in_group(struct ext2_vol *v, uint32_t ino, uint32_t group, uint32_t from, uint32_t *out)
 {
 	const uint32_t nbits = group_blocks(&v->g, group);
@@ -259,8 +284,6 @@ int ext2_block_free(struct ext2_vol *v, uint32_t ino, uint32_t block)
 	const struct ext2_geom *g = &v->g;
 	struct gd_mut gd;
 	uint32_t group, bit;
-	uint8_t *map;
-	void *ref;
 	int err = vol_writable(v);
 
 	if (err != 0)
@@ -281,19 +304,11 @@ int ext2_block_free(struct ext2_vol *v, uint32_t ino, uint32_t block)
 		return ext2_corrupt(v, ino, "group's free block count is full while a block is in use (value: group)",
 				    group);
 	}
-	err = ext2_block_get_mut(v, ino, gd.cpu.bg_block_bitmap, false, &map, &ref);
+	err = bitmap_release(v, ino, gd.cpu.bg_block_bitmap, bit, "freeing a block the bitmap says is free", block);
 	if (err != 0) {
 		gd_put(v, &gd, false);
 		return err;
 	}
-	if (!bit_test(map, bit)) {
-		ext2_block_put(v, ref);
-		gd_put(v, &gd, false);
-		return ext2_corrupt(v, ino, "freeing a block the bitmap says is free", block);
-	}
-	bit_clear(map, bit);
-	ext2_block_dirty(v, ref, true);
-	ext2_block_put(v, ref);
 	gd.cpu.bg_free_blocks_count++;
 	gd_put(v, &gd, true);
 	if (v->g.free_blocks < g->blocks_count)
@@ -422,8 +437,6 @@ int ext2_inode_free(struct ext2_vol *v, uint32_t ino, uint16_t mode)
 	const bool dir = (mode & EXT2_S_IFMT) == EXT2_S_IFDIR;
 	struct gd_mut gd;
 	uint32_t group, bit;
-	uint8_t *map;
-	void *ref;
 	int err = vol_writable(v);
 
 	if (err != 0)
@@ -439,19 +452,11 @@ int ext2_inode_free(struct ext2_vol *v, uint32_t ino, uint16_t mode)
 		gd_put(v, &gd, false);
 		return ext2_corrupt(v, ino, "group's inode counts do not allow freeing an inode (value: group)", group);
 	}
-	err = ext2_block_get_mut(v, ino, gd.cpu.bg_inode_bitmap, false, &map, &ref);
+	err = bitmap_release(v, ino, gd.cpu.bg_inode_bitmap, bit, "freeing an inode the bitmap says is free", ino);
 	if (err != 0) {
 		gd_put(v, &gd, false);
 		return err;
 	}
-	if (!bit_test(map, bit)) {
-		ext2_block_put(v, ref);
-		gd_put(v, &gd, false);
-		return ext2_corrupt(v, ino, "freeing an inode the bitmap says is free", ino);
-	}
-	bit_clear(map, bit);
-	ext2_block_dirty(v, ref, true);
-	ext2_block_put(v, ref);
 	gd.cpu.bg_free_inodes_count++;
 	if (dir)
 		gd.cpu.bg_used_dirs_count--;
