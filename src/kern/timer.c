@@ -51,11 +51,27 @@ static void timer_program(struct timer_cpu *tc)
 		gtimer_disarm();
 }
 
-/* IRQs masked. Takes t off whichever list holds it; true if it was pending. */
+/*
+ * IRQs masked. Takes t off whichever list holds it; true if it was pending.
+ *
+ * `cpu` means something only while `pending` is set: a timer never armed
+ * (zeroed, or, against the header's rule, only its `pending` cleared) may
+ * hold any value there, and indexing timer_cpu[] with it would take a lock
+ * that is not one. So `pending` is looked at first, and `cpu` is bounded
+ * anyway. The unlocked look is a hint: the owner's list lock decides. A
+ * timer seen not pending while another CPU arms it is linearised as
+ * "cancelled before it was armed".
+ */
 static bool timer_unlink(struct ktimer *t)
 {
 	for (;;) {
+		/* Acquire: pairs with the list lock's release after `cpu` was stored and the
+		 * timer inserted, so a pending timer's `cpu` is the list that holds it. */
+		if (!__atomic_load_n(&t->pending, __ATOMIC_ACQUIRE))
+			return false;
 		unsigned int c = __atomic_load_n(&t->cpu, __ATOMIC_RELAXED);
+		if (c >= CPU_MAX)
+			return false; /* not armed by timer_arm: on no list */
 		struct timer_cpu *tc = &timer_cpu[c];
 
 		spin_lock(&tc->lock);

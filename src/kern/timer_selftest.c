@@ -66,7 +66,7 @@ static bool st_timer_oneshot(void)
 	/* Offsets in ms, armed out of order; one is cancelled. */
 	static const unsigned int offs_ms[N_TIMERS] = {7, 1, 4, 20, 2, 12};
 	const unsigned int cancelled = 5;
-	struct ktimer t[N_TIMERS];
+	struct ktimer t[N_TIMERS] = {0}; /* zeroed, as levblk/lib/timerlist.h asks */
 	uint64_t base = clock_ns(), dl[N_TIMERS];
 	bool ok = true;
 
@@ -76,8 +76,6 @@ static bool st_timer_oneshot(void)
 	for (unsigned int i = 0; i < N_TIMERS; i++) {
 		dl[i] = base + offs_ms[i] * NSEC_PER_MSEC;
 		fired[i].at = 0;
-		t[i].pending = false;
-		t[i].next = NULL;
 		timer_arm(&t[i], dl[i], record, &fired[i]);
 	}
 	if (!timer_cancel(&t[cancelled])) {
