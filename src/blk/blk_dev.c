@@ -235,9 +235,9 @@ bool blk_locked(const struct blkdev *dev)
 	return spin_is_locked(&dev->lock);
 }
 
-void blk_count_irq_locked(struct blkdev *dev)
+void blk_count_irq_locked(struct blkdev *dev, unsigned int n)
 {
-	dev->ctr.irqs++;
+	dev->ctr.irqs += n;
 }
 
 #ifdef LEVBLK_HOST

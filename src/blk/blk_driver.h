@@ -23,9 +23,10 @@
  * Driver shape:
  *   submit:     core: lock, place bios, queue_rq()* until -ENOSPC,
  *               kick_prepare(), unlock, notify() if it said so
- *   interrupt:  driver: ack transport; blk_lock; drain the ring calling
- *               blk_complete_locked() per request; blk_dispatch_locked();
- *               blk_unlock; blk_notify() if needed; blk_end_done()
+ *   interrupt:  driver: ack transport; blk_irq_work(). The core then calls
+ *               irq_work() under the lock (here or on the CPU that runs the
+ *               device), which drains the ring calling blk_complete_locked()
+ *               per request; the core dispatches, rings, ends the bios.
  */
 #ifndef LEVBLK_BLK_DRIVER_H
 #define LEVBLK_BLK_DRIVER_H
@@ -101,6 +102,14 @@ struct blk_driver_ops {
 	 * back on right after) and hands completions back to its interrupt.
 	 */
 	unsigned int (*poll)(void *drv, bool last, struct blk_done *done);
+	/*
+	 * The work of `nirqs` interrupts (at least 1) the driver announced with
+	 * blk_irq_work(): count them, drain the rings (blk_complete_locked per
+	 * request), deal with a device that misbehaved. Queue lock held, IRQs
+	 * masked, on whichever CPU runs the device at the time (not always the
+	 * one that took the interrupts); the core dispatches afterwards.
+	 */
+	void (*irq_work)(void *drv, unsigned int nirqs, struct blk_done *done);
 };
 
 /* Bios ended under the lock, waiting for their end_io outside it. */
@@ -173,8 +182,17 @@ void blk_notify(struct blkdev *dev);
  * submit), it leaves the bios to that outer call: callbacks never nest.
  */
 void blk_end_done(struct blk_done *done);
-/* Counts an interrupt taken for the device. Queue lock held. */
-void blk_count_irq_locked(struct blkdev *dev);
+/* Counts n interrupts taken for the device. Queue lock held. */
+void blk_count_irq_locked(struct blkdev *dev, unsigned int n);
+/*
+ * Interrupt context, after the driver acknowledged its transport: the
+ * device has completions (or news) for irq_work. If no CPU runs the device,
+ * this one does (queue lock, irq_work, dispatch, doorbell, end_io); if one
+ * does, the work is left to it and this returns at once, so an interrupt
+ * never spins on the queue lock behind a submitting CPU (blk_core.c, "The
+ * device's runner").
+ */
+void blk_irq_work(struct blkdev *dev);
 /* Declares the device broken: queued and future bios end -ENODEV. Queue lock held. */
 void blk_mark_broken_locked(struct blkdev *dev, struct blk_done *done);
 /*

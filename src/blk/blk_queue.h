@@ -174,7 +174,10 @@ struct blkdev {
 
 	/* Per-CPU submission (blk_core.c, "Submission"); a disk's only, unused on one CPU. */
 	struct blk_sw_ctx sw[CPU_MAX];
-	uint32_t sw_mover;  /* 1 while a CPU moves staged bios into the queue (atomic) */
+	/* 1 while a CPU runs the device: moves staged bios, does interrupt work (atomic) */
+	uint32_t sw_mover;
+	/* Interrupts taken and not yet handed to the driver's irq_work (atomic; blk_core.c) */
+	uint32_t irq_pending;
 	uint64_t sw_ticket; /* the next staging ticket (atomic) */
 	uint64_t sw_runs;   /* mover passes made, and ... */
 	uint64_t sw_handoffs; /* ... stagings that left their bios to another CPU's pass */

@@ -126,6 +126,7 @@ static bool vblk_drain_watch_locked(struct vblk *vb, const struct request *watch
 				    struct blk_done *done);
 static unsigned int vblk_poll(void *drv, bool last, struct blk_done *done);
 static void vblk_irq(void *arg);
+static void vblk_irq_work(void *drv, unsigned int nirqs, struct blk_done *done);
 
 static const struct blk_driver_ops vblk_ops = {
     .queue_rq = vblk_queue_rq,
@@ -135,6 +136,7 @@ static const struct blk_driver_ops vblk_ops = {
     .describe = vblk_describe,
     .timeout = vblk_timeout,
     .poll = vblk_poll,
+    .irq_work = vblk_irq_work,
 };
 
 static bool has(const struct vblk *vb, unsigned int bit)
@@ -541,29 +543,34 @@ static enum blk_timeout_ret vblk_timeout(void *drv, struct request *rq, struct b
 }
 
 /*
- * The device's interrupt: ack the transport, drain under the
- * lock, dispatch more while holding it, then notify and end bios outside.
+ * The device's interrupt: ack the transport (so a completion posted after
+ * this raises a new interrupt), then hand the rest to the core, which runs
+ * vblk_irq_work under the queue lock here or on the CPU that runs the
+ * device now (blk_irq_work).
  */
 static void vblk_irq(void *arg)
 {
 	struct vblk *vb = arg;
-	struct blk_done done = BLK_DONE_INIT;
 
 	(void)virtio_ack_interrupt(vb->vdev);
-	irqflags_t f = blk_lock(vb->bdev);
-	blk_count_irq_locked(vb->bdev);
+	blk_irq_work(vb->bdev);
+}
+
+/*
+ * The work of nirqs interrupts (the core's irq_work): counted, then the
+ * rings drained, unless fault injection is losing interrupts. Queue lock
+ * held; the core dispatches after it.
+ */
+static void vblk_irq_work(void *drv, unsigned int nirqs, struct blk_done *done)
+{
+	struct vblk *vb = drv;
+
+	blk_count_irq_locked(vb->bdev, nirqs);
 	for (unsigned int q = 0; q < vb->nvqs; q++)
-		(void)vq_irq_note(vb->vqs[q]);
-	if (vblk_fault_lose_irq_locked(vb)) {
-		blk_unlock(vb->bdev, f);
+		(void)vq_irq_note(vb->vqs[q], nirqs);
+	if (vblk_fault_lose_irq_locked(vb, nirqs))
 		return;
-	}
-	vblk_drain_locked(vb, &done);
-	bool kick = blk_dispatch_locked(vb->bdev, &done);
-	blk_unlock(vb->bdev, f);
-	if (kick)
-		blk_notify(vb->bdev);
-	blk_end_done(&done);
+	vblk_drain_locked(vb, done);
 }
 
 static int cfg32(struct vblk *vb, unsigned int off, uint32_t *v)

@@ -21,13 +21,13 @@ PARAM_U64("blk.fault_stall", fault_stall, 0, UINT32_MAX,
 PARAM_U64("blk.fault_stall_sticky", fault_stall_sticky, 0, 1,
 	  "tests: 1 keeps blk.fault_stall on across resets");
 
-bool vblk_fault_lose_irq_locked(struct vblk *vb)
+bool vblk_fault_lose_irq_locked(struct vblk *vb, unsigned int n)
 {
 	struct vblk_fault *ft = &vb->fault;
 
 	if (!fault_lost_irq)
 		return false;
-	if (!ft->irq_done && ++ft->irqs >= fault_lost_irq) {
+	if (!ft->irq_done && (ft->irqs += n) >= fault_lost_irq) {
 		ft->irq_done = true;
 		ft->irq_off = true;
 		kprintf("%s: fault injection: ignoring interrupts until the deadline check\n",

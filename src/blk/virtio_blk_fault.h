@@ -25,8 +25,8 @@
 struct vblk;
 
 #ifdef LEVBLK_FAULT_INJECT
-/* True when this interrupt is to be "lost". */
-bool vblk_fault_lose_irq_locked(struct vblk *vb);
+/* True when the work of these n interrupts is to be "lost". */
+bool vblk_fault_lose_irq_locked(struct vblk *vb, unsigned int n);
 /* True when this doorbell is to be withheld. */
 bool vblk_fault_hold_kick_locked(struct vblk *vb);
 /* The deadline check ran: interrupts are heard again. */
@@ -34,9 +34,10 @@ void vblk_fault_deadline_locked(struct vblk *vb);
 /* The device was reset: doorbells go through again (unless sticky). */
 void vblk_fault_reset_locked(struct vblk *vb);
 #else
-static inline bool vblk_fault_lose_irq_locked(struct vblk *vb)
+static inline bool vblk_fault_lose_irq_locked(struct vblk *vb, unsigned int n)
 {
 	(void)vb;
+	(void)n;
 	return false;
 }
 static inline bool vblk_fault_hold_kick_locked(struct vblk *vb)

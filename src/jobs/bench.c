@@ -265,7 +265,7 @@ static void bench_total(const struct bench_cfg *cfg, uint32_t mask, uint64_t win
 static int bench_job(const char **why)
 {
 	struct bench_cfg *cfg = &bench;
-	uint64_t idle0, idle1, t_end, busy, all_ios = 0, errors = 0;
+	uint64_t idle0, idle1, t_end, busy, all_ios = 0, errors = 0, slock0[2], slock1[2];
 	int err;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -285,6 +285,7 @@ static int bench_job(const char **why)
 	for (unsigned int i = 0; i < cfg->ndisks; i++)
 		blkdev_counters(cfg->disks[i].dev, &cfg->disks[i].ctr0);
 	idle0 = sched_idle_ns();
+	sched_lock_stats(&slock0[0], &slock0[1]);
 	cfg->t_start_ns = clock_ns();
 	cfg->deadline_ns = cfg->secs ? cfg->t_start_ns + cfg->secs * NSEC_PER_SEC : 0;
 	for (unsigned int i = 0; i < cfg->nthreads; i++) {
@@ -306,6 +307,7 @@ static int bench_job(const char **why)
 		thread_join(cfg->threads_of[i]->thread);
 	t_end = clock_ns();
 	idle1 = sched_idle_ns();
+	sched_lock_stats(&slock1[0], &slock1[1]);
 	for (unsigned int i = 0; i < cfg->ndisks; i++)
 		blkdev_counters(cfg->disks[i].dev, &cfg->disks[i].ctr1);
 
@@ -321,12 +323,16 @@ static int bench_job(const char **why)
 	for (unsigned int i = 0; i < cfg->ndisks; i++) {
 		bench_total(cfg, 1u << i, t_end - cfg->t_start_ns, busy, all_ios,
 			    cfg->disks[i].info->name);
+		bench_tot.slock_acquired = slock1[0] - slock0[0];
+		bench_tot.slock_spins = slock1[1] - slock0[1];
 		bench_report(cfg, &bench_tot);
 		errors += bench_tot.ctr.errors + bench_tot.errors_seen;
 	}
 	if (cfg->ndisks > 1) {
 		bench_total(cfg, (1u << cfg->ndisks) - 1, t_end - cfg->t_start_ns, busy, all_ios,
 			    cfg->dev_arg);
+		bench_tot.slock_acquired = slock1[0] - slock0[0];
+		bench_tot.slock_spins = slock1[1] - slock0[1];
 		bench_report(cfg, &bench_tot);
 	}
 	bench_teardown(cfg);

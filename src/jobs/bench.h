@@ -128,6 +128,7 @@ struct bench_totals {
 	uint64_t cpu_window_ns; /* the window busy_ns was measured over: start to threads joined */
 	uint64_t busy_ns, all_ios; /* CPU not in WFI in that window, and every disk's I/Os */
 	struct blk_counters ctr;   /* counter deltas over the run */
+	uint64_t slock_acquired, slock_spins; /* the scheduler lock's, over the run */
 	struct hist hist;
 };
 void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t);

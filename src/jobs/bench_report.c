@@ -75,7 +75,8 @@ void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t)
 	    "\"irqs\":%lu,\"errors\":%lu,\"cpu_util\":%lu.%03lu,\"cpu_ns_per_io\":%lu,"
 	    "\"avg_request_kib\":%lu.%01lu,\"seed\":%lu,\"disks\":%u,"
 	    "\"timeouts\":%lu,\"lost_irqs\":%lu,\"resets\":%lu,\"qlock_acquired\":%lu,"
-	    "\"qlock_spins\":%lu,\"submit_moves\":%lu,\"submit_handoffs\":%lu,\"cpus\":%u}",
+	    "\"qlock_spins\":%lu,\"submit_moves\":%lu,\"submit_handoffs\":%lu,"
+	    "\"slock_acquired\":%lu,\"slock_spins\":%lu,\"cpus\":%u}",
 	    t->dev, bench_rw_name(cfg->rw), cfg->bs, cfg->qd, cfg->threads,
 	    bench_engine_name(cfg->engine), FIX(t->elapsed_ns / NSEC_PER_MSEC, THOUSANDTHS),
 	    (unsigned long)t->ios, FIX(iops10, TENTHS), FIX(mbps100, HUNDREDTHS),
@@ -89,6 +90,6 @@ void bench_report(const struct bench_cfg *cfg, const struct bench_totals *t)
 	    (unsigned long)t->ctr.lost_irqs, (unsigned long)t->ctr.resets,
 	    (unsigned long)t->ctr.lock_acquired, (unsigned long)t->ctr.lock_spins,
 	    (unsigned long)t->ctr.submit_moves, (unsigned long)t->ctr.submit_handoffs,
-	    cfg->nthreads < cpu_count() ? cfg->nthreads : cpu_count());
+	    (unsigned long)t->slock_acquired, (unsigned long)t->slock_spins, cfg->nthreads < cpu_count() ? cfg->nthreads : cpu_count());
 	kprintf("%s\n", line);
 }

@@ -81,7 +81,7 @@ void wait_for_completion(struct completion *c)
 	while (c->done == 0)
 		waitq_sleep_locked(&c->wq);
 	completion_take(c);
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 bool wait_for_completion_timeout(struct completion *c, uint64_t timeout_ns)
@@ -100,7 +100,7 @@ bool wait_for_completion_timeout(struct completion *c, uint64_t timeout_ns)
 			break;
 		waitq_sleep_locked_until(&c->wq, deadline);
 	}
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	return ok;
 }
 
@@ -113,6 +113,6 @@ bool try_wait_for_completion(struct completion *c)
 		completion_take(c);
 		ok = true;
 	}
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	return ok;
 }

@@ -31,7 +31,7 @@ void mutex_lock(struct mutex *m)
 	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (m->owner == self) {
-		spin_unlock_irqrestore(&sched_lock, f);
+		sched_unlock_irqrestore(f);
 		lock_fault(LOCK_FAULT_RECURSIVE, KIND, m->name);
 		return;
 	}
@@ -40,7 +40,7 @@ void mutex_lock(struct mutex *m)
 	/* Woken by mutex_unlock, which made us the owner before waking us. */
 	while (m->owner != self)
 		waitq_sleep_locked(&m->wq);
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 bool mutex_trylock(struct mutex *m)
@@ -55,7 +55,7 @@ bool mutex_trylock(struct mutex *m)
 		m->owner = self;
 		got = true;
 	}
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	return got;
 }
 
@@ -68,7 +68,7 @@ void mutex_unlock(struct mutex *m)
 	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (m->owner != self) {
-		spin_unlock_irqrestore(&sched_lock, f);
+		sched_unlock_irqrestore(f);
 		lock_fault(LOCK_FAULT_NOT_OWNER, KIND, m->name);
 		return;
 	}
@@ -77,7 +77,7 @@ void mutex_unlock(struct mutex *m)
 	m->owner = next; /* NULL: free */
 	if (next)
 		sched_wake(next); /* unlinks it from m->wq */
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 bool mutex_held(const struct mutex *m)

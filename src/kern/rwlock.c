@@ -77,7 +77,7 @@ void rwlock_read_lock(struct rwlock *rw)
 	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (rw->writer == self) {
-		spin_unlock_irqrestore(&sched_lock, f);
+		sched_unlock_irqrestore(f);
 		lock_fault(LOCK_FAULT_RECURSIVE, KIND, rw->name);
 		return;
 	}
@@ -89,7 +89,7 @@ void rwlock_read_lock(struct rwlock *rw)
 		while (rw->read_grants == seen)
 			waitq_sleep_locked(&rw->rq);
 	}
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 bool rwlock_read_trylock(struct rwlock *rw)
@@ -104,7 +104,7 @@ bool rwlock_read_trylock(struct rwlock *rw)
 		rw->readers++;
 		got = true;
 	}
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	return got;
 }
 
@@ -115,13 +115,13 @@ void rwlock_read_unlock(struct rwlock *rw)
 	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (rw->readers == 0) {
-		spin_unlock_irqrestore(&sched_lock, f);
+		sched_unlock_irqrestore(f);
 		lock_fault(LOCK_FAULT_NO_READER, KIND, rw->name);
 		return;
 	}
 	if (--rw->readers == 0)
 		hand_on(rw, false);
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 void rwlock_write_lock(struct rwlock *rw)
@@ -133,7 +133,7 @@ void rwlock_write_lock(struct rwlock *rw)
 	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (rw->writer == self) {
-		spin_unlock_irqrestore(&sched_lock, f);
+		sched_unlock_irqrestore(f);
 		lock_fault(LOCK_FAULT_RECURSIVE, KIND, rw->name);
 		return;
 	}
@@ -145,7 +145,7 @@ void rwlock_write_lock(struct rwlock *rw)
 		while (rw->writer != self)
 			waitq_sleep_locked(&rw->wq);
 	}
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 bool rwlock_write_trylock(struct rwlock *rw)
@@ -160,7 +160,7 @@ bool rwlock_write_trylock(struct rwlock *rw)
 		rw->writer = self;
 		got = true;
 	}
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	return got;
 }
 
@@ -173,13 +173,13 @@ void rwlock_write_unlock(struct rwlock *rw)
 	irqflags_t f = spin_lock_irqsave(&sched_lock);
 
 	if (rw->writer != self) {
-		spin_unlock_irqrestore(&sched_lock, f);
+		sched_unlock_irqrestore(f);
 		lock_fault(LOCK_FAULT_NOT_OWNER, KIND, rw->name);
 		return;
 	}
 	rw->writer = NULL;
 	hand_on(rw, true);
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 bool rwlock_write_held(const struct rwlock *rw)

@@ -77,6 +77,12 @@ struct sched_cpu {
 } __attribute__((aligned(64)));
 
 static struct sched_cpu sched_cpus[CPU_MAX];
+/*
+ * Reschedule SGIs this CPU owes (bit c: to CPU c), asked for under sched_lock
+ * and sent by sched_unlock once the lock is free. Indexed by the sending CPU
+ * and touched only by it with IRQs masked (sched_lock's rule).
+ */
+static uint32_t sched_sgi_owed[CPU_MAX];
 static struct thread *runq_head, *runq_tail;
 /* sched_idle_poll_until's deadline (clock_ns); idle CPUs spin before it. */
 static uint64_t idle_poll_deadline;
@@ -144,7 +150,13 @@ static bool cpu_idle(unsigned int c)
 	return sched_cpus[c].online && sched_cpus[c].cur == sched_cpus[c].idle;
 }
 
-/* sched_lock held. Tells CPU c to reschedule: its own flag, and an SGI if it is another CPU. */
+/*
+ * sched_lock held. Tells CPU c to reschedule: its own flag, and an SGI if it
+ * is another CPU, sent when the lock is released (sched_unlock). No wake-up
+ * is lost by the delay: c either takes sched_lock after our release and
+ * sees what we queued, or it is in (or on its way to) WFI, which the SGI
+ * ends whenever it arrives; `kicked` stays set until c has looked.
+ */
 static void resched_cpu(unsigned int c)
 {
 	struct sched_cpu *sc = &sched_cpus[c];
@@ -154,8 +166,29 @@ static void resched_cpu(unsigned int c)
 		return;
 	sc->kicked = true;
 	sc->kicks++;
-	/* The SGI's receiver takes sched_lock before it looks: it sees what we queued. */
-	irq_send_ipi(SCHED_SGI_RESCHED, c);
+	sched_sgi_owed[cpu_id()] |= 1u << c;
+}
+
+void sched_unlock(void)
+{
+	unsigned int me = cpu_id();
+	uint32_t owed = sched_sgi_owed[me];
+
+	sched_sgi_owed[me] = 0;
+	spin_unlock(&sched_lock);
+	/* After the release (which publishes what we queued); each SGI has its own dsb. */
+	while (owed) {
+		unsigned int c = (unsigned int)__builtin_ctz(owed);
+
+		owed &= owed - 1;
+		irq_send_ipi(SCHED_SGI_RESCHED, c);
+	}
+}
+
+void sched_unlock_irqrestore(irqflags_t flags)
+{
+	sched_unlock();
+	irq_restore(flags);
 }
 
 /*
@@ -245,7 +278,7 @@ void sched_block(void)
 		 */
 		self->blocking = true;
 		self->woken = false;
-		spin_unlock(&sched_lock);
+		sched_unlock();
 		self->plug_hook(self->plug, THREAD_PLUG_SWITCH);
 		spin_lock(&sched_lock);
 		self->blocking = false;
@@ -303,7 +336,7 @@ static void sched_irq_exit(void)
 		plug_switch(self);
 	spin_lock(&sched_lock);
 	schedule();
-	spin_unlock(&sched_lock);
+	sched_unlock();
 }
 
 /* The reschedule SGI: the work is done at IRQ exit (need_resched was set by the sender). */
@@ -332,7 +365,7 @@ static _Noreturn void thread_entry(void)
 {
 	struct thread *self = current();
 
-	spin_unlock(&sched_lock);
+	sched_unlock();
 	irq_enable_local();
 	self->fn(self->arg);
 	irq_disable_local();
@@ -384,7 +417,7 @@ struct thread *thread_create_on(const char *name, void (*fn)(void *arg), void *a
 		runq_push(t);
 		kick_for(t);
 	}
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	return t;
 }
 
@@ -403,7 +436,7 @@ int thread_pin(struct thread *t, int cpu)
 	t->pin = (int8_t)(cpu < 0 ? -1 : cpu);
 	if (t->state == THREAD_READY && t->pin >= 0)
 		kick_for(t);
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 	/* Pinned away from the CPU we run on: move now (schedule() queues us for the other CPU). */
 	if (self && cpu >= 0 && (unsigned int)cpu != cpu_id())
 		thread_yield();
@@ -425,7 +458,7 @@ void thread_join(struct thread *t)
 		waitq_sleep_locked(&t->join_wq);
 	/* It switched away for good before we got the lock: its stack is free. */
 	t->state = THREAD_FREE;
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 void thread_yield(void)
@@ -438,7 +471,7 @@ void thread_yield(void)
 	plug_switch(self);
 	spin_lock(&sched_lock);
 	schedule();
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 void thread_sleep_ns(uint64_t ns)
@@ -454,7 +487,7 @@ void thread_sleep_ns(uint64_t ns)
 	irqflags_t f = spin_lock_irqsave(&sched_lock);
 	while (clock_ns() < deadline)
 		waitq_sleep_locked_until(NULL, deadline);
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 struct thread *thread_current(void)
@@ -550,6 +583,11 @@ uint64_t sched_switch_count(void)
 	return sum_cpus(offsetof(struct sched_cpu, switches));
 }
 
+void sched_lock_stats(uint64_t *acquired, uint64_t *spins)
+{
+	spin_stats(&sched_lock, acquired, spins);
+}
+
 uint64_t sched_kick_count(void)
 {
 	return sum_cpus(offsetof(struct sched_cpu, kicks));
@@ -593,11 +631,11 @@ static void idle_main(void *arg)
 
 		if (runq_has(cpu_id())) {
 			schedule();
-			spin_unlock_irqrestore(&sched_lock, f);
+			sched_unlock_irqrestore(f);
 			continue;
 		}
 		sc->kicked = false;
-		spin_unlock(&sched_lock);
+		sched_unlock();
 		uint64_t t0 = clock_ns(), poll = sched_idle_poll_deadline();
 		/* Polling counts as idle: any interrupt ends it at once. */
 		if (t0 < poll) {
@@ -633,7 +671,7 @@ static void sched_cpu_setup(void)
 	sc->boot.state = THREAD_DEAD;
 	sc->boot.pin = (int8_t)c;
 	sc->cur = &sc->boot;
-	spin_unlock(&sched_lock);
+	sched_unlock();
 	timer_arm(&sc->tick, clock_ns() + SCHED_SLICE_NS, sched_tick, sc);
 }
 

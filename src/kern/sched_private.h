@@ -22,6 +22,14 @@
 
 /* The one lock of the scheduler and of every wait queue (see above). */
 extern spinlock_t sched_lock;
+/*
+ * Every release of sched_lock goes through these: reschedule SGIs asked for
+ * under the lock (sched.c, resched_cpu) are sent after it is released, since
+ * under emulation sending one is an exit into QEMU that may wait for its
+ * global lock, and the other CPUs would spin on sched_lock meanwhile.
+ */
+void sched_unlock(void);
+void sched_unlock_irqrestore(irqflags_t flags);
 
 /* The SGI that tells a CPU to reschedule (src/kern/sched.c). */
 #define SCHED_SGI_RESCHED 0u

@@ -22,7 +22,7 @@ irqflags_t waitq_lock_irqsave(void)
 
 void waitq_unlock_irqrestore(irqflags_t flags)
 {
-	spin_unlock_irqrestore(&sched_lock, flags);
+	sched_unlock_irqrestore(flags);
 }
 
 bool sched_lock_if_needed(irqflags_t *flags)
@@ -38,7 +38,7 @@ bool sched_lock_if_needed(irqflags_t *flags)
 void sched_unlock_if(bool took, irqflags_t flags)
 {
 	if (took)
-		spin_unlock_irqrestore(&sched_lock, flags);
+		sched_unlock_irqrestore(flags);
 }
 
 static void waitq_append(struct waitq *wq, struct thread *t)
@@ -91,7 +91,7 @@ static void waitq_timeout(void *arg)
 
 	if (t->timed_sleep)
 		sched_wake(t);
-	spin_unlock_irqrestore(&sched_lock, f);
+	sched_unlock_irqrestore(f);
 }
 
 void waitq_sleep_locked_until(struct waitq *wq, uint64_t deadline_ns)

@@ -81,7 +81,7 @@ static void rng_irq(void *arg)
 
 	if (!(vmmio_ack_interrupt(s->dev) & VMMIO_INT_VRING))
 		return;
-	(void)vq_irq_note(s->vq);
+	(void)vq_irq_note(s->vq, 1);
 	do {
 		vq_disable_cb(s->vq);
 		while ((c = vq_get_used(s->vq, &len))) {

@@ -459,13 +459,13 @@ bool vq_has_used(struct virtqueue *vq)
 	return vq_used_pending(vq) > 0;
 }
 
-bool vq_irq_note(struct virtqueue *vq)
+bool vq_irq_note(struct virtqueue *vq, unsigned int n)
 {
 	if (vq->packed)
-		return vqp_irq_note(vq->packed);
+		return vqp_irq_note(vq->packed, n);
 	bool work = vq_has_used(vq);
 
-	vq->st.irqs++;
+	vq->st.irqs += n;
 	if (work)
 		vq->st.irqs_with_work++;
 	return work;

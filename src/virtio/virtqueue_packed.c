@@ -388,11 +388,11 @@ bool vqp_has_used(struct vq_packed *q)
 	return vqp_peek_used(q) > 0;
 }
 
-bool vqp_irq_note(struct vq_packed *q)
+bool vqp_irq_note(struct vq_packed *q, unsigned int n)
 {
 	bool work = vqp_has_used(q);
 
-	q->st.irqs++;
+	q->st.irqs += n;
 	if (work)
 		q->st.irqs_with_work++;
 	return work;

@@ -28,7 +28,7 @@ bool vqp_kick_prepare(struct vq_packed *q);
 void vqp_notify(struct vq_packed *q);
 void *vqp_get_used(struct vq_packed *q, uint32_t *len);
 bool vqp_has_used(struct vq_packed *q);
-bool vqp_irq_note(struct vq_packed *q);
+bool vqp_irq_note(struct vq_packed *q, unsigned int n);
 void vqp_disable_cb(struct vq_packed *q);
 bool vqp_enable_cb(struct vq_packed *q);
 bool vqp_enable_cb_delayed(struct vq_packed *q);

@@ -78,11 +78,25 @@ static enum blk_timeout_ret fake_timeout(void *drv, struct request *rq, struct b
 	return BLK_TIMEOUT_RESET;
 }
 
+/* The core's irq_work: ends what fake_complete_irq's interrupts finished. Queue lock held. */
+static void fake_irq_work(void *drv, unsigned int nirqs, struct blk_done *done)
+{
+	struct fake_drv *fd = drv;
+
+	fd->irq_works++;
+	fd->irq_seen += nirqs;
+	blk_count_irq_locked(fd->dev, nirqs);
+	for (uint32_t j = 0; j < fd->irq_nrqs; j++)
+		blk_complete_locked(fd->dev, fd->irq_rqs[j], 0, done);
+	fd->irq_nrqs = 0;
+}
+
 static const struct blk_driver_ops fake_ops = {
     .queue_rq = fake_queue_rq,
     .kick_prepare = fake_kick_prepare,
     .notify = fake_notify,
     .timeout = fake_timeout,
+    .irq_work = fake_irq_work,
 };
 
 struct fake_drv *fake_create(uint64_t capacity, uint32_t lbs, uint32_t max_segs,
@@ -195,7 +209,7 @@ void fake_complete(struct fake_drv *fd, int log_idx, int status)
 	l->rq = NULL;
 	fd->in_ring--;
 	irqflags_t f = blk_lock(fd->dev);
-	blk_count_irq_locked(fd->dev);
+	blk_count_irq_locked(fd->dev, 1);
 	blk_complete_locked(fd->dev, rq, status, &done);
 	bool kick = blk_dispatch_locked(fd->dev, &done);
 	blk_unlock(fd->dev, f);
@@ -214,8 +228,6 @@ void fake_complete_all(struct fake_drv *fd)
 
 void fake_complete_irq(struct fake_drv *fd, uint32_t n)
 {
-	struct blk_done done = BLK_DONE_INIT;
-	struct request *rqs[FAKE_MAX_LOG];
 	uint32_t k = 0;
 	int i;
 
@@ -223,18 +235,11 @@ void fake_complete_irq(struct fake_drv *fd, uint32_t n)
 	while (k < n && (i = fake_inflight_index(fd, 0)) >= 0) {
 		struct fake_rq_log *l = &fd->log[i];
 		fake_transfer(fd, l);
-		rqs[k++] = l->rq;
+		fd->irq_rqs[fd->irq_nrqs++] = l->rq;
 		l->rq = NULL;
 		fd->in_ring--;
+		k++;
 	}
-	irqflags_t f = blk_lock(fd->dev);
-	blk_count_irq_locked(fd->dev);
-	for (uint32_t j = 0; j < k; j++)
-		blk_complete_locked(fd->dev, rqs[j], 0, &done);
-	bool kick = blk_dispatch_locked(fd->dev, &done);
-	blk_unlock(fd->dev, f);
-	if (kick)
-		blk_notify(fd->dev);
-	blk_end_done(&done);
+	blk_irq_work(fd->dev);
 	irq_restore(irq);
 }

@@ -49,6 +49,11 @@ struct fake_drv {
 	uint32_t timeouts;
 	struct request *timeout_rq;
 	bool reset_on_timeout;
+	/* Requests a fake_complete_irq "interrupt" finished, for the core's irq_work. */
+	struct request *irq_rqs[FAKE_MAX_LOG];
+	uint32_t irq_nrqs;
+	uint32_t irq_works; /* irq_work calls, and ... */
+	uint32_t irq_seen;  /* ... the interrupts they were given in all */
 };
 
 /* Makes a device: capacity in 512-byte sectors, lbs, limits, flags. */
@@ -62,7 +67,11 @@ int fake_inflight_index(struct fake_drv *fd, uint32_t nth);
 void fake_complete(struct fake_drv *fd, int log_idx, int status);
 /* Completes every in-flight request, oldest first, until none is left. */
 void fake_complete_all(struct fake_drv *fd);
-/* Completes up to n in-flight requests in one "interrupt" (IRQs masked, one lock hold). */
+/*
+ * Completes up to n in-flight requests in one "interrupt" (IRQs masked): the
+ * data moves, then blk_irq_work, whose irq_work (now, or in the pass of the
+ * CPU that runs the device) ends them in one lock hold.
+ */
 void fake_complete_irq(struct fake_drv *fd, uint32_t n);
 void fake_add_bad(struct fake_drv *fd, uint64_t sector, int times);
 

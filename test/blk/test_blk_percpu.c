@@ -6,7 +6,10 @@
  * to that mover and returns without touching the queue; the mover takes
  * every context's bios in submission (ticket) order, also for a thread that
  * moved between CPUs, and over random rounds of hand-offs; an end_io that
- * resubmits on another CPU uses that CPU's ending context.
+ * resubmits on another CPU uses that CPU's ending context. The device's
+ * runner: an interrupt taken while another CPU runs the device leaves its
+ * work to that CPU's next pass instead of taking the queue lock, and the
+ * pass ends those bios before it dispatches new ones.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -242,6 +245,68 @@ static void test_percpu_random_rounds_keep_order(void **state)
 	}
 }
 
+/*
+ * An interrupt with no runner does its work at once; one taken while CPU 2
+ * runs the device (the flag held) only counts itself and returns, bios not
+ * ended, queue untouched; two such interrupts are handed over as one
+ * irq_work of 2 when CPU 0's submission becomes the runner, and that pass
+ * ends them before it places and dispatches CPU 0's bio.
+ */
+static void test_runner_takes_interrupt_work_left_to_it(void **state)
+{
+	struct pb a, b, c, d;
+
+	(void)state;
+	struct fake_drv *fd = make(4);
+	pb_submit(&a, fd, 0, 8, 1);
+	fake_complete_irq(fd, 1);
+	assert_int_equal(a.ends, 1);
+	assert_int_equal(fd->irq_works, 1);
+	assert_int_equal(fd->dev->irq_pending, 0);
+
+	pb_submit(&b, fd, 1, 64, 1);
+	pb_submit(&c, fd, 2, 128, 3);
+	assert_int_equal(fd->nlog, 3);
+	fd->dev->sw_mover = 1; /* CPU 2 runs the device */
+	hal_host_cpu = 1;
+	uint64_t handoffs = fd->dev->sw_handoffs, irqs = fd->dev->ctr.irqs;
+	fake_complete_irq(fd, 1);
+	fake_complete_irq(fd, 1);
+	hal_host_cpu = 0;
+	assert_int_equal(b.ends + c.ends, 0);
+	assert_int_equal(fd->irq_works, 1);
+	assert_int_equal(fd->dev->irq_pending, 2);
+	assert_int_equal(fd->dev->sw_handoffs, handoffs + 2);
+	assert_int_equal(fd->dev->ctr.irqs, irqs);
+
+	fd->dev->sw_mover = 0; /* CPU 2's pass ends; CPU 0 submits and runs the device */
+	blk_param_trace = 1;
+	blk_trace_clear();
+	pb_submit(&d, fd, 3, 512, 0);
+	assert_int_equal(b.ends + c.ends, 2);
+	assert_int_equal(b.status + c.status, 0);
+	assert_int_equal(fd->irq_works, 2);
+	assert_int_equal(fd->irq_seen, 3);
+	assert_int_equal(fd->dev->ctr.irqs, irqs + 2);
+	assert_int_equal(fd->dev->irq_pending, 0);
+	assert_int_equal(fd->nlog, 4);
+	/* Completions first, then the new bio: COMPLETE events before its QUEUE. */
+	static struct blk_trace_event ev[16];
+	unsigned int n = blk_trace_read(ev, 16, NULL), completes = 0;
+	bool queued = false;
+	for (unsigned int i = 0; i < n; i++) {
+		if (ev[i].ev == BLK_TRACE_COMPLETE) {
+			assert_false(queued);
+			completes++;
+		}
+		queued |= ev[i].ev == BLK_TRACE_QUEUE;
+	}
+	assert_int_equal(completes, 2);
+	assert_true(queued);
+	fake_complete_irq(fd, 1);
+	assert_int_equal(d.ends, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +314,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_percpu_staged_bios_moved_in_submission_order, teardown),
 	    cmocka_unit_test_teardown(test_percpu_end_io_resubmits_on_another_cpu, teardown),
 	    cmocka_unit_test_teardown(test_percpu_random_rounds_keep_order, teardown),
+	    cmocka_unit_test_teardown(test_runner_takes_interrupt_work_left_to_it, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

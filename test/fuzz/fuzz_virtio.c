@@ -333,7 +333,7 @@ static void fz_run(struct vmmio_dev *dev, struct virtqueue *vq)
 		}
 		case 7:
 			if (vmmio_ack_interrupt(dev) & VMMIO_INT_VRING)
-				(void)vq_irq_note(vq);
+				(void)vq_irq_note(vq, 1);
 			break;
 		case 8: {
 			uint64_t v;

@@ -24,7 +24,7 @@ static void vt_irq(void *arg)
 	t->irqs++;
 	if (!(st & VMMIO_INT_VRING))
 		return;
-	vq_irq_note(t->vq);
+	vq_irq_note(t->vq, 1);
 	do {
 		vq_disable_cb(t->vq);
 		vt_poll(t);

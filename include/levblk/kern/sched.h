@@ -31,5 +31,10 @@ uint64_t sched_cpu_idle_polls(unsigned int cpu);
 uint64_t sched_idle_poll_deadline(void);
 /* Thread switches since boot (diagnostics). */
 uint64_t sched_switch_count(void);
+/*
+ * The scheduler lock's acquisitions and waiting-loop turns since boot
+ * (contention between CPUs: wake-ups, blocks, idle passes). Any context.
+ */
+void sched_lock_stats(uint64_t *acquired, uint64_t *spins);
 
 #endif

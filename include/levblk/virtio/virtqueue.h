@@ -43,8 +43,8 @@ struct vq_stats {
 	uint64_t kicks;		   /* vq_kick_prepare said "notify" (device notifications) */
 	uint64_t kicks_suppressed; /* vq_kick_prepare said "no need" (event idx or NO_NOTIFY) */
 	uint64_t used;		   /* chains handed back by vq_get_used */
-	uint64_t irqs;		   /* vq_irq_note calls (interrupts taken for this queue) */
-	uint64_t irqs_with_work;   /* ... that found used buffers waiting */
+	uint64_t irqs;		   /* interrupts taken for this queue (vq_irq_note's n) */
+	uint64_t irqs_with_work;   /* vq_irq_note calls that found used buffers waiting */
 	uint64_t cb_rechecks;	   /* vq_enable_cb found buffers that raced in */
 	uint64_t violations;	   /* device misbehaviour detected (0 or 1: it breaks the queue) */
 };
@@ -90,11 +90,12 @@ void *vq_get_used(struct virtqueue *vq, uint32_t *len);
 bool vq_has_used(struct virtqueue *vq);
 
 /*
- * For the caller's interrupt handler: counts one interrupt for this queue and
- * returns vq_has_used(). Purely bookkeeping; the transport acks the line
+ * For the caller's interrupt handling: counts n interrupts for this queue
+ * (several when their work was handled in one pass) and returns
+ * vq_has_used(). Purely bookkeeping; the transport acks the line
  * (vmmio_ack_interrupt).
  */
-bool vq_irq_note(struct virtqueue *vq);
+bool vq_irq_note(struct virtqueue *vq, unsigned int n);
 
 /*
  * Ask the device not to interrupt (best effort: it may still do so).
