@@ -32,15 +32,39 @@
  */
 #define SHARE_WAIT_NS (20ull * NSEC_PER_SEC)
 
+/*
+ * The threads of one test start together, at a gate opened once all exist:
+ * with several CPUs the first ones would otherwise run to their end on
+ * another CPU while the rest are still being created, and a test of
+ * contention would see none.
+ */
+static struct completion spawn_gate;
+static struct {
+	void (*fn)(void *);
+	void *arg;
+} spawn_of[32];
+
+static void spawn_gated(void *arg)
+{
+	unsigned int i = (unsigned int)(uintptr_t)arg;
+
+	wait_for_completion(&spawn_gate);
+	spawn_of[i].fn(spawn_of[i].arg);
+}
+
 static bool spawn_join(unsigned int n, void (*fn)(void *), void *const *args)
 {
 	struct thread *t[32];
 	bool ok = true;
 
+	completion_init(&spawn_gate);
 	for (unsigned int i = 0; i < n; i++) {
-		t[i] = thread_create("locktest", fn, args ? args[i] : NULL);
+		spawn_of[i].fn = fn;
+		spawn_of[i].arg = args ? args[i] : NULL;
+		t[i] = thread_create("locktest", spawn_gated, (void *)(uintptr_t)i);
 		ok &= t[i] != NULL;
 	}
+	complete_all(&spawn_gate);
 	for (unsigned int i = 0; i < n; i++)
 		if (t[i])
 			thread_join(t[i]);
@@ -60,7 +84,7 @@ static void mx_main(void *arg)
 	(void)arg;
 	for (unsigned int i = 0; i < MX_ROUNDS; i++) {
 		if (!mutex_trylock(&mx)) {
-			mx_contended++;
+			__atomic_fetch_add(&mx_contended, 1, __ATOMIC_RELAXED); /* outside the mutex */
 			mutex_lock(&mx);
 		}
 		if (mx_inside++ != 0 || !mutex_held(&mx))
@@ -217,7 +241,7 @@ static void starve_reader(void *arg)
 	for (unsigned int i = 0; i < RW_ROUNDS; i++) {
 		rwlock_read_lock(&rw);
 		thread_yield(); /* the other readers come in meanwhile: the lock is never free */
-		starve_reads++;
+		__atomic_fetch_add(&starve_reads, 1, __ATOMIC_RELAXED); /* readers share the lock */
 		rwlock_read_unlock(&rw);
 	}
 }

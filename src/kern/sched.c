@@ -74,6 +74,7 @@ struct sched_cpu {
 	bool online;	     /* has run its first schedule() */
 	uint64_t idle_ns;    /* own CPU only, relaxed atomics for readers */
 	uint64_t idle_polls, switches, kicks;
+	uint64_t poll_until; /* sched_idle_poll_until's deadline for this CPU (relaxed atomics) */
 } __attribute__((aligned(64)));
 
 static struct sched_cpu sched_cpus[CPU_MAX];
@@ -84,8 +85,14 @@ static struct sched_cpu sched_cpus[CPU_MAX];
  */
 static uint32_t sched_sgi_owed[CPU_MAX];
 static struct thread *runq_head, *runq_tail;
-/* sched_idle_poll_until's deadline (clock_ns); idle CPUs spin before it. */
-static uint64_t idle_poll_deadline;
+/*
+ * How many queued threads may run anywhere (runq_any) and only on CPU c
+ * (runq_pinned[c]): written under sched_lock, read without it (runq_hint)
+ * by a CPU deciding whether to take the lock at all. An idle CPU used to
+ * take it whenever anything was queued, even a thread pinned elsewhere, at
+ * every tick; eight vCPUs on two host cores then did little else.
+ */
+static uint32_t runq_any, runq_pinned[CPU_MAX];
 
 /* The thread running on this CPU: kept in TPIDRRO_EL0, written by schedule() only. */
 static inline struct thread *current(void)
@@ -106,8 +113,25 @@ static bool can_run(const struct thread *t, unsigned int cpu)
 	return t->pin < 0 || (unsigned int)t->pin == cpu;
 }
 
+/* sched_lock held: t joins (d = 1) or leaves (d = -1) the queue's counts. */
+static void runq_count(const struct thread *t, int d)
+{
+	uint32_t *n = t->pin < 0 ? &runq_any : &runq_pinned[t->pin];
+
+	__atomic_store_n(n, *n + (uint32_t)d, __ATOMIC_RELAXED);
+}
+
+/* Without the lock, a hint: may a queued thread run on CPU c? */
+static bool runq_hint(unsigned int c)
+{
+	return __atomic_load_n(&runq_any, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&runq_pinned[c], __ATOMIC_RELAXED);
+}
+
 static void runq_push(struct thread *t)
 {
+	runq_count(t, 1);
+	t->queued = true;
 	t->next = NULL;
 	if (runq_tail)
 		runq_tail->next = t;
@@ -131,6 +155,8 @@ static struct thread *runq_take(unsigned int cpu)
 		if (runq_tail == t)
 			runq_tail = prev;
 		t->next = NULL;
+		t->queued = false;
+		runq_count(t, -1);
 		return t;
 	}
 	return NULL;
@@ -164,7 +190,7 @@ static void resched_cpu(unsigned int c)
 	__atomic_store_n(&sc->need_resched, true, __ATOMIC_RELAXED);
 	if (c == cpu_id() || sc->kicked)
 		return;
-	sc->kicked = true;
+	__atomic_store_n(&sc->kicked, true, __ATOMIC_RELAXED); /* read unlocked by idle_main */
 	sc->kicks++;
 	sched_sgi_owed[cpu_id()] |= 1u << c;
 }
@@ -234,7 +260,7 @@ static void schedule(void)
 	struct thread *prev = sc->cur, *next = runq_take(c);
 
 	__atomic_store_n(&sc->need_resched, false, __ATOMIC_RELAXED);
-	sc->kicked = false;
+	__atomic_store_n(&sc->kicked, false, __ATOMIC_RELAXED);
 	if (prev->state == THREAD_RUNNING) {
 		if (!next && can_run(prev, c))
 			return;
@@ -330,7 +356,7 @@ static void sched_irq_exit(void)
 		return;
 	/* Unlocked look first: most interrupts change nothing for the scheduler. */
 	if (!__atomic_load_n(&sc->need_resched, __ATOMIC_RELAXED) &&
-	    !(self == sc->idle && __atomic_load_n(&runq_head, __ATOMIC_RELAXED)))
+	    !(self == sc->idle && runq_hint(c)))
 		return;
 	if (self != sc->idle)
 		plug_switch(self);
@@ -351,7 +377,7 @@ static void sched_tick(void *arg)
 	struct sched_cpu *sc = arg;
 	uint64_t next = sc->tick.deadline_ns + SCHED_SLICE_NS, now = clock_ns();
 
-	if (__atomic_load_n(&runq_head, __ATOMIC_RELAXED))
+	if (runq_hint(cpu_id()))
 		__atomic_store_n(&sc->need_resched, true, __ATOMIC_RELAXED);
 	/* A thread that keeps the CPU: its plug's time bound is checked here. */
 	if (sc->cur->plug)
@@ -433,7 +459,11 @@ int thread_pin(struct thread *t, int cpu)
 	irqflags_t f = spin_lock_irqsave(&sched_lock);
 	bool self = t == current();
 
+	if (t->queued)
+		runq_count(t, -1);
 	t->pin = (int8_t)(cpu < 0 ? -1 : cpu);
+	if (t->queued)
+		runq_count(t, 1);
 	if (t->state == THREAD_READY && t->pin >= 0)
 		kick_for(t);
 	sched_unlock_irqrestore(f);
@@ -533,20 +563,33 @@ bool kern_stack_bounds(uintptr_t sp, uintptr_t *lo, uintptr_t *hi)
 	return true;
 }
 
+/*
+ * The hint is the calling CPU's own: a spinning vCPU takes a host CPU, and
+ * with several vCPUs per host core every idle CPU spinning on one hint took
+ * the host's time from the vCPU and the QEMU threads doing the work. The
+ * caller's CPU is where the completion is most likely taken (its thread's
+ * disk interrupt goes to it in the common one-thread-per-disk case).
+ */
 void sched_idle_poll_until(uint64_t deadline_ns)
 {
-	uint64_t cur = __atomic_load_n(&idle_poll_deadline, __ATOMIC_RELAXED);
+	irqflags_t f = irq_save(); /* this CPU's field: no move in between */
+	struct sched_cpu *sc = &sched_cpus[cpu_id()];
 
-	/* Hints only extend: a later deadline wins, whichever CPU gives it. */
-	while (deadline_ns > cur &&
-	       !__atomic_compare_exchange_n(&idle_poll_deadline, &cur, deadline_ns, true,
-					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
+	/* Hints only extend: a later deadline wins. Only this CPU writes it. */
+	if (deadline_ns > __atomic_load_n(&sc->poll_until, __ATOMIC_RELAXED))
+		__atomic_store_n(&sc->poll_until, deadline_ns, __ATOMIC_RELAXED);
+	irq_restore(f);
 }
 
 uint64_t sched_idle_poll_deadline(void)
 {
-	return __atomic_load_n(&idle_poll_deadline, __ATOMIC_RELAXED);
+	uint64_t latest = 0;
+
+	for (unsigned int c = 0; c < CPU_MAX; c++) {
+		uint64_t d = __atomic_load_n(&sched_cpus[c].poll_until, __ATOMIC_RELAXED);
+		latest = d > latest ? d : latest;
+	}
+	return latest;
 }
 
 static uint64_t sum_cpus(size_t field)
@@ -627,16 +670,31 @@ static void idle_main(void *arg)
 	struct sched_cpu *sc = arg;
 
 	for (;;) {
-		irqflags_t f = spin_lock_irqsave(&sched_lock);
+		irqflags_t f = irq_save();
 
-		if (runq_has(cpu_id())) {
-			schedule();
-			sched_unlock_irqrestore(f);
-			continue;
+		/*
+		 * Nothing queued, no kick outstanding: sleep without sched_lock.
+		 * With `kicked` clear, whoever queues a thread for us later sees
+		 * it clear and sends the SGI that ends the WFI; a kick already
+		 * taken (its interrupt ran schedule(), which clears the flag) or
+		 * still on its way leaves it set, and we take the locked path.
+		 * Every tick of an idle CPU took sched_lock before; with several
+		 * vCPUs per host core those acquisitions alone queued up on it.
+		 */
+		if (__atomic_load_n(&sc->kicked, __ATOMIC_RELAXED) ||
+		    runq_hint(cpu_id()) ||
+		    __atomic_load_n(&sc->need_resched, __ATOMIC_RELAXED)) {
+			spin_lock(&sched_lock);
+			if (runq_has(cpu_id())) {
+				schedule();
+				sched_unlock_irqrestore(f);
+				continue;
+			}
+			__atomic_store_n(&sc->kicked, false, __ATOMIC_RELAXED);
+			__atomic_store_n(&sc->need_resched, false, __ATOMIC_RELAXED); /* looked: nothing */
+			sched_unlock();
 		}
-		sc->kicked = false;
-		sched_unlock();
-		uint64_t t0 = clock_ns(), poll = sched_idle_poll_deadline();
+		uint64_t t0 = clock_ns(), poll = __atomic_load_n(&sc->poll_until, __ATOMIC_RELAXED);
 		/* Polling counts as idle: any interrupt ends it at once. */
 		if (t0 < poll) {
 			idle_spin_until(poll);

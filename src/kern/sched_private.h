@@ -65,6 +65,7 @@ struct thread {
 	bool blocking;	      /* between deciding to block and blocking (plug hook running) */
 	bool woken;	      /* a wake-up arrived while `blocking` */
 	bool timed_sleep;     /* in waitq_sleep_locked_until: its timer may wake it */
+	bool queued;	      /* on the run queue (sched.c's counts follow it) */
 };
 
 /*

@@ -93,7 +93,7 @@ static void waiter_main(void *arg)
 	volatile unsigned int *done = arg;
 
 	wait_for_completion(&cnt_c);
-	(*done)++;
+	__atomic_fetch_add(done, 1, __ATOMIC_RELAXED); /* waiters may end on several CPUs at once */
 }
 
 static bool st_completion_semantics(void)
@@ -194,8 +194,9 @@ static volatile unsigned int many_sum, many_ran;
 
 static void many_main(void *arg)
 {
-	many_sum += (unsigned int)(uintptr_t)arg;
-	many_ran++;
+	/* Atomic: with several CPUs these threads run at once. */
+	__atomic_fetch_add(&many_sum, (unsigned int)(uintptr_t)arg, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&many_ran, 1, __ATOMIC_RELAXED);
 	thread_yield();
 	thread_sleep_ns(100 * NSEC_PER_USEC);
 }

@@ -36,13 +36,9 @@ enum smp_state { SMP_OFF, SMP_ARRIVED, SMP_READY, SMP_WITHDRAWN };
 /* Per logical CPU; the boot CPU and that CPU hand it over with compare-and-swap / release. */
 static uint32_t smp_state[CPU_MAX];
 
-/*
- * 1 by default for now: with several CPUs the selftests pass, but the block
- * layer's fill/check and recovery tests on 4 vCPUs still time out or see lost
- * interrupts (docs/interface.md, CPUs); smp.cpus=N turns the others on.
- */
-uint64_t smp_max_cpus = 1;
-PARAM_U64("smp.cpus", smp_max_cpus, 1, CPU_MAX, "the most CPUs to bring up, the boot CPU included (default 1)");
+/* Every CPU the device tree lists, up to CPU_MAX; smp.cpus=N brings up fewer. */
+uint64_t smp_max_cpus = CPU_MAX;
+PARAM_U64("smp.cpus", smp_max_cpus, 1, CPU_MAX, "the most CPUs to bring up, the boot CPU included (default: all, at most 8)");
 /* Test hook: the Nth CPU started (1 = the first after the boot CPU) is asked for at an MPIDR
  * no CPU has, so PSCI refuses it: the failure path, for real. */
 static uint64_t smp_fail_cpu;

@@ -27,7 +27,7 @@ uint64_t sched_kick_count(void);
 /* Times the idle threads spun instead of WFI (sched_idle_poll_until; diagnostics), all CPUs / one. */
 uint64_t sched_idle_polls(void);
 uint64_t sched_cpu_idle_polls(unsigned int cpu);
-/* The latest sched_idle_poll_until() deadline (clock_ns; 0 if none was ever given). */
+/* The latest sched_idle_poll_until() deadline of any CPU (clock_ns; 0 if none was ever given). */
 uint64_t sched_idle_poll_deadline(void);
 /* Thread switches since boot (diagnostics). */
 uint64_t sched_switch_count(void);

@@ -38,7 +38,8 @@ void *thread_plug(void);
  * scheduler, which costs more than a short completion takes; a spinning one
  * takes the interrupt at once. The interrupt is still taken, so nothing
  * changes for the code it runs. Hints only extend: a later deadline wins.
- * Every idle CPU follows the one hint. Any context, IRQs masked or not.
+ * The hint is for the calling CPU's idle thread only (a spinning vCPU takes
+ * a host CPU from the others). Any context, IRQs masked or not.
  */
 void sched_idle_poll_until(uint64_t deadline_ns);
 
