@@ -234,11 +234,21 @@ static void fill_reap(struct fill_thread *t, struct fill_slot *s)
 /* Waits for one ended bio and reaps everything that has ended. */
 static struct fill_slot *fill_wait_slot(struct fill_thread *t)
 {
-	wait_for_completion(&t->ended);
-	irqflags_t f = spin_lock_irqsave(&t->job->lock);
-	struct fill_slot *list = t->done;
-	t->done = NULL;
-	spin_unlock_irqrestore(&t->job->lock, f);
+	struct fill_slot *list;
+
+	/*
+	 * fill_end_io pushes its slot, then completes, and may run on another
+	 * CPU: a count can arrive for a slot an earlier pass already took (and
+	 * whose extra count it could not swallow yet), so an empty list only
+	 * means "wait again".
+	 */
+	do {
+		wait_for_completion(&t->ended);
+		irqflags_t f = spin_lock_irqsave(&t->job->lock);
+		list = t->done;
+		t->done = NULL;
+		spin_unlock_irqrestore(&t->job->lock, f);
+	} while (!list);
 	struct fill_slot *free = NULL;
 	while (list) {
 		struct fill_slot *next = list->next_done;

@@ -5,6 +5,7 @@
  * context, before any driver looks), so no lock is needed.
  */
 #include <levblk/errno.h>
+#include <levblk/hal/percpu.h>
 #include <levblk/virtio/virtio_dev.h>
 
 /* Room for every virtio-mmio slot of the device tree and a full PCI bus. */
@@ -49,4 +50,13 @@ struct virtio_dev *virtio_find(uint32_t device_id, unsigned n)
 			return virtio_devs[i];
 	}
 	return NULL;
+}
+
+unsigned virtio_irq_cpu(const struct virtio_dev *d)
+{
+	for (unsigned i = 0; i < virtio_ndevs; i++) {
+		if (virtio_devs[i] == d)
+			return i % cpu_count();
+	}
+	return 0;
 }

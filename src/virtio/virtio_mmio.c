@@ -557,7 +557,11 @@ static uint32_t vmmio_op_ack_interrupt(struct virtio_dev *d)
 
 static int vmmio_op_request_irq(struct virtio_dev *d, irq_handler_t fn, void *arg)
 {
-	return irq_register(vmmio_of(d)->intid, fn, arg);
+	int err = irq_register(vmmio_of(d)->intid, fn, arg);
+
+	if (!err)
+		(void)irq_set_affinity(vmmio_of(d)->intid, virtio_irq_cpu(d));
+	return err;
 }
 
 static void vmmio_op_free_irq(struct virtio_dev *d)

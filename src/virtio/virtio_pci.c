@@ -535,6 +535,8 @@ static int vpci_request_irq(struct vpci_dev *d, irq_handler_t fn, void *arg)
 			if (err)
 				return err;
 			irq_set_edge(d->msix_intid[v]);
+			/* GICv2m's SPIs move; an LPI refuses (-EINVAL) and stays on CPU 0. */
+			(void)irq_set_affinity(d->msix_intid[v], virtio_irq_cpu(&d->vdev));
 		}
 		return 0;
 	}
@@ -552,6 +554,7 @@ static int vpci_request_irq(struct vpci_dev *d, irq_handler_t fn, void *arg)
 		err = irq_register(line->intid, vpci_intx_irq, line);
 		if (err)
 			return err;
+		(void)irq_set_affinity(line->intid, virtio_irq_cpu(&d->vdev)); /* its first device's */
 		vpci_nlines++;
 	}
 	line->devs[line->n++] = d;

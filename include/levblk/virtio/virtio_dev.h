@@ -98,6 +98,13 @@ static inline uint32_t virtio_ack_interrupt(struct virtio_dev *d)
 {
 	return d->ops->ack_interrupt(d);
 }
+/*
+ * The CPU a device's interrupts go to by default: its place in the naming
+ * order (mmio, then pci) modulo the CPUs online, so disks spread over the
+ * CPUs (docs/interface.md, CPUs). Transports route what they can (SPIs;
+ * LPIs stay with the ITS collection of CPU 0).
+ */
+unsigned virtio_irq_cpu(const struct virtio_dev *d);
 static inline int virtio_request_irq(struct virtio_dev *d, irq_handler_t fn, void *arg)
 {
 	return d->ops->request_irq(d, fn, arg);
