@@ -237,10 +237,10 @@ static struct fill_slot *fill_wait_slot(struct fill_thread *t)
 	struct fill_slot *list;
 
 	/*
-	 * fill_end_io pushes its slot, then completes, and may run on another
-	 * CPU: a count can arrive for a slot an earlier pass already took (and
-	 * whose extra count it could not swallow yet), so an empty list only
-	 * means "wait again".
+	 * Every ended slot counts once, but one pass takes every slot pushed so
+	 * far; fill_end_io pushes before it counts, on any CPU, so the counts
+	 * of slots taken earlier come back as passes over an empty list, which
+	 * only mean "wait again".
 	 */
 	do {
 		wait_for_completion(&t->ended);
@@ -257,9 +257,6 @@ static struct fill_slot *fill_wait_slot(struct fill_thread *t)
 		free = list;
 		list = next;
 	}
-	/* One completion may stand for several slots: swallow the extra counts. */
-	for (struct fill_slot *s = free; s && s->next_done; s = s->next_done)
-		(void)try_wait_for_completion(&t->ended);
 	return free;
 }
 

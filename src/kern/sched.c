@@ -121,7 +121,10 @@ static void runq_count(const struct thread *t, int d)
 	__atomic_store_n(n, *n + (uint32_t)d, __ATOMIC_RELAXED);
 }
 
-/* Without the lock, a hint: may a queued thread run on CPU c? */
+/*
+ * May a queued thread run on CPU c? Exact under sched_lock (the counts
+ * follow every push, take and pin change); without it, a hint.
+ */
 static bool runq_hint(unsigned int c)
 {
 	return __atomic_load_n(&runq_any, __ATOMIC_RELAXED) ||
@@ -160,15 +163,6 @@ static struct thread *runq_take(unsigned int cpu)
 		return t;
 	}
 	return NULL;
-}
-
-static bool runq_has(unsigned int cpu)
-{
-	for (struct thread *t = runq_head; t; t = t->next) {
-		if (can_run(t, cpu))
-			return true;
-	}
-	return false;
 }
 
 static bool cpu_idle(unsigned int c)
@@ -685,7 +679,7 @@ static void idle_main(void *arg)
 		    runq_hint(cpu_id()) ||
 		    __atomic_load_n(&sc->need_resched, __ATOMIC_RELAXED)) {
 			spin_lock(&sched_lock);
-			if (runq_has(cpu_id())) {
+			if (runq_hint(cpu_id())) {
 				schedule();
 				sched_unlock_irqrestore(f);
 				continue;
