@@ -142,6 +142,14 @@ const struct blkdev_info *blkdev_info(const struct blkdev *dev);
  * disk. Writes at most len bytes including the NUL.
  */
 void blkdev_describe(const struct blkdev *dev, char *buf, size_t len);
+/*
+ * Where the device's completion interrupts went, one group of words per
+ * hardware queue: "q0 irq=8193 cpu=0 taken=512 away=0, q1 ...", cpu being
+ * where it is routed, taken the interrupts counted since boot and away
+ * those taken on another CPU (levblk/irq/irq.h). "" when the driver says
+ * nothing. Any context; as blkdev_describe.
+ */
+void blkdev_irq_report(const struct blkdev *dev, char *buf, size_t len);
 /* A consistent snapshot of the counters (a partition's are its disk's). */
 void blkdev_counters(const struct blkdev *dev, struct blk_counters *out);
 /* A consistent snapshot of the latency histograms (a partition's are its disk's). */

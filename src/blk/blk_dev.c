@@ -186,6 +186,16 @@ void blkdev_describe(const struct blkdev *dev, char *buf, size_t len)
 		dev->ops->describe(dev->drv, buf, len);
 }
 
+void blkdev_irq_report(const struct blkdev *dev, char *buf, size_t len)
+{
+	dev = dev->whole;
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (dev->ops->irq_report)
+		dev->ops->irq_report(dev->drv, buf, len);
+}
+
 bool blkdev_broken(const struct blkdev *dev)
 {
 	return dev->whole->broken;

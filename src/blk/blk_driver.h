@@ -83,6 +83,8 @@ struct blk_driver_ops {
 	 * settled. Writes at most len bytes with the NUL, as snprintf.
 	 */
 	void (*describe)(void *drv, char *buf, size_t len);
+	/* Optional: blkdev_irq_report's words. Any context, no lock; as describe. */
+	void (*irq_report)(void *drv, char *buf, size_t len);
 	/*
 	 * Optional: rq, the oldest request the driver holds, is past its
 	 * deadline (blk.timeout_ms; the core's timer, blk_timeout.c). Queue

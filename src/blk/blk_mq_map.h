@@ -16,4 +16,12 @@
  */
 unsigned int blk_mq_queue_of(unsigned int cpu, unsigned int ncpus, unsigned int nqueues);
 
+/*
+ * The CPU queue q's completion interrupt goes to, when the transport gives
+ * each queue its own (virtio-pci MSI-X): the first CPU that submits to q,
+ * so a request usually ends on the CPU that queued it; a queue no CPU
+ * submits to (more queues than CPUs) gets q modulo ncpus. Counts of 0 are 1.
+ */
+unsigned int blk_mq_irq_cpu(unsigned int q, unsigned int ncpus, unsigned int nqueues);
+
 #endif

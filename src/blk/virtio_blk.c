@@ -120,6 +120,7 @@ static bool vblk_kick_prepare(void *drv);
 static void vblk_notify(void *drv);
 static void vblk_ring_state(void *drv, struct blk_resources *out);
 static void vblk_describe(void *drv, char *buf, size_t len);
+static void vblk_irq_report(void *drv, char *buf, size_t len);
 static enum blk_timeout_ret vblk_timeout(void *drv, struct request *rq, struct blk_done *done);
 static void vblk_drain_locked(struct vblk *vb, struct blk_done *done);
 static bool vblk_drain_watch_locked(struct vblk *vb, const struct request *watch,
@@ -134,6 +135,7 @@ static const struct blk_driver_ops vblk_ops = {
     .notify = vblk_notify,
     .ring_state = vblk_ring_state,
     .describe = vblk_describe,
+    .irq_report = vblk_irq_report,
     .timeout = vblk_timeout,
     .poll = vblk_poll,
     .irq_work = vblk_irq_work,
@@ -348,6 +350,48 @@ static void vblk_describe(void *drv, char *buf, size_t len)
 
 	virtio_describe(vb->vdev, where, sizeof(where));
 	fmt_snprintf(buf, len, "%s features=0x%llx", where, (unsigned long long)vb->features);
+}
+
+/* Per queue: its interrupt, where it is routed, how many were taken there and elsewhere. */
+static void vblk_irq_report(void *drv, char *buf, size_t len)
+{
+	struct vblk *vb = drv;
+	size_t used = 0;
+
+	for (unsigned int q = 0; q < vb->nvqs && used < len; q++) {
+		uint32_t intid = virtio_vq_intid(vb->vdev, q);
+
+		used += (size_t)fmt_snprintf(buf + used, len - used,
+					     "%sq%u irq=%u cpu=%d taken=%llu away=%llu",
+					     q ? ", " : "", q, intid, irq_affinity(intid),
+					     (unsigned long long)irq_count(intid),
+					     (unsigned long long)irq_count_away(intid));
+	}
+}
+
+/*
+ * With several queues, each queue's own interrupt (MSI-X) goes to the first
+ * CPU that submits to it (blk_mq_irq_cpu), so completions are taken where
+ * the requests came from; a transport whose queues share one interrupt
+ * (virtio-mmio, INTx) leaves it where request_irq put it (the device's CPU).
+ */
+static unsigned int vblk_route_queue_irqs(struct vblk *vb, char *line, size_t len)
+{
+	size_t used = 0;
+	unsigned int moved = 0;
+
+	line[0] = '\0';
+	for (unsigned int q = 0; vb->nvqs > 1 && q < vb->nvqs; q++) {
+		unsigned int cpu = blk_mq_irq_cpu(q, cpu_count(), vb->nvqs);
+
+		if (virtio_set_vq_affinity(vb->vdev, q, cpu) == 0) {
+			if (used < len)
+				used += (size_t)fmt_snprintf(line + used, len - used, " q%u:%u", q,
+							     cpu);
+			moved++;
+		}
+	}
+	return moved;
 }
 
 /* Completes what one queue's used ring holds; returns how many. Queue lock held. */
@@ -742,6 +786,8 @@ static int vblk_probe(struct virtio_dev *vdev)
 	struct vblk *vb;
 	struct blkdev_info info;
 	const char *why = NULL;
+	char route_line[96];
+	unsigned int routed;
 	int err;
 
 	if (vblk_ndevs >= BLKDEV_MAX) {
@@ -791,6 +837,7 @@ static int vblk_probe(struct virtio_dev *vdev)
 	err = virtio_request_irq(vdev, vblk_irq, vb);
 	if (err)
 		goto err_broken;
+	routed = vblk_route_queue_irqs(vb, route_line, sizeof(route_line));
 	why = "DRIVER_OK";
 	err = virtio_driver_ok(vdev);
 	if (err)
@@ -803,6 +850,8 @@ static int vblk_probe(struct virtio_dev *vdev)
 		info.ro ? ", read-only" : "", info.volatile_cache ? ", write-back cache" : "",
 		vq_is_packed(vb->vqs[0]) ? ", packed ring" : "", (unsigned long long)vb->features,
 		vb->nvqs, vb->nvqs == 1 ? "" : "s");
+	if (routed)
+		kprintf("%s: queue interrupts to CPUs%s\n", info.name, route_line);
 	return 0;
 
 err_broken : {

@@ -52,12 +52,12 @@ struct gic_ops {
 	void (*raise)(uint32_t intid);
 	/* SGI to CPU `cpu` (which has run init or cpu_init). */
 	void (*send_sgi)(uint32_t intid, unsigned int cpu);
-	/* Routes an SPI to CPU `cpu` (GICv2 ITARGETSR, GICv3 IROUTER). */
-	void (*route)(uint32_t intid, unsigned int cpu);
+	/* Routes an SPI (GICv2 ITARGETSR, GICv3 IROUTER) or an LPI (its ITS collection) to CPU `cpu`; 0 or -Exxx. */
+	int (*route)(uint32_t intid, unsigned int cpu);
 };
 
-/* GICv3 frames, for its ITS (gicv3_its.c). */
-uintptr_t gicv3_rd_base(void);
+/* GICv3 frames, for its ITS (gicv3_its.c): CPU cpu's redistributor (0 if not up). */
+uintptr_t gicv3_rd_base_of(unsigned cpu);
 uintptr_t gicv3_dist_base(void);
 
 /* GICv3 LPIs through the ITS (gicv3_its.c); LPIs are Group 1 and edge by nature. */
@@ -65,6 +65,8 @@ struct irq_msi;
 bool gicv3_its_lpi_exists(uint32_t intid);
 void gicv3_its_lpi_enable(uint32_t intid, bool on);
 void gicv3_its_lpi_priority(uint32_t intid, uint8_t prio);
+/* Moves an LPI to CPU cpu (its ITS collection); 0, -EINVAL or -EIO. */
+int gicv3_its_lpi_route(uint32_t intid, unsigned cpu);
 int gicv3_its_msi_alloc(uint32_t rid, unsigned n, struct irq_msi *out, const char **why);
 /* GICv2m (gicv2m.c). */
 int gicv2m_msi_alloc(unsigned n, struct irq_msi *out, const char **why);

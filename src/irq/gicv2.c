@@ -68,18 +68,20 @@ static void gicv2_set_edge(uint32_t intid)
 	}
 }
 
-static void gicv2_route(uint32_t intid, unsigned int cpu)
+static int gicv2_route(uint32_t intid, unsigned int cpu)
 {
 	uintptr_t tgt = gicd + GICD_ITARGETSR + GIC_BANK_WORD(intid, 8);
 
-	if (intid < GIC_FIRST_SPI || cpu >= CPU_MAX || !gicv2_cpu_mask[cpu])
-		return;
+	if (intid < GIC_FIRST_SPI || intid >= GIC_INTID_LIMIT || cpu >= CPU_MAX ||
+	    !gicv2_cpu_mask[cpu])
+		return -EINVAL;
 	/*
 	 * One byte per SPI: a byte-wide write changes only this SPI's targets
 	 * (another CPU may be routing a neighbour in the same word at once).
 	 * Byte access to ITARGETSR is architected.
 	 */
 	mmio_write8_relaxed(tgt + (intid % 4u), gicv2_cpu_mask[cpu]);
+	return 0;
 }
 
 static void gicv2_send_sgi(uint32_t intid, unsigned int cpu)

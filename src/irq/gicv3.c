@@ -44,9 +44,9 @@ static uint32_t gicv3_nr_intids(void)
 	return gicv3_n;
 }
 
-uintptr_t gicv3_rd_base(void)
+uintptr_t gicv3_rd_base_of(unsigned cpu)
 {
-	return gicr_rd;
+	return cpu < CPU_MAX ? gicr_rd_of[cpu] : 0;
 }
 
 uintptr_t gicv3_dist_base(void)
@@ -132,22 +132,28 @@ static void gicv3_set_priority_here(uint32_t intid, uint8_t prio)
 	mmio_write32_relaxed(a, (mmio_read32_relaxed(a) & ~(0xffu << sh)) | ((uint32_t)prio << sh));
 }
 
-static void gicv3_route(uint32_t intid, unsigned int cpu)
+static int gicv3_route(uint32_t intid, unsigned int cpu)
 {
-	if (intid < GIC_FIRST_SPI || cpu >= CPU_MAX || !gicr_rd_of[cpu])
-		return;
+	if (intid >= GIC_LPI_BASE)
+		return gicv3_its_lpi_route(intid, cpu);
+	if (intid < GIC_FIRST_SPI || intid >= GIC_INTID_LIMIT || cpu >= CPU_MAX || !gicr_rd_of[cpu])
+		return -EINVAL;
 	/* Interrupt_Routing_Mode 0 (bit 31 clear): to the one PE with this affinity. */
 	uintptr_t r = gicd + GICD_IROUTER + 8u * intid;
 	uint64_t m = mpidr_of[cpu];
 
 	mmio_write32_relaxed(r, (uint32_t)m);
 	mmio_write32_relaxed(r + 4, (uint32_t)(m >> 32));
+	return 0;
 }
 
 static void gicv3_configure(uint32_t intid)
 {
-	if (intid >= GIC_LPI_BASE)
-		return; /* LPIs are Group 1 and go where their collection says (gicv3_its.c) */
+	if (intid >= GIC_LPI_BASE) {
+		/* Group 1 by nature; to this CPU's collection, as an SPI is routed here. */
+		(void)gicv3_its_lpi_route(intid, cpu_id());
+		return;
+	}
 	_Static_assert(GICD_IGROUPR == GICR_IGROUPR0, "same offset in both frames");
 	/* Group 1: with DS = 1 a Group 0 interrupt would arrive as FIQ. */
 	bank_rmw(GICD_IGROUPR, intid, 0, 1u << GIC_BANK_SHIFT(intid, 1));
@@ -157,7 +163,7 @@ static void gicv3_configure(uint32_t intid)
 		mmio_write32_relaxed(cfg,
 				     mmio_read32_relaxed(cfg) & ~(2u << GIC_BANK_SHIFT(intid, 2)));
 		/* Interrupt_Routing_Mode 0: to the PE with this affinity (ours). */
-		gicv3_route(intid, cpu_id());
+		(void)gicv3_route(intid, cpu_id());
 	}
 }
 

@@ -14,9 +14,16 @@
  * bit of the pending table (GICR_PENDBASER), both in memory; after a change
  * of its byte the ITS is told to re-read it (INV).
  *
- * One CPU: collection 0 targets the boot CPU's redistributor. Everything is
- * set up at the first allocation (thread context, INIT_LEVEL_DEVICE), and
+ * One collection per CPU: collection c targets CPU c's redistributor, and
+ * every redistributor has LPIs on (one shared configuration table, a pending
+ * table each). An LPI is mapped to collection 0 and moved (MOVI) to the CPU
+ * irq_set_affinity names. Everything is set up at the first allocation
+ * (thread context, INIT_LEVEL_DEVICE, after every CPU came up: smp.c), and
  * allocations are for good. Every wait on the ITS is bounded.
+ *
+ * Locking: the command queue and the per-LPI records are shared by every
+ * CPU; its_lock (IRQ-saving: irq_enable/irq_disable may come from an
+ * interrupt handler) covers them. Setup runs once, before any LPI exists.
  */
 #include <stdbool.h>
 #include <levblk/console.h>
@@ -26,6 +33,8 @@
 #include <levblk/hal/dma.h>
 #include <levblk/hal/dt.h>
 #include <levblk/hal/mmio.h>
+#include <levblk/hal/percpu.h>
+#include <levblk/hal/spinlock.h>
 #include <levblk/irq/irq.h>
 #include <levblk/irq/msi.h>
 #include "gic.h"
@@ -88,6 +97,7 @@
 /* Commands: 32 bytes each; the queue is one page. */
 #define ITS_CMD_SIZE	32U
 #define ITS_QUEUE_SIZE	4096U
+#define ITS_CMD_MOVI	0x01U
 #define ITS_CMD_MAPD	0x08U
 #define ITS_CMD_MAPC	0x09U
 #define ITS_CMD_MAPTI	0x0aU
@@ -97,7 +107,7 @@
 #define ITS_RDBASE_MASK 0x000fffffffff0000ULL /* DW2 bits 51:16 */
 #define ITS_ITT_ADDR_MASK 0x000fffffffffff00ULL /* DW2 bits 51:8 */
 #define ITS_ITT_ALIGN	256U
-#define ITS_COLLECTION	0U
+#define ITS_ICID_MASK	0xffffULL
 #define ITS_POLL_LIMIT	1000000U
 /* DeviceIDs the device table is sized for (PCI requester ids of buses 0..15). */
 #define ITS_MAX_DEVIDS	4096U
@@ -105,9 +115,12 @@
 
 static bool its_probed;
 static const char *its_problem;
-static uintptr_t its_base, its_rd;
-static uint64_t its_rd_target; /* MAPC/SYNC RDbase field: physical address or processor number */
-static struct dma_buf its_queue, its_devices, its_colls, its_prop, its_pend;
+static uintptr_t its_base;
+/* Per CPU (collection c = CPU c): the MAPC/SYNC RDbase field, physical address or processor number. */
+static uint64_t its_rd_target[CPU_MAX];
+static unsigned its_ncpus; /* collections mapped: the CPUs online at setup */
+static struct dma_buf its_queue, its_devices, its_colls, its_prop, its_pend[CPU_MAX];
+static spinlock_t its_lock = SPINLOCK_INIT("its");
 static uint32_t its_cwriter;
 static uint32_t its_next_lpi = GIC_LPI_BASE;
 static unsigned its_itt_entry;
@@ -126,7 +139,7 @@ static void wr64(uintptr_t a, uint64_t v)
 /*
  * Appends one command and waits (bounded) until the ITS has read it. The
  * command's stores come before the GITS_CWRITER write (io_wmb), pairing
- * with the ITS's read of the queue.
+ * with the ITS's read of the queue. its_lock held (or setup).
  */
 static int its_command(const uint64_t cmd[4])
 {
@@ -144,9 +157,10 @@ static int its_command(const uint64_t cmd[4])
 	return -ETIMEDOUT;
 }
 
-static int its_sync(void)
+/* Waits until the ITS's earlier commands took effect at CPU cpu's redistributor. */
+static int its_sync(unsigned cpu)
 {
-	uint64_t cmd[4] = {ITS_CMD_SYNC, 0, its_rd_target & ITS_RDBASE_MASK, 0};
+	uint64_t cmd[4] = {ITS_CMD_SYNC, 0, its_rd_target[cpu] & ITS_RDBASE_MASK, 0};
 
 	return its_command(cmd);
 }
@@ -166,28 +180,37 @@ static int its_table(unsigned n, uint64_t baser, struct dma_buf *buf, size_t byt
 	return (rd64(its_base + GITS_BASER(n)) & GITS_BASER_VALID) ? 0 : -EIO;
 }
 
-/* The redistributor's LPI tables, then LPIs on (they must be set while LPIs are off). */
-static const char *its_lpis_on(void)
+/*
+ * CPU cpu's redistributor: the LPI tables, then LPIs on (the tables must be
+ * set while LPIs are off), and its collection's target. Any CPU may program
+ * another's redistributor: its frames are plain memory-mapped registers.
+ */
+static const char *its_lpis_on(unsigned cpu, bool pta)
 {
-	uint64_t typer = rd64(its_rd + GICR_TYPER);
+	uintptr_t rd = gicv3_rd_base_of(cpu);
+	uint64_t typer;
 
+	if (!rd)
+		return "a CPU has no redistributor";
+	typer = rd64(rd + GICR_TYPER);
 	if (!(typer & GICR_TYPER_PLPIS))
 		return "the redistributor has no physical LPIs";
-	if (dma_alloc(ITS_LPI_TABLE, ITS_QUEUE_SIZE, &its_prop) ||
-	    dma_alloc(ITS_PEND_TABLE, ITS_PEND_ALIGN, &its_pend))
+	if (dma_alloc(ITS_PEND_TABLE, ITS_PEND_ALIGN, &its_pend[cpu]))
 		return "no memory for the LPI tables";
-	mmio_write32_relaxed(its_rd + GICR_CTLR,
-			     mmio_read32_relaxed(its_rd + GICR_CTLR) & ~GICR_CTLR_ENABLE_LPIS);
-	wr64(its_rd + GICR_PROPBASER, its_prop.bus | GICR_BASER_CACHE_WB | GICR_BASER_SHARE_INNER |
+	mmio_write32_relaxed(rd + GICR_CTLR,
+			     mmio_read32_relaxed(rd + GICR_CTLR) & ~GICR_CTLR_ENABLE_LPIS);
+	/* One configuration table for all: an LPI's enable and priority are the same everywhere. */
+	wr64(rd + GICR_PROPBASER, its_prop.bus | GICR_BASER_CACHE_WB | GICR_BASER_SHARE_INNER |
 					  (ITS_LPI_ID_BITS - 1));
 	/* The pending table is zeroed memory: PTZ says so. */
-	wr64(its_rd + GICR_PENDBASER,
-	     its_pend.bus | GICR_PEND_PTZ | GICR_BASER_CACHE_WB | GICR_BASER_SHARE_INNER);
+	wr64(rd + GICR_PENDBASER,
+	     its_pend[cpu].bus | GICR_PEND_PTZ | GICR_BASER_CACHE_WB | GICR_BASER_SHARE_INNER);
 	/* Table contents (all zero: every LPI disabled) before the redistributor reads them. */
 	dsb_sy();
-	mmio_write32_relaxed(its_rd + GICR_CTLR,
-			     mmio_read32_relaxed(its_rd + GICR_CTLR) | GICR_CTLR_ENABLE_LPIS);
-	its_rd_target = (typer >> GICR_TYPER_PROCNUM_SHIFT & GICR_TYPER_PROCNUM_MASK) << 16;
+	mmio_write32_relaxed(rd + GICR_CTLR,
+			     mmio_read32_relaxed(rd + GICR_CTLR) | GICR_CTLR_ENABLE_LPIS);
+	its_rd_target[cpu] = pta ? (uint64_t)rd
+				 : (typer >> GICR_TYPER_PROCNUM_SHIFT & GICR_TYPER_PROCNUM_MASK) << 16;
 	return NULL;
 }
 
@@ -201,7 +224,6 @@ static const char *its_setup(void)
 	if (m->kind != PCI_DT_MSI_ITS || irq_gic_version() != 3)
 		return "no GICv3 ITS in the device tree";
 	its_base = (uintptr_t)m->base;
-	its_rd = gicv3_rd_base();
 	if (!(mmio_read32_relaxed(gicv3_dist_base() + GICD_TYPER) & GICD_TYPER_LPIS))
 		return "the distributor does not support LPIs";
 	mmio_write32_relaxed(its_base + GITS_CTLR, 0);
@@ -211,11 +233,16 @@ static const char *its_setup(void)
 	}
 	typer = rd64(its_base + GITS_TYPER);
 	its_itt_entry = (unsigned)((typer >> GITS_TYPER_ITT_SHIFT) & GITS_TYPER_ITT_MASK) + 1;
-	why = its_lpis_on();
-	if (why)
-		return why;
-	if (typer & GITS_TYPER_PTA)
-		its_rd_target = (uint64_t)its_rd;
+	its_ncpus = cpu_count();
+	if (its_ncpus > ITS_COLLECTIONS)
+		its_ncpus = ITS_COLLECTIONS;
+	if (dma_alloc(ITS_LPI_TABLE, ITS_QUEUE_SIZE, &its_prop))
+		return "no memory for the LPI tables";
+	for (unsigned c = 0; c < its_ncpus; c++) {
+		why = its_lpis_on(c, (typer & GITS_TYPER_PTA) != 0);
+		if (why)
+			return why;
+	}
 	for (unsigned n = 0; n < GITS_NR_BASER; n++) {
 		uint64_t b = rd64(its_base + GITS_BASER(n));
 		uint64_t type = (b >> GITS_BASER_TYPE_SHIFT) & GITS_BASER_TYPE_MASK;
@@ -240,18 +267,23 @@ static const char *its_setup(void)
 	wr64(its_base + GITS_CWRITER, 0);
 	its_cwriter = 0;
 	mmio_write32_relaxed(its_base + GITS_CTLR, GITS_CTLR_ENABLED);
-	/* Collection 0 -> this CPU's redistributor. */
-	cmd[0] = ITS_CMD_MAPC;
-	cmd[1] = 0;
-	cmd[2] = ITS_CMD_VALID | (its_rd_target & ITS_RDBASE_MASK) | ITS_COLLECTION;
-	cmd[3] = 0;
-	if (its_command(cmd) || its_sync())
-		return "the ITS does not consume its commands";
+	/* Collection c -> CPU c's redistributor. */
+	for (unsigned c = 0; c < its_ncpus; c++) {
+		cmd[0] = ITS_CMD_MAPC;
+		cmd[1] = 0;
+		cmd[2] = ITS_CMD_VALID | (its_rd_target[c] & ITS_RDBASE_MASK) | c;
+		cmd[3] = 0;
+		if (its_command(cmd) || its_sync(c))
+			return "the ITS does not consume its commands";
+	}
 	return NULL;
 }
 
-/* Each allocated LPI's priority and the (DeviceID, EventID) that an INV names. */
-static uint8_t its_lpi_prio[IRQ_MAX_LPIS];
+/*
+ * Each allocated LPI's priority, the (DeviceID, EventID) that an INV or MOVI
+ * names, and its collection (= CPU). Under its_lock.
+ */
+static uint8_t its_lpi_prio[IRQ_MAX_LPIS], its_lpi_coll[IRQ_MAX_LPIS];
 static uint32_t its_lpi_dev[IRQ_MAX_LPIS], its_lpi_event[IRQ_MAX_LPIS];
 static bool its_lpi_on[IRQ_MAX_LPIS];
 
@@ -267,9 +299,8 @@ bool gicv3_its_lpi_exists(uint32_t intid)
 
 /*
  * Writes an LPI's configuration byte and has the redistributor re-read it
- * (INV, then SYNC: done once the ITS has handled it). Thread context or
- * IRQs masked; the command queue is the ITS's one shared state, and one
- * CPU with IRQs masked owns it.
+ * (INV, then SYNC at its CPU: done once the ITS has handled it). its_lock
+ * held.
  */
 static void its_lpi_write(uint32_t intid)
 {
@@ -281,7 +312,7 @@ static void its_lpi_write(uint32_t intid)
 			   (its_lpi_on[i] ? ITS_LPI_ENABLE : 0));
 	/* The byte is in memory before the ITS is told to re-read it. */
 	dsb_sy();
-	if (its_command(cmd) || its_sync())
+	if (its_command(cmd) || its_sync(its_lpi_coll[i]))
 		its_problem = "the ITS stopped consuming commands";
 }
 
@@ -289,20 +320,48 @@ void gicv3_its_lpi_enable(uint32_t intid, bool on)
 {
 	if (!its_lpi_valid(intid))
 		return;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&its_lock);
 	its_lpi_on[intid - GIC_LPI_BASE] = on;
 	its_lpi_write(intid);
-	irq_restore(f);
+	spin_unlock_irqrestore(&its_lock, f);
 }
 
 void gicv3_its_lpi_priority(uint32_t intid, uint8_t prio)
 {
 	if (!its_lpi_valid(intid))
 		return;
-	irqflags_t f = irq_save();
+	irqflags_t f = spin_lock_irqsave(&its_lock);
 	its_lpi_prio[intid - GIC_LPI_BASE] = prio;
 	its_lpi_write(intid);
-	irq_restore(f);
+	spin_unlock_irqrestore(&its_lock, f);
+}
+
+/*
+ * Moves an LPI to CPU cpu's collection (MOVI: the ITS carries a pending
+ * LPI along), then SYNC at the new target so the move is complete when
+ * this returns. A CPU without a collection is refused.
+ */
+int gicv3_its_lpi_route(uint32_t intid, unsigned cpu)
+{
+	int err = 0;
+
+	if (!its_lpi_valid(intid) || cpu >= its_ncpus)
+		return -EINVAL;
+	unsigned i = intid - GIC_LPI_BASE;
+	irqflags_t f = spin_lock_irqsave(&its_lock);
+	if (its_lpi_coll[i] != cpu) {
+		uint64_t cmd[4] = {ITS_CMD_MOVI | (uint64_t)its_lpi_dev[i] << 32, its_lpi_event[i],
+				   cpu & ITS_ICID_MASK, 0};
+
+		if (its_command(cmd) || its_sync(cpu)) {
+			its_problem = "the ITS stopped consuming commands";
+			err = -EIO;
+		} else {
+			its_lpi_coll[i] = (uint8_t)cpu;
+		}
+	}
+	spin_unlock_irqrestore(&its_lock, f);
+	return err;
 }
 
 int gicv3_its_msi_alloc(uint32_t rid, unsigned n, struct irq_msi *out, const char **why)
@@ -340,6 +399,7 @@ int gicv3_its_msi_alloc(uint32_t rid, unsigned n, struct irq_msi *out, const cha
 		*why = "no memory for the interrupt translation table";
 		return -ENOMEM;
 	}
+	irqflags_t f = spin_lock_irqsave(&its_lock);
 	cmd[0] = ITS_CMD_MAPD | (uint64_t)devid << 32;
 	cmd[1] = bits ? bits - 1 : 0; /* EventID bits - 1 */
 	cmd[2] = ITS_CMD_VALID | (itt.bus & ITS_ITT_ADDR_MASK);
@@ -353,9 +413,10 @@ int gicv3_its_msi_alloc(uint32_t rid, unsigned n, struct irq_msi *out, const cha
 		its_lpi_prio[lpi - GIC_LPI_BASE] = IRQ_PRIO_DEFAULT;
 		its_lpi_dev[lpi - GIC_LPI_BASE] = devid;
 		its_lpi_event[lpi - GIC_LPI_BASE] = i;
+		its_lpi_coll[lpi - GIC_LPI_BASE] = 0;
 		cmd[0] = ITS_CMD_MAPTI | (uint64_t)devid << 32;
 		cmd[1] = i | (uint64_t)lpi << 32;
-		cmd[2] = ITS_COLLECTION;
+		cmd[2] = 0; /* collection 0; irq_register moves it to the registering CPU */
 		cmd[3] = 0;
 		if (its_command(cmd))
 			goto stuck;
@@ -363,10 +424,12 @@ int gicv3_its_msi_alloc(uint32_t rid, unsigned n, struct irq_msi *out, const cha
 		out[i].addr = (uint64_t)its_base + GITS_TRANSLATER;
 		out[i].data = i;
 	}
-	if (its_sync())
+	if (its_sync(0))
 		goto stuck;
+	spin_unlock_irqrestore(&its_lock, f);
 	return 0;
 stuck:
 	*why = its_problem = "the ITS stopped consuming commands";
+	spin_unlock_irqrestore(&its_lock, f);
 	return -EIO;
 }

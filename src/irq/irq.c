@@ -28,8 +28,9 @@ struct irq_desc {
 	irq_handler_t fn;
 	void *arg;
 	uint64_t count; /* atomic: several CPUs may take the same SPI over time */
+	uint64_t away;	/* atomic: of those, taken on a CPU other than `cpu` (SPI, LPI) */
 	uint8_t prio;
-	int8_t cpu;	/* SPI: the CPU it is routed to; -1 before routing */
+	int8_t cpu;	/* SPI, LPI: the CPU it is routed to (irq_register: the caller's) */
 };
 
 /*
@@ -97,6 +98,13 @@ static void irq_dispatch(void)
 		irq_handler_t fn = __atomic_load_n(&d->fn, __ATOMIC_ACQUIRE);
 
 		__atomic_fetch_add(&d->count, 1, __ATOMIC_RELAXED);
+		/*
+		 * A routed interrupt taken elsewhere: the route was being changed,
+		 * or the controller ignored it (what irq_count_away shows).
+		 */
+		if (intid >= GIC_FIRST_SPI &&
+		    __atomic_load_n(&d->cpu, __ATOMIC_RELAXED) != (int8_t)cpu_id())
+			__atomic_fetch_add(&d->away, 1, __ATOMIC_RELAXED);
 		if (fn)
 			fn(d->arg);
 		else /* enabled without a handler cannot happen; count, do not die */
@@ -126,9 +134,10 @@ int irq_register(uint32_t intid, irq_handler_t fn, void *arg)
 	/* Release: dispatch's acquire load of fn sees arg too. */
 	__atomic_store_n(&d->fn, fn, __ATOMIC_RELEASE);
 	gic->disable(intid);
+	/* configure routes an SPI or LPI to this CPU. */
 	gic->configure(intid);
-	if (intid >= GIC_FIRST_SPI && intid < GIC_INTID_LIMIT)
-		irq_table[intid].cpu = (int8_t)cpu_id();
+	if (intid >= GIC_FIRST_SPI)
+		d->cpu = (int8_t)cpu_id();
 	gic->set_priority(intid, IRQ_PRIO_DEFAULT);
 	gic->enable(intid);
 	spin_unlock_irqrestore(&irq_lock, f);
@@ -181,24 +190,32 @@ void irq_set_priority(uint32_t intid, uint8_t prio)
 	spin_unlock_irqrestore(&irq_lock, f);
 }
 
+/* An interrupt that goes to one CPU and can be moved: an SPI or an LPI. */
+static bool irq_routable(uint32_t intid)
+{
+	return irq_valid(intid) && intid >= GIC_FIRST_SPI &&
+	       (intid < GIC_INTID_LIMIT || irq_is_lpi(intid));
+}
+
 int irq_set_affinity(uint32_t intid, unsigned int cpu)
 {
-	if (!irq_valid(intid) || intid < GIC_FIRST_SPI || intid >= GIC_INTID_LIMIT ||
-	    cpu >= cpu_count())
+	int err;
+
+	if (!irq_routable(intid) || cpu >= cpu_count())
 		return -EINVAL;
 	irqflags_t f = spin_lock_irqsave(&irq_lock);
-	gic->route(intid, cpu);
-	irq_table[intid].cpu = (int8_t)cpu;
+	err = gic->route(intid, cpu);
+	if (!err)
+		__atomic_store_n(&irq_desc_of(intid)->cpu, (int8_t)cpu, __ATOMIC_RELAXED);
 	spin_unlock_irqrestore(&irq_lock, f);
-	return 0;
+	return err;
 }
 
 int irq_affinity(uint32_t intid)
 {
-	if (!irq_valid(intid) || intid < GIC_FIRST_SPI || intid >= GIC_INTID_LIMIT ||
-	    !irq_table[intid].fn)
+	if (!irq_routable(intid) || !irq_desc_of(intid)->fn)
 		return -EINVAL;
-	return __atomic_load_n(&irq_table[intid].cpu, __ATOMIC_RELAXED);
+	return __atomic_load_n(&irq_desc_of(intid)->cpu, __ATOMIC_RELAXED);
 }
 
 void irq_send_ipi(uint32_t sgi, unsigned int cpu)
@@ -240,6 +257,13 @@ uint64_t irq_count(uint32_t intid)
 	struct irq_desc *d = irq_desc_of(intid);
 
 	return d ? __atomic_load_n(&d->count, __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t irq_count_away(uint32_t intid)
+{
+	struct irq_desc *d = irq_desc_of(intid);
+
+	return d ? __atomic_load_n(&d->away, __ATOMIC_RELAXED) : 0;
 }
 
 uint64_t irq_spurious_count(void)

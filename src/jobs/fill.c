@@ -466,6 +466,13 @@ static void fill_report(struct fill_job *j)
 		(unsigned long long)(after.retries - j->before.retries),
 		(unsigned long long)(after.bounces - j->before.bounces),
 		(unsigned long long)(after.bounce_waits - j->before.bounce_waits));
+	{
+		char irqs[320];
+
+		blkdev_irq_report(j->dev, irqs, sizeof(irqs));
+		if (irqs[0])
+			kprintf("# %s interrupts: %s\n", j->name, irqs);
+	}
 	fill_report_rest(j);
 }
 

@@ -611,6 +611,13 @@ static void vmmio_op_describe(const struct virtio_dev *d, char *buf, size_t len)
 	fmt_snprintf(buf, len, "transport=%u irq=%u", dev->version, dev->intid);
 }
 
+/* Every queue shares the device's one line (no set_vq_affinity: it is routed as a whole). */
+static uint32_t vmmio_op_vq_intid(const struct virtio_dev *d, unsigned q)
+{
+	(void)q;
+	return vmmio_of(d)->intid;
+}
+
 static const struct virtio_transport vmmio_transport = {
     .init = vmmio_op_init,
     .setup_queue = vmmio_op_setup_queue,
@@ -627,4 +634,5 @@ static const struct virtio_transport vmmio_transport = {
     .abandon = vmmio_op_abandon,
     .release = vmmio_op_release,
     .describe = vmmio_op_describe,
+    .vq_intid = vmmio_op_vq_intid,
 };

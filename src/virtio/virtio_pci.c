@@ -535,7 +535,7 @@ static int vpci_request_irq(struct vpci_dev *d, irq_handler_t fn, void *arg)
 			if (err)
 				return err;
 			irq_set_edge(d->msix_intid[v]);
-			/* GICv2m's SPIs move; an LPI refuses (-EINVAL) and stays on CPU 0. */
+			/* The device's CPU; the driver may move queue vectors (set_vq_affinity). */
 			(void)irq_set_affinity(d->msix_intid[v], virtio_irq_cpu(&d->vdev));
 		}
 		return 0;
@@ -741,6 +741,23 @@ static void vpci_op_describe(const struct virtio_dev *v, char *buf, size_t len)
 		     d->msix ? d->msix_intid[1] : d->intx_intid, d->msix ? 1U : 0U);
 }
 
+static uint32_t vpci_op_vq_intid(const struct virtio_dev *v, unsigned q)
+{
+	const struct vpci_dev *d = vpci_of(v);
+
+	return d->msix ? d->msix_intid[vpci_queue_vector(d, q)] : d->intx_intid;
+}
+
+/* Only a vector the queue has to itself moves: INTx and a shared last vector stay. */
+static int vpci_op_set_vq_affinity(struct virtio_dev *v, unsigned q, unsigned cpu)
+{
+	struct vpci_dev *d = vpci_of(v);
+
+	if (!d->msix || 1 + q >= d->n_vectors)
+		return -EOPNOTSUPP;
+	return irq_set_affinity(d->msix_intid[1 + q], cpu);
+}
+
 static const struct virtio_transport vpci_transport = {
     .init = vpci_op_init,
     .setup_queue = vpci_op_setup_queue,
@@ -757,4 +774,6 @@ static const struct virtio_transport vpci_transport = {
     .abandon = vpci_op_abandon,
     .release = vpci_op_release,
     .describe = vpci_op_describe,
+    .vq_intid = vpci_op_vq_intid,
+    .set_vq_affinity = vpci_op_set_vq_affinity,
 };

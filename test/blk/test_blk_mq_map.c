@@ -57,6 +57,32 @@ static void test_map_own_queue_when_enough(void **state)
 	}
 }
 
+/* Each queue's interrupt goes to a CPU that submits to it: the first of its run. */
+static void test_irq_cpu_submits_to_its_queue(void **state)
+{
+	(void)state;
+	for (unsigned int ncpus = 1; ncpus <= CPU_MAX; ncpus++) {
+		for (unsigned int nq = 1; nq <= QUEUES_MAX; nq++) {
+			for (unsigned int q = 0; q < nq; q++) {
+				unsigned int c = blk_mq_irq_cpu(q, ncpus, nq);
+
+				assert_true(c < ncpus);
+				if (q < ncpus) {
+					assert_int_equal(blk_mq_queue_of(c, ncpus, nq), q);
+					assert_true(c == 0 || blk_mq_queue_of(c - 1, ncpus, nq) != q);
+				} else {
+					assert_int_equal(c, q % ncpus); /* a spare queue */
+				}
+			}
+		}
+	}
+	/* 4 CPUs on 2 queues: queue 0 on CPU 0, queue 1 on CPU 2. */
+	assert_int_equal(blk_mq_irq_cpu(0, 4, 2), 0);
+	assert_int_equal(blk_mq_irq_cpu(1, 4, 2), 2);
+	/* 2 CPUs on 4 queues: the spare queues 2 and 3 on CPUs 0 and 1. */
+	assert_int_equal(blk_mq_irq_cpu(3, 2, 4), 1);
+}
+
 static void test_map_examples(void **state)
 {
 	(void)state;
@@ -86,6 +112,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_map_in_range_and_balanced),
 	    cmocka_unit_test(test_map_own_queue_when_enough),
+	    cmocka_unit_test(test_irq_cpu_submits_to_its_queue),
 	    cmocka_unit_test(test_map_examples),
 	    cmocka_unit_test(test_map_degenerate_arguments),
 	};

@@ -24,8 +24,11 @@ levblk_qemu_test(NAME selftest.all_smp2 TIMEOUT 400 ARGS --smp 2 APPEND "run=sel
 # The block layer with every CPU of an 8-vCPU machine: fill/check over two disks
 # (one with 4 queues), GICv2 and GICv3; one thread per CPU.
 foreach(g 2 3)
+  # Disk n's one interrupt line goes to CPU n (virtio_irq_cpu), and is taken there.
   blk_pattern_test(NAME blk.fill.smp8_gic${g} MODE guest-fill DISKS 16M,queues=4 8M
-                   BOOT --smp 8 --gic ${g} EXPECT "smp: 8 CPUs online")
+                   BOOT --smp 8 --gic ${g} EXPECT "smp: 8 CPUs online"
+                   "# vda interrupts: q0 irq=[0-9]+ cpu=0 taken=[1-9][0-9]* away=0,"
+                   "# vdb interrupts: q0 irq=[0-9]+ cpu=1 taken=[1-9][0-9]* away=0")
   blk_pattern_test(NAME blk.check.smp8_gic${g} MODE host-write DISKS 16M,queues=4 8M
                    BOOT --smp 8 --gic ${g} EXPECT "smp: 8 CPUs online")
 endforeach()

@@ -56,6 +56,24 @@ blk_pattern_test(NAME pci.check.mq4_its MODE host-write DISKS 16M,pci,queues=4 B
 blk_pattern_test(NAME pci.fill.mq4_intx MODE guest-fill DISKS 16M,pci,queues=4 BOOT --gic 3
                  EXPECT "not MSI-X: vpci.msix=0" APPEND blk.queues=4 vpci.msix=0)
 
+# On several CPUs each queue's own vector goes to the first CPU that submits
+# to it (blk_mq_irq_cpu) and is taken there (away=0): ITS collections moved
+# with MOVI on GICv3, GICv2m SPIs through ITARGETSR on GICv2.
+set(pci_q_taken "taken=[1-9][0-9]* away=0")
+blk_pattern_test(NAME pci.fill.mq4_its_smp4 MODE guest-fill DISKS 16M,pci,queues=4
+                 BOOT --gic 3 --smp 4
+                 EXPECT "vda: queue interrupts to CPUs q0:0 q1:1 q2:2 q3:3"
+                 "# vda interrupts: q0 irq=8193 cpu=0 ${pci_q_taken}, q1 irq=8194 cpu=1 ${pci_q_taken}, q2 irq=8195 cpu=2 ${pci_q_taken}, q3 irq=8196 cpu=3 ${pci_q_taken}")
+blk_pattern_test(NAME pci.check.mq4_v2m_smp4 MODE host-write DISKS 16M,pci,queues=4
+                 BOOT --gic 2 --smp 4
+                 EXPECT "vda: queue interrupts to CPUs q0:0 q1:1 q2:2 q3:3"
+                 "# vda interrupts: q0 irq=81 cpu=0 ${pci_q_taken}, q1 irq=82 cpu=1 ${pci_q_taken}, q2 irq=83 cpu=2 ${pci_q_taken}, q3 irq=84 cpu=3 ${pci_q_taken}")
+# Fewer queues than CPUs: CPUs 0,1 share queue 0, CPUs 2,3 queue 1.
+blk_pattern_test(NAME pci.fill.mq2_its_smp4 MODE guest-fill DISKS 16M,pci,queues=2
+                 BOOT --gic 3 --smp 4
+                 EXPECT "vda: queue interrupts to CPUs q0:0 q1:2"
+                 "# vda interrupts: q0 irq=8193 cpu=0 ${pci_q_taken}, q1 irq=8194 cpu=2 ${pci_q_taken}")
+
 # The packed ring over PCI: MSI-X through the ITS, and INTx.
 blk_pattern_test(NAME pci.fill.packed_its MODE guest-fill DISKS 16M,pci,packed BOOT --gic 3
                  EXPECT "packed ring")

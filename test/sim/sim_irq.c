@@ -87,6 +87,18 @@ uint64_t irq_count(uint32_t intid)
 	return intid < SIM_IRQ_MAX ? sim_irqs[intid].count : 0;
 }
 
+/* The one simulated CPU takes every interrupt where it is routed. */
+int irq_affinity(uint32_t intid)
+{
+	return intid < SIM_IRQ_MAX && sim_irqs[intid].fn ? 0 : -EINVAL;
+}
+
+uint64_t irq_count_away(uint32_t intid)
+{
+	(void)intid;
+	return 0;
+}
+
 uint64_t irq_spurious_count(void)
 {
 	return 0;

@@ -34,11 +34,13 @@ void irq_enable(uint32_t intid);
 void irq_disable(uint32_t intid);
 void irq_set_priority(uint32_t intid, uint8_t prio);
 /*
- * Routes an SPI to CPU `cpu` (< cpu_count()): GICv3 GICD_IROUTER, GICv2
- * GICD_ITARGETSR. 0 or -EINVAL (not an SPI, no such CPU). Any context.
+ * Routes an SPI or an LPI to CPU `cpu` (< cpu_count()): GICv3 GICD_IROUTER,
+ * GICv2 GICD_ITARGETSR, an LPI's ITS collection (MOVI). irq_register routes
+ * to the registering CPU. 0, -EINVAL (not an SPI or LPI, no such CPU) or
+ * -EIO (the ITS stopped). Any context; an LPI's move waits for the ITS.
  */
 int irq_set_affinity(uint32_t intid, unsigned int cpu);
-/* The CPU a registered SPI is routed to, or -EINVAL. */
+/* The CPU a registered SPI or LPI is routed to, or -EINVAL. */
 int irq_affinity(uint32_t intid);
 /* Sends SGI `sgi` (0..15) to CPU `cpu`. Any context. */
 void irq_send_ipi(uint32_t sgi, unsigned int cpu);
@@ -50,6 +52,8 @@ void irq_send_ipi(uint32_t sgi, unsigned int cpu);
 int irq_cpu_init(void);
 /* Interrupts taken for intid, and acknowledgements that found no pending interrupt. */
 uint64_t irq_count(uint32_t intid);
+/* Of irq_count, those taken on a CPU other than the one it was routed to (SPI, LPI). */
+uint64_t irq_count_away(uint32_t intid);
 uint64_t irq_spurious_count(void);
 /* 2 or 3 once the controller is up, 0 before. */
 int irq_gic_version(void);

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <levblk/errno.h>
 #include <levblk/irq/irq.h>
 
 struct virtqueue;
@@ -60,6 +61,18 @@ struct virtio_transport {
 	void (*release)(struct virtio_dev *d);
 	/* The attachment words of run=demo's BLKDEV line ("transport=2 irq=48"). */
 	void (*describe)(const struct virtio_dev *d, char *buf, size_t len);
+	/*
+	 * The INTID that signals queue q's completions (0: none yet). After
+	 * request_irq; any context.
+	 */
+	uint32_t (*vq_intid)(const struct virtio_dev *d, unsigned q);
+	/*
+	 * Optional: routes queue q's interrupt to CPU cpu when the queue has
+	 * one of its own (MSI-X); 0, -EOPNOTSUPP (the queue shares its
+	 * interrupt: one line per device, a shared vector) or -EINVAL/-EIO from
+	 * irq_set_affinity. After request_irq, thread context.
+	 */
+	int (*set_vq_affinity)(struct virtio_dev *d, unsigned q, unsigned cpu);
 };
 
 struct virtio_dev {
@@ -101,8 +114,9 @@ static inline uint32_t virtio_ack_interrupt(struct virtio_dev *d)
 /*
  * The CPU a device's interrupts go to by default: its place in the naming
  * order (mmio, then pci) modulo the CPUs online, so disks spread over the
- * CPUs (docs/interface.md, CPUs). Transports route what they can (SPIs;
- * LPIs stay with the ITS collection of CPU 0).
+ * CPUs (docs/interface.md, CPUs). Transports route every interrupt of the
+ * device there; a driver with several queues may then move each queue's
+ * own interrupt to the CPUs that use it (set_vq_affinity).
  */
 unsigned virtio_irq_cpu(const struct virtio_dev *d);
 static inline int virtio_request_irq(struct virtio_dev *d, irq_handler_t fn, void *arg)
@@ -144,6 +158,14 @@ static inline void virtio_release(struct virtio_dev *d)
 static inline void virtio_describe(const struct virtio_dev *d, char *buf, size_t len)
 {
 	d->ops->describe(d, buf, len);
+}
+static inline uint32_t virtio_vq_intid(const struct virtio_dev *d, unsigned q)
+{
+	return d->ops->vq_intid(d, q);
+}
+static inline int virtio_set_vq_affinity(struct virtio_dev *d, unsigned q, unsigned cpu)
+{
+	return d->ops->set_vq_affinity ? d->ops->set_vq_affinity(d, q, cpu) : -EOPNOTSUPP;
 }
 
 #endif
