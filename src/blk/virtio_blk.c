@@ -94,6 +94,10 @@ PARAM_U64("blk.mq", vblk_param_mq, 0, 1,
 	  "1: negotiate multi-queue and use one virtqueue per CPU; 0: one virtqueue per disk");
 PARAM_U64("blk.queues", vblk_param_queues, 0, VBLK_MAX_QUEUES,
 	  "virtqueues per disk with blk.mq=1 (0: one per CPU; never more than the device offers)");
+/* Where a queue's own interrupt goes (vblk_route_queue_irqs; docs/interface.md, "CPUs"). */
+uint64_t vblk_param_queue_irqs = 1;
+PARAM_U64("blk.queue_irqs", vblk_param_queue_irqs, 0, 1,
+	  "1: a queue's own MSI-X vector goes to the CPUs that submit to it; 0: the disk's CPU");
 
 /*
  * Adaptive interrupt coalescing (vblk_rearm_locked): with the event index,
@@ -381,7 +385,7 @@ static unsigned int vblk_route_queue_irqs(struct vblk *vb, char *line, size_t le
 	unsigned int moved = 0;
 
 	line[0] = '\0';
-	for (unsigned int q = 0; vb->nvqs > 1 && q < vb->nvqs; q++) {
+	for (unsigned int q = 0; vblk_param_queue_irqs && vb->nvqs > 1 && q < vb->nvqs; q++) {
 		unsigned int cpu = blk_mq_irq_cpu(q, cpu_count(), vb->nvqs);
 
 		if (virtio_set_vq_affinity(vb->vdev, q, cpu) == 0) {

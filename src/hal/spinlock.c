@@ -5,6 +5,7 @@
  * `spins` and `since_ns` are written by the holder alone, under the lock,
  * and read by others only as hints (relaxed atomics).
  */
+#include <stddef.h>
 #include <levblk/hal/clock.h>
 #include <levblk/hal/exit.h>
 #include <levblk/hal/percpu.h>
@@ -16,6 +17,12 @@
 #define SPIN_USED_IRQS_ON  1u /* spin_lock() with IRQs enabled */
 #define SPIN_USED_IN_IRQ   2u /* taken in interrupt context */
 #define SPIN_DEBUG_CLOCK_EVERY 1024u /* waiting-loop turns between clock reads (debug) */
+/*
+ * Turns a waiter spins before it halts (spin_halt): far longer than any
+ * critical section takes while its holder runs, far shorter than the host
+ * time slice a descheduled holder (or next ticket holder) costs.
+ */
+#define SPIN_HALT_AFTER 4096u
 #define ID_AA64ISAR0_ATOMIC_SHIFT 20
 #define ID_AA64ISAR0_ATOMIC_LSE	  2u /* LDADD, CAS, SWP and friends */
 
@@ -28,6 +35,27 @@ static unsigned int spin_debug;
 static uint64_t spin_debug_boot;
 PARAM_U64("lock.debug", spin_debug_boot, 0, 1, "1: spinlock debug checks on from boot (panic on a fault)");
 static spin_fault_hook_fn *spin_fault_hook;
+
+/*
+ * Halting waiters. Under emulation every vCPU is a host thread, and a host
+ * with fewer cores than vCPUs deschedules some of them: a ticket handed to
+ * a descheduled vCPU makes every other waiter spin away its host time slice
+ * (and WFE does not give the core back: TCG treats it as a NOP). So a waiter
+ * that has spun SPIN_HALT_AFTER turns says which lock and ticket it waits
+ * for, here, and halts in WFI, giving its host core to the vCPUs that hold
+ * or are next in line; the release that serves its ticket wakes it with an
+ * SGI (spin_waker: set by the kernel once the SGI exists). Per CPU, written
+ * by that CPU only: `ticket` first, then `lock` with release (a reader that
+ * sees the lock sees the ticket), lock NULL while not halted.
+ */
+struct spin_halted {
+	const spinlock_t *lock;
+	uint16_t ticket;
+	bool may_halt;	/* its interrupt controller is up: a wake SGI reaches it */
+	uint64_t halts; /* times this CPU halted on a lock (spin_halt_count) */
+};
+static struct spin_halted spin_halted[CPU_MAX];
+static spin_waker_fn *spin_waker;
 
 static void spin_fault(const spinlock_t *l, const char *what)
 {
@@ -80,6 +108,77 @@ static inline uint32_t ticket_take(spinlock_t *l)
 	return old;
 }
 
+void spin_set_waker(spin_waker_fn *fn)
+{
+	__atomic_store_n(&spin_waker, fn, __ATOMIC_RELEASE);
+}
+
+void spin_halt_allow_here(void)
+{
+	__atomic_store_n(&spin_halted[cpu_id()].may_halt, true, __ATOMIC_RELAXED);
+}
+
+uint64_t spin_halt_count(void)
+{
+	uint64_t n = 0;
+
+	for (unsigned int c = 0; c < CPU_MAX; c++)
+		n += __atomic_load_n(&spin_halted[c].halts, __ATOMIC_RELAXED);
+	return n;
+}
+
+/*
+ * Halts this CPU until its ticket may have come up (or any interrupt: WFI
+ * wakes on a pending IRQ even with IRQs masked; it is taken later, when
+ * they are unmasked). The no-lost-wake-up argument is Dekker's: we publish
+ * our ticket, full barrier, look at `owner`; the releaser (spin_wake_next)
+ * stores `owner`, full barrier, looks at the halted CPUs. One of the two
+ * sees the other's store: either we see our turn and do not halt, or the
+ * releaser sees us and its SGI is pending before or during our WFI.
+ */
+static void spin_halt(spinlock_t *l, uint16_t mine)
+{
+	/*
+	 * IRQs masked from publishing to clearing: an interrupt handler that
+	 * halted on another lock in between would overwrite this CPU's record
+	 * (and a thread could be switched out holding a ticket). WFI still
+	 * ends on a pending interrupt; it is taken at irq_restore.
+	 */
+	irqflags_t f = irq_save();
+	struct spin_halted *h = &spin_halted[cpu_id()];
+
+	__atomic_store_n(&h->ticket, mine, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->lock, l, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* pairs with spin_wake_next's fence */
+	if ((uint16_t)(__atomic_load_n(&l->ticket, __ATOMIC_RELAXED) & TICKET_OWNER_MASK) != mine) {
+		__atomic_store_n(&h->halts, h->halts + 1, __ATOMIC_RELAXED);
+		cpu_wfi();
+	}
+	__atomic_store_n(&h->lock, NULL, __ATOMIC_RELAXED);
+	irq_restore(f);
+}
+
+/*
+ * After a release that left takers waiting: wakes the CPU halted for the
+ * ticket now served, if one is. See spin_halt for the pairing.
+ */
+static void spin_wake_next(spinlock_t *l)
+{
+	spin_waker_fn *wake = __atomic_load_n(&spin_waker, __ATOMIC_ACQUIRE);
+
+	if (!wake)
+		return;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* our `owner` store before the look below */
+	uint16_t turn = (uint16_t)(__atomic_load_n(&l->ticket, __ATOMIC_RELAXED) & TICKET_OWNER_MASK);
+	for (unsigned int c = 0; c < CPU_MAX; c++) {
+		struct spin_halted *h = &spin_halted[c];
+
+		if (__atomic_load_n(&h->lock, __ATOMIC_ACQUIRE) == l &&
+		    __atomic_load_n(&h->ticket, __ATOMIC_RELAXED) == turn)
+			wake(c);
+	}
+}
+
 /*
  * Waits until the owner counter reaches `mine`; returns the turns spun.
  * LDAXRH arms the exclusive monitor on the word, so the holder's release
@@ -103,6 +202,11 @@ static uint64_t ticket_wait(spinlock_t *l, uint16_t mine)
 		if ((uint16_t)owner == mine)
 			return turns;
 		turns++;
+		if (turns % SPIN_HALT_AFTER == 0 && __atomic_load_n(&spin_waker, __ATOMIC_RELAXED) &&
+		    __atomic_load_n(&spin_halted[cpu_id()].may_halt, __ATOMIC_RELAXED)) {
+			spin_halt(l, mine);
+			__asm__ volatile("sevl" ::: "memory"); /* the next WFE falls through: look at once */
+		}
 		if (debug && turns % SPIN_DEBUG_CLOCK_EVERY == 0 &&
 		    clock_ns() - t0 > spin_debug_limit_ms * 1000000ull) {
 			spin_fault(l, SPIN_FAULT_WAIT_LONG);
@@ -172,6 +276,14 @@ static void unlock_common(spinlock_t *l)
 	 */
 	uint16_t owner = (uint16_t)(__atomic_load_n(&l->ticket, __ATOMIC_RELAXED) & TICKET_OWNER_MASK);
 	__atomic_store_n((uint16_t *)&l->ticket, (uint16_t)(owner + 1), __ATOMIC_RELEASE);
+	/*
+	 * Takers still waiting (`next` past the new owner: a load of the word
+	 * we just stored to sees our store or a later one): the next in line
+	 * may have halted. Uncontended releases stop here.
+	 */
+	uint32_t t = __atomic_load_n(&l->ticket, __ATOMIC_RELAXED);
+	if ((t >> 16) != (t & TICKET_OWNER_MASK))
+		spin_wake_next(l);
 }
 
 void spin_lock(spinlock_t *l)

@@ -220,7 +220,12 @@ int irq_affinity(uint32_t intid)
 
 void irq_send_ipi(uint32_t sgi, unsigned int cpu)
 {
-	if (gic && sgi < GIC_SGI_COUNT && cpu < cpu_count())
+	/*
+	 * Not only CPUs counted online: one coming up (after its cpu_init,
+	 * before cpu_count includes it) may wait for a lock halted (the lock
+	 * wake SGI). The driver skips a CPU whose interface is not set up.
+	 */
+	if (gic && sgi < GIC_SGI_COUNT && cpu < CPU_MAX)
 		gic->send_sgi(sgi, cpu);
 }
 

@@ -46,6 +46,7 @@
 #include <levblk/hal/backtrace.h>
 #include <levblk/hal/exit.h>
 #include <levblk/hal/percpu.h>
+#include <levblk/hal/spinlock.h>
 #include <levblk/hal/trap_hooks.h>
 #include <levblk/irq/irq.h>
 #include <levblk/kern/sched.h>
@@ -745,6 +746,8 @@ _Noreturn void sched_secondary_main(void)
 	err = irq_cpu_init();
 	if (err)
 		panic("sched: CPU %u: interrupt controller (%d)", cpu_id(), err);
+	/* The wake SGI (registered before this CPU came up) now reaches it. */
+	spin_halt_allow_here();
 	timer_cpu_start();
 	sched_cpu_setup();
 	smp_cpu_ready();

@@ -35,6 +35,12 @@ void sched_unlock_irqrestore(irqflags_t flags);
 #define SCHED_SGI_RESCHED 0u
 /* The SGI that runs a function on a chosen CPU (src/kern/smp.c). */
 #define SMP_SGI_CALL 1u
+/* The SGI that wakes a CPU halted in a spinlock wait (src/kern/smp.c; levblk/hal/spinlock.h). */
+#define SMP_SGI_LOCK_WAKE 2u
+/* Above every other interrupt (IRQ_PRIO_DEFAULT, the timer's): it must end a WFI in a handler. */
+#define SMP_LOCK_WAKE_PRIO 0x40u
+/* Lock wake SGIs taken on every CPU since boot (smp.c). */
+uint64_t smp_lock_wakes_taken(void);
 
 #define THREAD_MAX	96
 #define THREAD_NAME_MAX 16

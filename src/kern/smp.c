@@ -21,6 +21,7 @@
 #include <levblk/hal/dt.h>
 #include <levblk/hal/exit.h>
 #include <levblk/hal/percpu.h>
+#include <levblk/hal/spinlock.h>
 #include <levblk/init.h>
 #include <levblk/irq/irq.h>
 #include <levblk/kern/smp.h>
@@ -43,6 +44,36 @@ PARAM_U64("smp.cpus", smp_max_cpus, 1, CPU_MAX, "the most CPUs to bring up, the 
  * no CPU has, so PSCI refuses it: the failure path, for real. */
 static uint64_t smp_fail_cpu;
 PARAM_U64("smp.fail_cpu", smp_fail_cpu, 0, CPU_MAX, "test: PSCI is asked to start a CPU that does not exist in this place");
+
+/* 1: a spinlock waiter that spun long halts until its turn (levblk/hal/spinlock.h); 0: spin. */
+static uint64_t smp_lock_halt = 1;
+PARAM_U64("lock.halt", smp_lock_halt, 0, 1,
+	  "1: a long spinlock wait halts the CPU (WFI) until the release wakes it; 0: spin");
+
+static uint64_t smp_lock_wakes[CPU_MAX]; /* wake SGIs taken, per CPU (its own counter) */
+
+/* The lock wake SGI: its arrival ended the WFI; the waiter looks at the lock itself. */
+static void smp_lock_wake_irq(void *arg)
+{
+	(void)arg;
+	uint64_t *n = &smp_lock_wakes[cpu_id()];
+
+	__atomic_store_n(n, *n + 1, __ATOMIC_RELAXED);
+}
+
+uint64_t smp_lock_wakes_taken(void)
+{
+	uint64_t n = 0;
+
+	for (unsigned int c = 0; c < CPU_MAX; c++)
+		n += __atomic_load_n(&smp_lock_wakes[c], __ATOMIC_RELAXED);
+	return n;
+}
+
+static void smp_lock_wake(unsigned int cpu)
+{
+	irq_send_ipi(SMP_SGI_LOCK_WAKE, cpu);
+}
 
 /* --- running a function on another CPU -------------------------------------------------- */
 
@@ -113,6 +144,12 @@ void smp_boot_cpus(void)
 
 	if (err)
 		panic("smp: call SGI not available (%d)", err);
+	/* Before the other CPUs come up: they enable the SGIs registered so far (irq_cpu_init). */
+	if (smp_lock_halt && irq_register(SMP_SGI_LOCK_WAKE, smp_lock_wake_irq, NULL) == 0) {
+		irq_set_priority(SMP_SGI_LOCK_WAKE, SMP_LOCK_WAKE_PRIO);
+		spin_set_waker(smp_lock_wake);
+		spin_halt_allow_here();
+	}
 	for (unsigned int c = 0; c < CPU_MAX; c++)
 		mutex_init(&smp_calls[c].lock, "smp_call");
 

@@ -326,6 +326,100 @@ static bool st_owner(void)
 }
 SELFTEST("smp.spin_owner_check", st_owner);
 
+/* --- a long lock wait halts, and the release wakes it ------------------------------------ */
+
+#define HALT_WAIT_NS (2ull * NSEC_PER_SEC)
+
+static spinlock_t halt_lock = SPINLOCK_INIT("st.halt");
+static atomic32_t halt_got;
+
+/* On CPU 1, IRQs masked while it waits: only the wake SGI (or a tick) ends its WFI. */
+static void halt_taker(void *arg)
+{
+	(void)arg;
+	irqflags_t f = spin_lock_irqsave(&halt_lock);
+	atomic32_inc(&halt_got);
+	spin_unlock_irqrestore(&halt_lock, f);
+}
+
+static bool wait_until(bool (*cond)(uint64_t), uint64_t arg)
+{
+	uint64_t end = clock_ns() + HALT_WAIT_NS;
+
+	while (!cond(arg)) {
+		if (clock_ns() > end)
+			return false;
+		cpu_relax();
+	}
+	return true;
+}
+
+static bool taker_has_ticket(uint64_t unused)
+{
+	(void)unused;
+	uint32_t t = __atomic_load_n(&halt_lock.ticket, __ATOMIC_RELAXED);
+
+	return (uint16_t)((t >> 16) - (t & 0xffffu)) >= 2; /* ours and the taker's */
+}
+
+static bool halted_since(uint64_t before)
+{
+	return spin_halt_count() > before;
+}
+
+/*
+ * One round: CPU 1 queues behind us on halt_lock and halts; we release as
+ * soon as it has. True if it halted, waited and then got the lock.
+ */
+static bool halt_round(void)
+{
+	uint64_t halts = spin_halt_count();
+
+	atomic32_set(&halt_got, 0);
+	spin_lock(&halt_lock); /* IRQs on: a test lock no handler takes */
+	struct thread *t = thread_create_on("halt", halt_taker, NULL, 1);
+	bool queued = t && wait_until(taker_has_ticket, 0);
+	bool halted = queued && wait_until(halted_since, halts);
+	bool waited = atomic32_read(&halt_got) == 0;
+	spin_unlock(&halt_lock);
+	if (t)
+		thread_join(t);
+	if (!t || !queued || !halted || !waited || atomic32_read(&halt_got) != 1) {
+		kprintf("# thread %d, queued %d, halted %d, waited %d, got %d\n", t != NULL, queued,
+			halted, waited, (int)atomic32_read(&halt_got));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The release must wake the halted CPU with the SGI. Whether the taker is
+ * still in WFI when we release depends on the host (a tick pending at CPU 1
+ * ends its WFI too, and with IRQs masked keeps ending it), so up to
+ * HALT_ROUNDS rounds are run until one wake SGI is seen; every round must
+ * halt and hand the lock over.
+ */
+#define HALT_ROUNDS 5u
+
+static bool st_lock_halt(void)
+{
+	uint64_t wakes = smp_lock_wakes_taken();
+	unsigned int r;
+
+	if (cpu_count() < 2)
+		return true; /* needs two CPUs */
+	thread_pin(thread_current(), 0);
+	for (r = 1; r <= HALT_ROUNDS; r++) {
+		if (!halt_round())
+			return false;
+		if (smp_lock_wakes_taken() > wakes)
+			break;
+	}
+	kprintf("# rounds %u, wake SGIs %lu\n", r, (unsigned long)(smp_lock_wakes_taken() - wakes));
+	return r <= HALT_ROUNDS;
+}
+SELFTEST("smp.lock_wait_halts_and_wakes", st_lock_halt);
+
 /* --- how contended is the scheduler's lock ---------------------------------------------- */
 
 static bool st_lock_stats(void)

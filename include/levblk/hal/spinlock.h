@@ -12,7 +12,11 @@
  *     spin_unlock*: everything the previous holder wrote inside the lock is
  *     visible to the next holder;
  *   - a waiter sleeps in WFE between looks: the unlock's store to the word
- *     clears the waiter's exclusive monitor, which is its wake-up event.
+ *     clears the waiter's exclusive monitor, which is its wake-up event;
+ *   - a waiter that has spun long (its holder, or the CPU before it in
+ *     line, is likely descheduled by the host) halts in WFI and the release
+ *     that serves its ticket wakes it with an SGI (spin_set_waker), so a
+ *     host with fewer cores than vCPUs runs the holders instead of spinners.
  *
  * Rules:
  *   - never sleep, yield or block while holding a spinlock;
@@ -102,6 +106,23 @@ extern uint64_t spin_debug_limit_ms;
 #define SPIN_FAULT_WAIT_LONG "waited for longer than lock.debug_ms"
 #define SPIN_FAULT_IRQ_UNSAFE "taken with IRQs enabled and also in interrupt context"
 
+/*
+ * How a release wakes a CPU halted in a lock wait: sends it an interrupt
+ * (the kernel's wake SGI). Until one is set waiters only spin. Any context.
+ * The interrupt must be more urgent than every other one: a waiter in an
+ * interrupt handler halts with that interrupt active, and the GIC signals
+ * (so ends the WFI with) only interrupts above the running priority.
+ */
+typedef void spin_waker_fn(unsigned int cpu);
+void spin_set_waker(spin_waker_fn *fn);
+/*
+ * This CPU may halt in a lock wait from now on: its interrupt controller
+ * interface is up and the wake SGI enabled (before that, nothing could end
+ * its WFI, so it spins). Each CPU once, IRQs masked.
+ */
+void spin_halt_allow_here(void);
+/* Times any CPU halted waiting for a lock (since boot). */
+uint64_t spin_halt_count(void);
 /* True when this CPU's LSE atomics are in use (after boot's feature check). */
 bool spin_uses_lse(void);
 

@@ -42,7 +42,10 @@ void irq_set_priority(uint32_t intid, uint8_t prio);
 int irq_set_affinity(uint32_t intid, unsigned int cpu);
 /* The CPU a registered SPI or LPI is routed to, or -EINVAL. */
 int irq_affinity(uint32_t intid);
-/* Sends SGI `sgi` (0..15) to CPU `cpu`. Any context. */
+/*
+ * Sends SGI `sgi` (0..15) to CPU `cpu`, online or coming up (its GIC
+ * interface set up: irq_cpu_init); nothing for another CPU. Any context.
+ */
 void irq_send_ipi(uint32_t sgi, unsigned int cpu);
 /*
  * A CPU other than the boot CPU, once, IRQs masked, before it takes
