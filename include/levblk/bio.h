@@ -120,6 +120,7 @@ struct bio {
 	uint8_t bio_stage;	/* where in preflush -> data -> postflush it is */
 	uint8_t bio_inflight;	/* submitted, end_io not yet returned (bio_wait_inflight) */
 	uint8_t bio_waited;	/* a thread sleeps in bio_wait_inflight on it */
+	uint8_t bio_cpu;	/* the CPU submit_bio ran on; BIO_CPU_ANY: end it where it ends */
 	uint64_t bio_start_ns;	/* entered the queue (the lock hold's clock): latency histograms */
 	struct bio_seg bio_seg1; /* bio_init_buf's one segment */
 	/*
@@ -128,6 +129,8 @@ struct bio {
 	 */
 	struct blkdev *bio_part;
 };
+
+#define BIO_CPU_ANY 0xffu
 
 /* Fills a data bio (READ or WRITE) without allocating. */
 static inline void bio_init_rw(struct bio *b, struct blkdev *dev, enum bio_op op, uint64_t sector,

@@ -150,6 +150,8 @@ void blkdev_describe(const struct blkdev *dev, char *buf, size_t len);
  * nothing. Any context; as blkdev_describe.
  */
 void blkdev_irq_report(const struct blkdev *dev, char *buf, size_t len);
+/* Bios handed to their submitting CPU to end (blk.complete_ipi=1), all disks, since boot. */
+uint64_t blk_remote_ends(void);
 /* A consistent snapshot of the counters (a partition's are its disk's). */
 void blkdev_counters(const struct blkdev *dev, struct blk_counters *out);
 /* A consistent snapshot of the latency histograms (a partition's are its disk's). */

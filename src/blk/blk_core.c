@@ -902,6 +902,8 @@ void blk_end_done(struct blk_done *done)
 		return;
 	}
 	ec->depth = 1;
+	if (blk_param_complete_ipi)
+		bio = blk_remote_split(bio); /* others' bios to their submitting CPU */
 	end_list(bio);
 	while (ec->resubmit_head || ec->later.head) {
 		if (ec->later.head) {

@@ -256,6 +256,14 @@ struct blk_end_ctx {
 	struct blk_done later;			   /* bios that ended meanwhile */
 } __attribute__((aligned(64)));
 extern struct blk_end_ctx blk_end_ctx[CPU_MAX];
+
+/*
+ * blk.complete_ipi=1 (blk_remote_end.c): takes the bios of `list` that
+ * another CPU online submitted off it, hands each to that CPU (which ends
+ * it from its work SGI) and returns the rest. IRQs masked.
+ */
+extern uint64_t blk_param_complete_ipi;
+struct bio *blk_remote_split(struct bio *list);
 bool blk_resubmit_defer_slow(struct bio *bio);
 static inline bool blk_resubmit_defer(struct bio *bio)
 {

@@ -7,6 +7,7 @@
  * the three files call each other in one direction only.
  */
 #include <levblk/bio.h>
+#include <levblk/hal/percpu.h>
 #include <levblk/errno.h>
 #include <levblk/console.h>
 #include "blk_part.h"
@@ -18,7 +19,7 @@
  * (false); true: accepted (BIO_STAGE_ACCEPTED). Always inline: submit_bio
  * is every bio's way in; blk_bio_accept is the polled path's copy.
  */
-static inline __attribute__((always_inline)) bool bio_accept(struct bio *bio)
+static inline __attribute__((always_inline)) bool bio_accept(struct bio *bio, uint8_t cpu)
 {
 	struct blkdev *dev = bio->bio_dev;
 
@@ -31,6 +32,7 @@ static inline __attribute__((always_inline)) bool bio_accept(struct bio *bio)
 		return false;
 	}
 	bio->bio_inflight = 1; /* until bio_end_call(): bio_wait_inflight waits for it */
+	bio->bio_cpu = cpu;
 	int err = dev ? blk_bio_check(dev, bio) : -ENODEV;
 
 	if (err) {
@@ -58,12 +60,14 @@ static inline __attribute__((always_inline)) bool bio_accept(struct bio *bio)
 
 bool blk_bio_accept(struct bio *bio)
 {
-	return bio_accept(bio);
+	/* Polled: its caller spins for it with IRQs masked, so it ends wherever it ends. */
+	return bio_accept(bio, BIO_CPU_ANY);
 }
 
 void submit_bio(struct bio *bio)
 {
-	if (!bio_accept(bio))
+	/* Where it is ended with blk.complete_ipi=1 (blk_remote_end.c); the thread may move. */
+	if (!bio_accept(bio, (uint8_t)cpu_id()))
 		return;
 	if (blk_resubmit_defer(bio))
 		return;

@@ -66,6 +66,7 @@ struct fill_thread {
 	struct completion ended; /* one complete() per ended bio */
 	/* The stripe being cut into bios. */
 	uint64_t cur, cur_end;
+	unsigned int cpu; /* the CPU it is pinned to */
 };
 
 struct fill_job {
@@ -78,6 +79,7 @@ struct fill_job {
 	/* Results, under lock (threads on every CPU add their share). */
 	spinlock_t lock;
 	uint64_t bios, errors, mismatches, shown;
+	uint64_t ended_away; /* end_io ran on another CPU than the submitting thread's */
 	uint64_t qd;
 	struct fill_thread thr[FILL_MAX_THREADS];
 	unsigned int nthreads;
@@ -206,6 +208,8 @@ static void fill_end_io(struct bio *b)
 
 	s->next_done = t->done;
 	t->done = s;
+	if (cpu_id() != t->cpu)
+		t->job->ended_away++;
 	spin_unlock_irqrestore(&t->job->lock, f);
 	complete(&t->ended);
 }
@@ -472,6 +476,10 @@ static void fill_report(struct fill_job *j)
 		blkdev_irq_report(j->dev, irqs, sizeof(irqs));
 		if (irqs[0])
 			kprintf("# %s interrupts: %s\n", j->name, irqs);
+		/* handed_over: every disk's, since boot (blk.complete_ipi=1). */
+		kprintf("# %s ends: on another CPU than the submitter %llu, handed over %llu\n",
+			j->name, (unsigned long long)j->ended_away,
+			(unsigned long long)blk_remote_ends());
 	}
 	fill_report_rest(j);
 }
@@ -505,9 +513,11 @@ static int fill_run(bool check, const char **why)
 		struct fill_job *j = &jobs[k];
 		blkdev_counters(j->dev, &j->before);
 		/* Spread over the CPUs: thread i of every job on CPU i mod cpu_count(). */
-		for (unsigned int i = 0; i < j->nthreads; i++)
+		for (unsigned int i = 0; i < j->nthreads; i++) {
+			j->thr[i].cpu = i % cpu_count();
 			j->thr[i].thr = thread_create_on(check ? "check" : "fill", fill_thread_fn,
-							 &j->thr[i], (int)(i % cpu_count()));
+							 &j->thr[i], (int)j->thr[i].cpu);
+		}
 	}
 	for (unsigned int k = 0; k < njobs; k++) {
 		struct fill_job *j = &jobs[k];

@@ -39,6 +39,8 @@ void sched_unlock_irqrestore(irqflags_t flags);
 #define SMP_SGI_LOCK_WAKE 2u
 /* Above every other interrupt (IRQ_PRIO_DEFAULT, the timer's): it must end a WFI in a handler. */
 #define SMP_LOCK_WAKE_PRIO 0x40u
+/* The SGI that runs handed-over work on a CPU (smp.c, smp_kick_work). */
+#define SMP_SGI_WORK 3u
 /* Lock wake SGIs taken on every CPU since boot (smp.c). */
 uint64_t smp_lock_wakes_taken(void);
 

@@ -75,6 +75,30 @@ static void smp_lock_wake(unsigned int cpu)
 	irq_send_ipi(SMP_SGI_LOCK_WAKE, cpu);
 }
 
+/* --- handing work to another CPU ---------------------------------------------------------- */
+
+static void (*smp_work_fn)(void);
+
+/* The work SGI, interrupt context: runs the handed-over work (acquire: pairs with the set). */
+static void smp_work_irq(void *arg)
+{
+	(void)arg;
+	void (*fn)(void) = __atomic_load_n(&smp_work_fn, __ATOMIC_ACQUIRE);
+
+	if (fn)
+		fn();
+}
+
+void smp_set_work(void (*fn)(void))
+{
+	__atomic_store_n(&smp_work_fn, fn, __ATOMIC_RELEASE);
+}
+
+void smp_kick_work(unsigned int cpu)
+{
+	irq_send_ipi(SMP_SGI_WORK, cpu);
+}
+
 /* --- running a function on another CPU -------------------------------------------------- */
 
 struct smp_call {
@@ -145,6 +169,8 @@ void smp_boot_cpus(void)
 	if (err)
 		panic("smp: call SGI not available (%d)", err);
 	/* Before the other CPUs come up: they enable the SGIs registered so far (irq_cpu_init). */
+	if (irq_register(SMP_SGI_WORK, smp_work_irq, NULL))
+		panic("smp: work SGI not available");
 	if (smp_lock_halt && irq_register(SMP_SGI_LOCK_WAKE, smp_lock_wake_irq, NULL) == 0) {
 		irq_set_priority(SMP_SGI_LOCK_WAKE, SMP_LOCK_WAKE_PRIO);
 		spin_set_waker(smp_lock_wake);

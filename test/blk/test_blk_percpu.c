@@ -24,7 +24,9 @@
 #include "blk/blk_params.h"
 #include "blk/blk_queue.h"
 #include "blk/fake_drv.h"
+#include "blk/thread_stub.h"
 #include "hal_host/hal_host.h"
+#include <levblk/init.h>
 
 void blk_dev_host_reset(void);
 
@@ -33,6 +35,7 @@ struct pb {
 	struct bio_seg seg;
 	int ends, status;
 	int resubmit_on; /* end_io: resubmit once as this CPU (-1: no) */
+	unsigned int end_cpu; /* the CPU end_io ran on */
 };
 
 static uint8_t buf[8][4096];
@@ -43,6 +46,7 @@ static void pb_end_io(struct bio *b)
 
 	p->ends++;
 	p->status = b->bio_status;
+	p->end_cpu = hal_host_cpu;
 	if (p->resubmit_on >= 0) {
 		unsigned int was = hal_host_cpu;
 		hal_host_cpu = (unsigned int)p->resubmit_on;
@@ -96,6 +100,7 @@ static int teardown(void **state)
 	hal_host_cpu = 0;
 	blk_param_percpu = 1;
 	blk_param_trace = 0;
+	blk_param_complete_ipi = 0;
 	return 0;
 }
 
@@ -307,6 +312,63 @@ static void test_runner_takes_interrupt_work_left_to_it(void **state)
 	assert_int_equal(d.ends, 1);
 }
 
+/* The kernel's initcall table (the linker's section bounds). */
+extern const struct initcall __start_levblk_initcalls[], __stop_levblk_initcalls[];
+
+static void run_initcall(const char *name)
+{
+	for (const struct initcall *c = __start_levblk_initcalls; c < __stop_levblk_initcalls; c++) {
+		if (strcmp(c->name, name) == 0)
+			assert_int_equal(c->fn(), 0);
+	}
+}
+
+/*
+ * blk.complete_ipi=1: an interrupt on CPU 0 ends CPU 0's bio at once and
+ * hands CPU 1's to CPU 1 (one kick); it ends when CPU 1 runs the work, on
+ * CPU 1. A second handed-over bio while the first waits kicks no more
+ * (the work drains the list). Off, both end on CPU 0.
+ */
+static void test_complete_ipi_ends_on_submitting_cpu(void **state)
+{
+	struct pb a, b, c;
+
+	(void)state;
+	run_initcall("blk_remote_init");
+	assert_non_null(thread_stub_work_fn);
+	struct fake_drv *fd = make(2);
+	blk_param_complete_ipi = 1;
+	memset(thread_stub_kicks, 0, sizeof(thread_stub_kicks));
+	uint64_t moved = blk_remote_ends();
+
+	pb_submit(&a, fd, 0, 0, 0);
+	pb_submit(&b, fd, 1, 64, 1);
+	pb_submit(&c, fd, 2, 128, 1);
+	fake_complete_irq(fd, 3);
+	assert_int_equal(a.ends, 1);
+	assert_int_equal(a.end_cpu, 0);
+	assert_int_equal(b.ends + c.ends, 0);
+	assert_int_equal(thread_stub_kicks[1], 1);
+	assert_int_equal(thread_stub_kicks[0], 0);
+	assert_int_equal(blk_remote_ends(), moved + 2);
+
+	hal_host_cpu = 1;
+	thread_stub_work_fn();
+	hal_host_cpu = 0;
+	assert_int_equal(b.ends, 1);
+	assert_int_equal(c.ends, 1);
+	assert_int_equal(b.status + c.status, 0);
+	assert_int_equal(b.end_cpu, 1);
+	assert_int_equal(c.end_cpu, 1);
+
+	blk_param_complete_ipi = 0;
+	pb_submit(&b, fd, 1, 64, 1);
+	fake_complete_irq(fd, 1);
+	assert_int_equal(b.ends, 1);
+	assert_int_equal(b.end_cpu, 0);
+	assert_int_equal(thread_stub_kicks[1], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +377,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_percpu_end_io_resubmits_on_another_cpu, teardown),
 	    cmocka_unit_test_teardown(test_percpu_random_rounds_keep_order, teardown),
 	    cmocka_unit_test_teardown(test_runner_takes_interrupt_work_left_to_it, teardown),
+	    cmocka_unit_test_teardown(test_complete_ipi_ends_on_submitting_cpu, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <levblk/hal/exit.h>
 #include <levblk/completion.h>
+#include <levblk/kern/smp.h>
 #include <levblk/kern/thread.h>
 #include "thread_stub.h"
 
@@ -84,4 +85,19 @@ void thread_sleep_ns(uint64_t ns)
 	(void)ns;
 	fprintf(stderr, "thread_sleep_ns: a polled bio was quarantined\n");
 	abort();
+}
+
+/* levblk/kern/smp.h: the work SGI is a recorded kick; a test runs the work as the kicked CPU. */
+void (*thread_stub_work_fn)(void);
+unsigned int thread_stub_kicks[8];
+
+void smp_set_work(void (*fn)(void))
+{
+	thread_stub_work_fn = fn;
+}
+
+void smp_kick_work(unsigned int cpu)
+{
+	if (cpu < 8)
+		thread_stub_kicks[cpu]++;
 }

@@ -18,4 +18,8 @@ extern unsigned int thread_stub_poll_hints;
 extern void (*thread_stub_sleep)(void);
 extern unsigned int thread_stub_sleeps;
 
+/* smp_set_work's function, and smp_kick_work's kicks per CPU (levblk/kern/smp.h). */
+extern void (*thread_stub_work_fn)(void);
+extern unsigned int thread_stub_kicks[8];
+
 #endif

@@ -62,3 +62,12 @@ levblk_bench_test(NAME smp1_threads4 APPEND "rw=randread bs=4096 qd=8 threads=4 
 foreach(g 2 3)
   set_tests_properties(qemu.selftest.all_smp8_gic${g} PROPERTIES RUN_SERIAL TRUE)
 endforeach()
+
+# blk.complete_ipi=1: every bio ends on the CPU that submitted it (fill's threads
+# are pinned, the disk's one line goes to CPU 0), handed over with the work SGI.
+blk_pattern_test(NAME blk.fill.complete_ipi_smp4_gic3 MODE guest-fill DISKS 16M
+                 BOOT --smp 4 --gic 3 APPEND blk.complete_ipi=1
+                 EXPECT "# vda ends: on another CPU than the submitter 0, handed over [1-9]")
+blk_pattern_test(NAME blk.check.complete_ipi_smp4_gic2 MODE host-write DISKS 16M,queues=2
+                 BOOT --smp 4 --gic 2 APPEND blk.complete_ipi=1
+                 EXPECT "# vda ends: on another CPU than the submitter 0, handed over [1-9]")

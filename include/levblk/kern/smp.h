@@ -15,5 +15,13 @@
 int smp_call_on(unsigned int cpu, void (*fn)(void *arg), void *arg);
 /* Calls CPU `cpu` has run (diagnostics, tests). */
 uint64_t smp_calls_taken(unsigned int cpu);
+/*
+ * Work another CPU hands over without waiting: smp_kick_work(cpu) makes CPU
+ * `cpu` run the function set with smp_set_work() in interrupt context (the
+ * work SGI), soon; kicks may merge, so the function drains whatever was
+ * handed to it. Set once at init (thread context); kick from any context.
+ */
+void smp_set_work(void (*fn)(void));
+void smp_kick_work(unsigned int cpu);
 
 #endif
