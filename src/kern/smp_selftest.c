@@ -379,7 +379,10 @@ static bool halt_round(void)
 	spin_lock(&halt_lock); /* IRQs on: a test lock no handler takes */
 	struct thread *t = thread_create_on("halt", halt_taker, NULL, 1);
 	bool queued = t && wait_until(taker_has_ticket, 0);
+	uint64_t t0 = clock_ns();
 	bool halted = queued && wait_until(halted_since, halts);
+	if (halted) /* an upper bound on a waiter's SPIN_HALT_AFTER turns: the cost of a turn */
+		kprintf("# queued to halted: %lu ns\n", (unsigned long)(clock_ns() - t0));
 	bool waited = atomic32_read(&halt_got) == 0;
 	spin_unlock(&halt_lock);
 	if (t)

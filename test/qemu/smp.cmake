@@ -71,3 +71,10 @@ blk_pattern_test(NAME blk.fill.complete_ipi_smp4_gic3 MODE guest-fill DISKS 16M
 blk_pattern_test(NAME blk.check.complete_ipi_smp4_gic2 MODE host-write DISKS 16M,queues=2
                  BOOT --smp 4 --gic 2 APPEND blk.complete_ipi=1
                  EXPECT "# vda ends: on another CPU than the submitter 0, handed over [1-9]")
+
+# Three disks (one with 4 queues, one with 4 KiB sectors) on 4 vCPUs, a thread per CPU each.
+blk_pattern_test(NAME blk.fill.three_disks_smp4 MODE guest-fill DISKS 16M,queues=4 8M,lbs=4096 8M
+                 BOOT --smp 4 EXPECT "smp: 4 CPUs online" "vdc: virtio-blk")
+blk_pattern_test(NAME blk.check.three_disks_smp4_legacy_gic2 MODE host-write
+                 DISKS 16M,queues=2 8M,lbs=4096 8M BOOT --smp 4 --legacy --gic 2
+                 EXPECT "smp: 4 CPUs online" "vdc: virtio-blk")
