@@ -405,6 +405,7 @@ static unsigned int vblk_reap_locked(struct vblk *vb, struct virtqueue *vq, stru
 	unsigned int n = 0;
 	uint32_t len;
 
+	vblk_fault_bad_used_locked(vb, vq);
 	while ((rq = vq_get_used(vq, &len)) != NULL) {
 		blk_complete_locked(vb->bdev, rq, vblk_completion_errno(vb, rq, len), done);
 		n++;

@@ -10,6 +10,9 @@
  *   blk.fault_lost_irq=N  from the N-th interrupt on, interrupts are
  *                         acknowledged but ignored until the deadline check
  *                         finds the completions (a lost interrupt);
+ *   blk.fault_bad_used=N  at the N-th drain of a ring with completions
+ *                         waiting, the next used entry's id is overwritten
+ *                         with 65534 (out of range): a hostile device
  *   blk.fault_stall=N     from the N-th doorbell on, doorbells are withheld
  *                         until the device is reset (a stuck device), or
  *                         for good with blk.fault_stall_sticky=1 (requests
@@ -33,6 +36,8 @@ bool vblk_fault_hold_kick_locked(struct vblk *vb);
 void vblk_fault_deadline_locked(struct vblk *vb);
 /* The device was reset: doorbells go through again (unless sticky). */
 void vblk_fault_reset_locked(struct vblk *vb);
+/* Before a ring drain: at the N-th, the waiting used entry gets an id out of range. */
+void vblk_fault_bad_used_locked(struct vblk *vb, struct virtqueue *vq);
 #else
 static inline bool vblk_fault_lose_irq_locked(struct vblk *vb, unsigned int n)
 {
@@ -52,6 +57,11 @@ static inline void vblk_fault_deadline_locked(struct vblk *vb)
 static inline void vblk_fault_reset_locked(struct vblk *vb)
 {
 	(void)vb;
+}
+static inline void vblk_fault_bad_used_locked(struct vblk *vb, struct virtqueue *vq)
+{
+	(void)vb;
+	(void)vq;
 }
 #endif
 

@@ -31,6 +31,8 @@ struct vblk_fault {
 	bool kick_off;	/* kicks are withheld until the device is reset */
 	bool irq_done;	/* the one injected lost interrupt has happened */
 	bool kick_done; /* the one injected stall has happened */
+	uint64_t drains;    /* ring drains with completions waiting (blk.fault_bad_used) */
+	bool bad_used_done; /* the one corrupted used entry was written */
 };
 #endif
 

@@ -533,6 +533,24 @@ void *vq_get_used(struct virtqueue *vq, uint32_t *len)
 	return cookie;
 }
 
+#ifdef LEVBLK_FAULT_INJECT
+/*
+ * The test kernel only: plays a hostile device by overwriting the id of
+ * the next used entry (one the device has published) with `id`. Queue's
+ * lock held. False if no entry is waiting.
+ */
+bool vq_fault_corrupt_used(struct virtqueue *vq, uint32_t id)
+{
+	if (vq->packed)
+		return vqp_fault_corrupt_used(vq->packed, id);
+	if (vq_used_pending(vq) <= 0)
+		return false;
+	vq_rmb(); /* as vq_get_used: the entry after the index that covers it */
+	vq->used->ring[vq->last_used & (vq->size - 1)].id = id;
+	return true;
+}
+#endif
+
 void vq_disable_cb(struct virtqueue *vq)
 {
 	if (vq->packed) {

@@ -415,6 +415,18 @@ static void vqp_set_driver_event(struct vq_packed *q, uint16_t flags, uint16_t o
 	}
 }
 
+#ifdef LEVBLK_FAULT_INJECT
+/* vq_fault_corrupt_used for the packed ring: the next used descriptor's id. */
+bool vqp_fault_corrupt_used(struct vq_packed *q, uint32_t id)
+{
+	if (vqp_peek_used(q) <= 0)
+		return false;
+	vq_rmb(); /* as vqp_get_used: the descriptor after its flags said "used" */
+	q->desc[q->last_used].id = (uint16_t)id;
+	return true;
+}
+#endif
+
 void *vqp_get_used(struct vq_packed *q, uint32_t *len)
 {
 	volatile struct vring_packed_desc *d;

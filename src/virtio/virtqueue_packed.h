@@ -27,6 +27,9 @@ int vqp_add(struct vq_packed *q, void *cookie, const struct vq_sg *sg, unsigned 
 bool vqp_kick_prepare(struct vq_packed *q);
 void vqp_notify(struct vq_packed *q);
 void *vqp_get_used(struct vq_packed *q, uint32_t *len);
+#ifdef LEVBLK_FAULT_INJECT
+bool vqp_fault_corrupt_used(struct vq_packed *q, uint32_t id);
+#endif
 bool vqp_has_used(struct vq_packed *q);
 bool vqp_irq_note(struct vq_packed *q, unsigned int n);
 void vqp_disable_cb(struct vq_packed *q);

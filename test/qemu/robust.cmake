@@ -47,7 +47,7 @@ robust_test(NAME robust.blkdebug.transient_packed CASE transient OPTS --disk-opt
 
 # The production kernel carries no fault injection: not even the settings' names.
 add_test(NAME qemu.robust.no_fault_inject_in_production
-  COMMAND sh -c "! grep -q 'blk[.]fault_' '$<TARGET_FILE:levblk.elf>'")
+  COMMAND sh -c "! grep -q 'blk[.]fault_\\|fault_corrupt_used' '$<TARGET_FILE:levblk.elf>'")
 set_tests_properties(qemu.robust.no_fault_inject_in_production PROPERTIES LABELS qemu TIMEOUT 30)
 # Soak: the full 1 GiB run is a documented command (README, "Robustness").
 robust_test(NAME robust.soak.128M CASE soak TIMEOUT 600 OPTS --size 128)
@@ -67,3 +67,11 @@ robust_test(NAME robust.mq.stall_reset_queues2_legacy CASE stall FAULT_INJECT
   OPTS --disk-opt queues=2 --boot=--smp --boot=4 --boot=--legacy --append blk.queues=4)
 robust_test(NAME robust.mq.lost_irq_queues4 CASE lost-irq FAULT_INJECT
   OPTS --disk-opt queues=4 --boot=--smp --boot=4 --append blk.queues=4)
+# A hostile used ring (an id out of range) on four vCPUs: split ring with four
+# queues on GICv3, packed ring on GICv2, and over PCI with MSI-X.
+robust_test(NAME robust.mq.hostile_used_queues4 CASE hostile-used FAULT_INJECT
+  OPTS --disk-opt queues=4 --boot=--smp --boot=4 --append blk.queues=4)
+robust_test(NAME robust.mq.hostile_used_packed_gic2 CASE hostile-used FAULT_INJECT
+  OPTS --disk-opt queues=2 --disk-opt packed --boot=--smp --boot=4 --boot=--gic --boot=2)
+robust_test(NAME pci.robust.hostile_used_smp4 CASE hostile-used FAULT_INJECT
+  OPTS --disk-opt pci --disk-opt queues=4 --boot=--smp --boot=4)

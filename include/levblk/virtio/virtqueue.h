@@ -85,6 +85,10 @@ void vq_notify(struct virtqueue *vq);
  * The chain's descriptors (and indirect table) are free again on return.
  */
 void *vq_get_used(struct virtqueue *vq, uint32_t *len);
+#ifdef LEVBLK_FAULT_INJECT
+/* The test kernel only (virtqueue.c): the next used entry's id becomes `id`, as a hostile device would. */
+bool vq_fault_corrupt_used(struct virtqueue *vq, uint32_t id);
+#endif
 
 /* True when vq_get_used would return a chain (validates the used index too). */
 bool vq_has_used(struct virtqueue *vq);
