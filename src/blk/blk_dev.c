@@ -176,24 +176,26 @@ const struct blkdev_info *blkdev_info(const struct blkdev *dev)
 	return &dev->info;
 }
 
-void blkdev_describe(const struct blkdev *dev, char *buf, size_t len)
+/* A driver's words about a disk (a partition: its disk's), or "" when it has none. */
+static void blkdev_words(const struct blkdev *dev, bool irqs, char *buf, size_t len)
 {
 	dev = dev->whole;
 	if (len == 0)
 		return;
 	buf[0] = '\0';
-	if (dev->ops->describe)
-		dev->ops->describe(dev->drv, buf, len);
+	void (*words)(void *, char *, size_t) = irqs ? dev->ops->irq_report : dev->ops->describe;
+	if (words)
+		words(dev->drv, buf, len);
+}
+
+void blkdev_describe(const struct blkdev *dev, char *buf, size_t len)
+{
+	blkdev_words(dev, false, buf, len);
 }
 
 void blkdev_irq_report(const struct blkdev *dev, char *buf, size_t len)
 {
-	dev = dev->whole;
-	if (len == 0)
-		return;
-	buf[0] = '\0';
-	if (dev->ops->irq_report)
-		dev->ops->irq_report(dev->drv, buf, len);
+	blkdev_words(dev, true, buf, len);
 }
 
 bool blkdev_broken(const struct blkdev *dev)
