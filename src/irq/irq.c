@@ -136,8 +136,8 @@ int irq_register(uint32_t intid, irq_handler_t fn, void *arg)
 	gic->disable(intid);
 	/* configure routes an SPI or LPI to this CPU. */
 	gic->configure(intid);
-	if (intid >= GIC_FIRST_SPI)
-		d->cpu = (int8_t)cpu_id();
+	if (intid >= GIC_FIRST_SPI) /* read by dispatch on any CPU */
+		__atomic_store_n(&d->cpu, (int8_t)cpu_id(), __ATOMIC_RELAXED);
 	gic->set_priority(intid, IRQ_PRIO_DEFAULT);
 	gic->enable(intid);
 	spin_unlock_irqrestore(&irq_lock, f);

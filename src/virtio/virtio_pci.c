@@ -748,14 +748,24 @@ static uint32_t vpci_op_vq_intid(const struct virtio_dev *v, unsigned q)
 	return d->msix ? d->msix_intid[vpci_queue_vector(d, q)] : d->intx_intid;
 }
 
-/* Only a vector the queue has to itself moves: INTx and a shared last vector stay. */
+/*
+ * Only a vector the queue has to itself moves: INTx stays, and so does the
+ * last vector when a short table makes several set-up queues share it
+ * (vpci_queue_vector), the first of them included.
+ */
 static int vpci_op_set_vq_affinity(struct virtio_dev *v, unsigned q, unsigned cpu)
 {
 	struct vpci_dev *d = vpci_of(v);
 
-	if (!d->msix || 1 + q >= d->n_vectors)
+	if (!d->msix || q >= VPCI_MAX_QUEUES || !d->vq[q])
 		return -EOPNOTSUPP;
-	return irq_set_affinity(d->msix_intid[1 + q], cpu);
+	unsigned vec = vpci_queue_vector(d, q);
+
+	for (unsigned p = 0; p < VPCI_MAX_QUEUES; p++) {
+		if (p != q && d->vq[p] && vpci_queue_vector(d, p) == vec)
+			return -EOPNOTSUPP;
+	}
+	return irq_set_affinity(d->msix_intid[vec], cpu);
 }
 
 static const struct virtio_transport vpci_transport = {

@@ -73,6 +73,12 @@ blk_pattern_test(NAME pci.fill.mq2_its_smp4 MODE guest-fill DISKS 16M,pci,queues
                  BOOT --gic 3 --smp 4
                  EXPECT "vda: queue interrupts to CPUs q0:0 q1:2"
                  "# vda interrupts: q0 irq=8193 cpu=0 ${pci_q_taken}, q1 irq=8194 cpu=2 ${pci_q_taken}")
+# A short MSI-X table (3 vectors, 4 queues): queues 1-3 share the last vector,
+# which therefore stays on the disk's CPU; only queue 0's own vector moves.
+blk_pattern_test(NAME pci.fill.mq4_short_table_smp4 MODE guest-fill DISKS 16M,pci,queues=4
+                 BOOT --gic 3 --smp 4 --qemu -global --qemu virtio-blk-pci.vectors=3
+                 EXPECT "MSI-X, 3 vectors" "vda: queue interrupts to CPUs q0:0"
+                 "q1 irq=8194 cpu=0 ${pci_q_taken}, q2 irq=8194 cpu=0")
 
 # The packed ring over PCI: MSI-X through the ITS, and INTx.
 blk_pattern_test(NAME pci.fill.packed_its MODE guest-fill DISKS 16M,pci,packed BOOT --gic 3
